@@ -1,0 +1,88 @@
+//! The command line: cosign's verbs and flag names, parsed by clap into raw arguments that
+//! [`crate::config`] validates.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Sign container images and files so that `cosign verify` accepts them.
+#[derive(Debug, Parser)]
+#[command(name = "ferrosign", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs, named as cosign names them.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an encrypted P-256 key pair (cosign.key, cosign.pub) that cosign can use.
+    GenerateKeyPair(GenerateKeyPairArgs),
+    /// Print the public key of a private key.
+    PublicKey(PublicKeyArgs),
+    /// Sign a local file; prints the base64 signature.
+    SignBlob(SignBlobArgs),
+    /// Verify a local file's signature or Sigstore bundle.
+    VerifyBlob(VerifyBlobArgs),
+}
+
+/// `generate-key-pair`.
+#[derive(Debug, Args)]
+pub struct GenerateKeyPairArgs {
+    /// Write PREFIX.key and PREFIX.pub instead of cosign.key and cosign.pub.
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub output_key_prefix: String,
+    /// Overwrite existing key files.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}
+
+/// `public-key`.
+#[derive(Debug, Args)]
+pub struct PublicKeyArgs {
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Write the public key to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub outfile: Option<PathBuf>,
+}
+
+/// `sign-blob`.
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// The file to sign.
+    pub file: PathBuf,
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Also write the base64 signature to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+    /// Write a Sigstore bundle (v0.3) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlog_upload: bool,
+    /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `verify-blob`.
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The file whose signature to check.
+    pub file: PathBuf,
+    /// The public key: a path or env://VAR.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The signature: a path to a file holding it, or the base64 text itself.
+    #[arg(long, value_name = "SIG", conflicts_with = "bundle")]
+    pub signature: Option<String>,
+    /// A Sigstore bundle (or cosign's older bundle) holding the signature.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+}

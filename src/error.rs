@@ -1,0 +1,97 @@
+//! The top-level error: wraps each module's error with its context, carries the hint, picks the exit code.
+//! Rendered once, at the edge (`main`), as one `error:` line and one `hint:` line.
+
+use crate::signing::KeyError;
+use std::path::PathBuf;
+
+/// Every way a ferrosign run can fail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The command line or the Action inputs are wrong (exit code 2).
+    #[error("{message}")]
+    Usage {
+        /// what is wrong
+        message: String,
+        /// how to fix it
+        hint: Option<String>,
+    },
+    /// A key could not be read, decrypted or used; `context` names which and from where.
+    #[error("{context}: {source}")]
+    Key {
+        /// e.g. "cannot load the private key from cosign.key"
+        context: String,
+        /// the cause
+        source: KeyError,
+    },
+    /// A local file could not be read or written.
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        /// what was being done
+        context: &'static str,
+        /// the file
+        path: PathBuf,
+        /// the cause
+        source: std::io::Error,
+    },
+    /// A file would be overwritten.
+    #[error("{} already exists", .0.display())]
+    Exists(PathBuf),
+    /// Verification failed: nothing that was checked verifies.
+    #[error("verification failed: {reason}")]
+    Verification {
+        /// why
+        reason: String,
+        /// what to check
+        hint: Option<String>,
+    },
+    /// A feature the request asks for that this build cannot do yet.
+    #[error("{message}")]
+    NotAvailable {
+        /// what
+        message: String,
+        /// the alternative
+        hint: String,
+    },
+}
+
+impl Error {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// A key error in context.
+    pub fn key(context: impl Into<String>, source: KeyError) -> Self {
+        Error::Key {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { hint, .. } | Error::Verification { hint, .. } => hint.clone(),
+            Error::Key { source, .. } => source.hint(),
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => Some("check the path".into()),
+                std::io::ErrorKind::PermissionDenied => Some("check the file's permissions".into()),
+                _ => None,
+            },
+            Error::Exists(_) => Some("pass --force to overwrite it".into()),
+            Error::NotAvailable { hint, .. } => Some(hint.clone()),
+        }
+    }
+
+    /// 2 for usage errors, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The only writer of user-facing output: stdout data, stderr logs, workflow commands, `GITHUB_OUTPUT`
+//! and the job summary. No other module prints.
+//!
+//! Data (signatures, keys, JSON) goes to stdout; messages go to stderr. In Actions mode
+//! (`GITHUB_ACTIONS=true`) warnings and errors become `::warning::`/`::error::` commands, and every
+//! secret is masked with `::add-mask::` (line by line) before it could appear anywhere. As a second line
+//! of defence, every masked value is replaced by `***` in everything written through [`Ui`].
+
+pub mod escape;
+
+use crate::secret::SecretString;
+use std::io::Write;
+
+/// Where output goes; the real process streams, or buffers in tests.
+pub struct Ui {
+    actions: bool,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    masked: Vec<SecretString>,
+}
+
+impl std::fmt::Debug for Ui {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ui")
+            .field("actions", &self.actions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ui {
+    /// Output to the process's stdout and stderr; Actions mode when `GITHUB_ACTIONS=true`.
+    pub fn from_env() -> Self {
+        let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        Self::new(
+            actions,
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
+    }
+
+    /// Output to the given writers.
+    pub fn new(actions: bool, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
+        Ui {
+            actions,
+            out,
+            err,
+            masked: Vec::new(),
+        }
+    }
+
+    /// True when running as a GitHub Action.
+    pub fn is_actions(&self) -> bool {
+        self.actions
+    }
+
+    /// Registers a secret: in Actions mode prints `::add-mask::` for each of its non-empty lines, and from
+    /// now on replaces it by `***` in everything this `Ui` writes.
+    pub fn mask(&mut self, secret: &str) {
+        for line in secret.lines() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() || self.masked.iter().any(|m| m.expose() == line) {
+                continue;
+            }
+            if self.actions {
+                let _ = writeln!(self.out, "::add-mask::{}", escape::data(line));
+            }
+            self.masked.push(SecretString::from(line.to_string()));
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        self.masked
+            .sort_by_key(|m| std::cmp::Reverse(m.expose().len()));
+        let _ = self.out.flush();
+    }
+
+    /// Replaces every masked value in `text` by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for m in &self.masked {
+            if !m.expose().is_empty() && text.contains(m.expose().as_str()) {
+                text = text.replace(m.expose().as_str(), "***");
+            }
+        }
+        text
+    }
+
+    /// Writes data (a result a script may read) to stdout, followed by a newline.
+    pub fn data(&mut self, text: &str) {
+        let text = self.redact(text);
+        let _ = writeln!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+
+    /// Writes an informational line to stderr.
+    pub fn info(&mut self, text: &str) {
+        let text = self.redact(text);
+        let _ = writeln!(self.err, "{text}");
+    }
+
+    /// Writes a warning: `::warning::` in Actions, `warning: …` on stderr otherwise.
+    pub fn warn(&mut self, text: &str) {
+        let text = self.redact(text);
+        if self.actions {
+            let _ = writeln!(self.out, "::warning::{}", escape::data(&text));
+            let _ = self.out.flush();
+        } else {
+            let _ = writeln!(self.err, "warning: {text}");
+        }
+    }
+
+    /// Writes the one error line and its hint: `::error::` in Actions (hint included), and always
+    /// `error: …` / `hint: …` on stderr.
+    pub fn error(&mut self, text: &str, hint: Option<&str>) {
+        let text = self.redact(text);
+        let hint = hint.map(|h| self.redact(h));
+        if self.actions {
+            let full = match &hint {
+                Some(h) => format!("{text}\nhint: {h}"),
+                None => text.clone(),
+            };
+            let _ = writeln!(self.out, "::error::{}", escape::data(&full));
+            let _ = self.out.flush();
+        }
+        let _ = writeln!(self.err, "error: {text}");
+        if let Some(h) = hint {
+            let _ = writeln!(self.err, "hint: {h}");
+        }
+    }
+
+    /// Opens a collapsible group in the Actions log (a plain line elsewhere).
+    pub fn group(&mut self, title: &str) {
+        let title = self.redact(title);
+        if self.actions {
+            let _ = writeln!(self.out, "::group::{}", escape::data(&title));
+            let _ = self.out.flush();
+        } else {
+            let _ = writeln!(self.err, "{title}");
+        }
+    }
+
+    /// Closes the group opened by [`Ui::group`].
+    pub fn end_group(&mut self) {
+        if self.actions {
+            let _ = writeln!(self.out, "::endgroup::");
+            let _ = self.out.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose bytes can be read back.
+    #[derive(Clone, Default)]
+    pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
+
+    impl Buf {
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::Buf;
+    use super::*;
+
+    fn ui(actions: bool) -> (Ui, Buf, Buf) {
+        let (o, e) = (Buf::default(), Buf::default());
+        (
+            Ui::new(actions, Box::new(o.clone()), Box::new(e.clone())),
+            o,
+            e,
+        )
+    }
+
+    #[test]
+    fn masks_line_by_line_before_anything_else_and_redacts() {
+        let (mut ui, o, e) = ui(true);
+        ui.mask("-----BEGIN X-----\nAAAA\n\n-----END X-----\n");
+        ui.info("the key is AAAA");
+        ui.error("bad AAAA", Some("try AAAA"));
+        let out = o.text();
+        assert!(out.starts_with(
+            "::add-mask::-----BEGIN X-----\n::add-mask::AAAA\n::add-mask::-----END X-----\n"
+        ));
+        assert!(!e.text().contains("AAAA"), "{}", e.text());
+        assert!(out.contains("::error::bad ***%0Ahint: try ***"));
+    }
+
+    #[test]
+    fn cli_mode_prints_no_commands() {
+        let (mut ui, o, e) = ui(false);
+        ui.mask("pw");
+        ui.warn("careful\n::error::x");
+        assert_eq!(o.text(), "");
+        assert_eq!(e.text(), "warning: careful\n::error::x\n");
+    }
+
+    #[test]
+    fn warning_cannot_inject_a_command() {
+        let (mut ui, o, _) = ui(true);
+        ui.warn("x\n::add-mask::y");
+        assert_eq!(o.text(), "::warning::x%0A::add-mask::y\n");
+    }
+}

@@ -1,0 +1,70 @@
+//! ferrosign: sign container images and files so that `cosign verify` accepts them.
+//!
+//! Data flows one way: front-end ([`cli`] or the Action inputs) → [`config`] (one validated
+//! [`config::Request`]) → the core ([`run`]) → [`gha`] (the only writer of output).
+#![forbid(unsafe_code)]
+
+pub mod blob;
+pub mod bundle;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fsutil;
+pub mod gha;
+pub mod keys;
+pub mod secret;
+pub mod signing;
+
+use clap::Parser;
+use config::Request;
+use error::Error;
+use gha::Ui;
+use std::ffi::OsString;
+
+/// Parses the arguments, runs, renders any error once, and returns the process exit code.
+pub fn main_entry(args: Vec<OsString>, ui: &mut Ui) -> i32 {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                ui.info(text.trim_end());
+            } else {
+                ui.data(text.trim_end());
+            }
+            return code;
+        }
+    };
+    let result = config::from_cli(cli.command).and_then(|req| run_blocking(req, ui));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            ui.error(&e.to_string(), e.hint().as_deref());
+            e.exit_code()
+        }
+    }
+}
+
+fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: "".into(),
+            source: e,
+        })?;
+    rt.block_on(run(req, ui))
+}
+
+/// Runs one validated request.
+pub async fn run(req: Request, ui: &mut Ui) -> Result<(), Error> {
+    match req {
+        Request::GenerateKeyPair(r) => keys::generate_key_pair(&r, ui),
+        Request::PublicKey(r) => keys::public_key(&r, ui),
+        Request::SignBlob(r) => blob::sign_blob(&r, ui),
+        Request::VerifyBlob(r) => blob::verify_blob(&r, ui),
+    }
+}
