@@ -38,7 +38,7 @@ pub struct VerificationMaterial {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x509_certificate_chain: Option<X509CertificateChain>,
     /// transparency log entries
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tlog_entries: Vec<serde_json::Value>,
     /// RFC 3161 timestamps
     #[serde(default, skip_serializing_if = "Option::is_none")]

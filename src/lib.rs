@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod gha;
+pub mod http;
 pub mod keys;
 pub mod secret;
 pub mod signing;

@@ -19,7 +19,7 @@ pub const PEM_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 /// The PEM label of keys written by older cosign releases; still read.
 pub const PEM_LABEL_LEGACY: &str = "ENCRYPTED COSIGN PRIVATE KEY";
 
-const SCRYPT_LOG_N: u8 = 15; // N = 32768, cosign's parameters
+const SCRYPT_LOG_N: u8 = 16; // N = 65536, as cosign v2.6 and v3 write it
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 const TAG_LEN: usize = 16;
@@ -233,7 +233,7 @@ mod tests {
         let (_, json) = decode_pem(pem.expose()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(json.expose()).unwrap();
         assert_eq!(v["kdf"]["name"], "scrypt");
-        assert_eq!(v["kdf"]["params"]["N"], 32768);
+        assert_eq!(v["kdf"]["params"]["N"], 65536);
         assert_eq!(v["kdf"]["params"]["r"], 8);
         assert_eq!(v["kdf"]["params"]["p"], 1);
         assert_eq!(

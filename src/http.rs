@@ -1,0 +1,269 @@
+//! The only door to the network (registries aside, which `oci-client` reaches with the settings from
+//! [`registry_config`]): one client with timeouts, a user agent, and retries with exponential backoff for
+//! transient faults (connection errors, timeouts, 408/429/5xx). TLS is rustls.
+//!
+//! Plain `http://` is refused unless the URL's host is a loopback address (a local test or private
+//! deployment the user named explicitly) or the caller passes `allow_insecure`.
+
+use std::time::Duration;
+
+/// `ferrosign/<version>`.
+pub const USER_AGENT: &str = concat!("ferrosign/", env!("CARGO_PKG_VERSION"));
+
+/// What can go wrong talking to a server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The URL cannot be parsed.
+    #[error("invalid URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// the URL
+        url: String,
+        /// why
+        reason: String,
+    },
+    /// `http://` to a host that is not loopback, without `allow_insecure`.
+    #[error("refusing plain HTTP to {0}")]
+    InsecureRefused(String),
+    /// The server could not be reached (after retries).
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// the URL
+        url: String,
+        /// the last cause
+        reason: String,
+    },
+    /// The client could not be built.
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl HttpError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            HttpError::InsecureRefused(_) => Some("use an https:// URL".into()),
+            HttpError::Unreachable { .. } => Some("check the URL and the network; transient faults were already retried".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// whole-request timeout
+    pub timeout: Duration,
+    /// connection timeout
+    pub connect_timeout: Duration,
+    /// attempts after the first, for transient faults
+    pub retries: u32,
+    /// first backoff; doubles each retry
+    pub backoff: Duration,
+    /// allow `http://` to any host
+    pub allow_insecure: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            allow_insecure: false,
+        }
+    }
+}
+
+/// The HTTP client.
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    opts: HttpOptions,
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Http {
+    /// Builds the client.
+    pub fn new(opts: HttpOptions) -> Result<Self, HttpError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(opts.timeout)
+            .connect_timeout(opts.connect_timeout)
+            .build()
+            .map_err(|e| HttpError::Setup(e.to_string()))?;
+        Ok(Http { client, opts })
+    }
+
+    /// Checks a URL against the plain-HTTP policy.
+    pub fn check_url(&self, url: &str) -> Result<reqwest::Url, HttpError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| HttpError::InvalidUrl {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
+        match parsed.scheme() {
+            "https" => Ok(parsed),
+            "http" => {
+                let host = parsed.host_str().unwrap_or_default();
+                if self.opts.allow_insecure || is_loopback_host(host) {
+                    Ok(parsed)
+                } else {
+                    Err(HttpError::InsecureRefused(url.into()))
+                }
+            }
+            other => Err(HttpError::InvalidUrl {
+                url: url.into(),
+                reason: format!("scheme `{other}` is not http(s)"),
+            }),
+        }
+    }
+
+    /// The underlying client, for building requests.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request `build` makes, retrying transient faults with exponential backoff.
+    /// Returns the last response whatever its status (callers map statuses to their own errors), or an
+    /// error when no response came.
+    pub async fn send(
+        &self,
+        url: &str,
+        build: impl Fn(&reqwest::Client, reqwest::Url) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, HttpError> {
+        let parsed = self.check_url(url)?;
+        let mut attempt = 0u32;
+        loop {
+            let result = build(&self.client, parsed.clone()).send().await;
+            let retry_after = match &result {
+                Ok(resp) if is_transient(resp.status()) && attempt < self.opts.retries => {
+                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt)))
+                }
+                Ok(_) => None,
+                Err(e) if attempt < self.opts.retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                    Some(self.backoff(attempt))
+                }
+                Err(_) => None,
+            };
+            match (result, retry_after) {
+                (_, Some(wait)) => {
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                (Ok(resp), None) => return Ok(resp),
+                (Err(e), None) => {
+                    return Err(HttpError::Unreachable {
+                        url: redact_query(url),
+                        reason: error_chain(&e),
+                    })
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.opts.backoff.saturating_mul(1 << attempt.min(6));
+        // Up to 25% jitter so that parallel signers do not retry in lock step.
+        let jitter = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            % 1000) as u32;
+        base + base.mul_f64(f64::from(jitter) / 4000.0)
+    }
+}
+
+/// 408, 429 and 5xx but 501.
+pub fn is_transient(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || (status.is_server_error() && status != reqwest::StatusCode::NOT_IMPLEMENTED)
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = resp.headers().get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs.min(10)))
+}
+
+/// The URL without its query string (which may carry tokens).
+pub fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
+/// An error and its causes, one line, without URLs' query strings.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts
+        .into_iter()
+        .map(|p| p.split_whitespace().map(|w| if w.contains("://") { redact_query(w) } else { w.to_string() }).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        let h = Http::new(HttpOptions::default()).unwrap();
+        assert!(h.check_url("http://127.0.0.1:5000/v2/").is_ok());
+        assert!(h.check_url("http://[::1]:5000/").is_ok());
+        assert!(h.check_url("http://localhost/").is_ok());
+        assert!(matches!(h.check_url("http://example.com/"), Err(HttpError::InsecureRefused(_))));
+        assert!(h.check_url("https://example.com/").is_ok());
+        assert!(h.check_url("ftp://x/").is_err());
+        let h = Http::new(HttpOptions { allow_insecure: true, ..Default::default() }).unwrap();
+        assert!(h.check_url("http://example.com/").is_ok());
+    }
+
+    #[test]
+    fn transient_statuses() {
+        use reqwest::StatusCode as S;
+        for s in [S::TOO_MANY_REQUESTS, S::BAD_GATEWAY, S::SERVICE_UNAVAILABLE, S::INTERNAL_SERVER_ERROR] {
+            assert!(is_transient(s));
+        }
+        for s in [S::NOT_FOUND, S::UNAUTHORIZED, S::NOT_IMPLEMENTED, S::CONFLICT] {
+            assert!(!is_transient(s));
+        }
+    }
+
+    #[test]
+    fn query_strings_are_redacted() {
+        assert_eq!(redact_query("https://x/token?code=abc"), "https://x/token?…");
+    }
+
+    #[tokio::test]
+    async fn retries_then_reports_unreachable() {
+        // A port nobody listens on: connection refused, retried, then one clear error.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let h = Http::new(HttpOptions { retries: 2, backoff: Duration::from_millis(1), ..Default::default() }).unwrap();
+        let url = format!("http://127.0.0.1:{port}/x?token=secret");
+        let err = h.send(&url, |c, u| c.get(u)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("cannot reach http://127.0.0.1:{port}/x?…")), "{text}");
+        assert!(!text.contains("secret"));
+    }
+}

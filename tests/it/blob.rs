@@ -1,0 +1,1 @@
+//! sign-blob / verify-blob and cosign interop.

@@ -1,0 +1,1 @@
+//! generate-key-pair, public-key and cosign key interop.

@@ -1,0 +1,97 @@
+//! The small harness every test module uses: run the binary, find the real cosign, temp dirs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ferrosign"))
+}
+
+/// A `ferrosign` command with a clean environment (no GITHUB_*, no COSIGN_*), run in `dir`.
+pub fn ferrosign(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir).env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR"] {
+        if let Ok(v) = std::env::var(keep) {
+            c.env(keep, v);
+        }
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+/// What a finished process said.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn fails(self, code: i32, needle: &str) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn hint(self, needle: &str) -> Self {
+        let hint = self.stderr.lines().find(|l| l.starts_with("hint: ")).unwrap_or_else(|| panic!("no hint line:\n{}", self.stderr));
+        assert!(hint.contains(needle), "hint lacks {needle:?}: {hint}");
+        self
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The real cosign binary of a major version (2 or 3), installed by scripts/peers.sh.
+pub fn cosign_bin(major: u32) -> PathBuf {
+    let var = format!("FERROSIGN_COSIGN_V{major}");
+    let path = std::env::var(&var).map(PathBuf::from).unwrap_or_else(|_| {
+        let version = match major {
+            2 => "v2.6.5",
+            _ => "v3.1.3",
+        };
+        let home = std::env::var("HOME").unwrap_or_default();
+        PathBuf::from(format!("{home}/.cache/ferrosign/cosign-{version}/cosign"))
+    });
+    assert!(path.is_file(), "cosign v{major} not found at {} ({var}): run `bash scripts/test.sh`, which installs it", path.display());
+    path
+}
+
+/// A `cosign` command (v2 or v3) with a clean environment, offline-friendly, run in `dir`.
+pub fn cosign(major: u32, dir: &Path) -> Command {
+    let mut c = Command::new(cosign_bin(major));
+    c.current_dir(dir).env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR"] {
+        if let Ok(v) = std::env::var(keep) {
+            c.env(keep, v);
+        }
+    }
+    // Keep cosign off the network: no TUF refresh, no update checks.
+    c.env("TUF_ROOT", dir.join(".sigstore-tuf"));
+    c.stdin(Stdio::null());
+    c
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
