@@ -43,7 +43,9 @@ impl HttpError {
     pub fn hint(&self) -> Option<String> {
         match self {
             HttpError::InsecureRefused(_) => Some("use an https:// URL".into()),
-            HttpError::Unreachable { .. } => Some("check the URL and the network; transient faults were already retried".into()),
+            HttpError::Unreachable { .. } => {
+                Some("check the URL and the network; transient faults were already retried".into())
+            }
             _ => None,
         }
     }
@@ -89,7 +91,8 @@ pub fn is_loopback_host(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Http {
@@ -149,7 +152,10 @@ impl Http {
                     Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt)))
                 }
                 Ok(_) => None,
-                Err(e) if attempt < self.opts.retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e)
+                    if attempt < self.opts.retries
+                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
                     Some(self.backoff(attempt))
                 }
                 Err(_) => None,
@@ -190,7 +196,14 @@ pub fn is_transient(status: reqwest::StatusCode) -> bool {
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = resp.headers().get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = resp
+        .headers()
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(10)))
 }
 
@@ -215,7 +228,18 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts
         .into_iter()
-        .map(|p| p.split_whitespace().map(|w| if w.contains("://") { redact_query(w) } else { w.to_string() }).collect::<Vec<_>>().join(" "))
+        .map(|p| {
+            p.split_whitespace()
+                .map(|w| {
+                    if w.contains("://") {
+                        redact_query(w)
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join(": ")
 }
@@ -230,27 +254,47 @@ mod tests {
         assert!(h.check_url("http://127.0.0.1:5000/v2/").is_ok());
         assert!(h.check_url("http://[::1]:5000/").is_ok());
         assert!(h.check_url("http://localhost/").is_ok());
-        assert!(matches!(h.check_url("http://example.com/"), Err(HttpError::InsecureRefused(_))));
+        assert!(matches!(
+            h.check_url("http://example.com/"),
+            Err(HttpError::InsecureRefused(_))
+        ));
         assert!(h.check_url("https://example.com/").is_ok());
         assert!(h.check_url("ftp://x/").is_err());
-        let h = Http::new(HttpOptions { allow_insecure: true, ..Default::default() }).unwrap();
+        let h = Http::new(HttpOptions {
+            allow_insecure: true,
+            ..Default::default()
+        })
+        .unwrap();
         assert!(h.check_url("http://example.com/").is_ok());
     }
 
     #[test]
     fn transient_statuses() {
         use reqwest::StatusCode as S;
-        for s in [S::TOO_MANY_REQUESTS, S::BAD_GATEWAY, S::SERVICE_UNAVAILABLE, S::INTERNAL_SERVER_ERROR] {
+        for s in [
+            S::TOO_MANY_REQUESTS,
+            S::BAD_GATEWAY,
+            S::SERVICE_UNAVAILABLE,
+            S::INTERNAL_SERVER_ERROR,
+        ] {
             assert!(is_transient(s));
         }
-        for s in [S::NOT_FOUND, S::UNAUTHORIZED, S::NOT_IMPLEMENTED, S::CONFLICT] {
+        for s in [
+            S::NOT_FOUND,
+            S::UNAUTHORIZED,
+            S::NOT_IMPLEMENTED,
+            S::CONFLICT,
+        ] {
             assert!(!is_transient(s));
         }
     }
 
     #[test]
     fn query_strings_are_redacted() {
-        assert_eq!(redact_query("https://x/token?code=abc"), "https://x/token?…");
+        assert_eq!(
+            redact_query("https://x/token?code=abc"),
+            "https://x/token?…"
+        );
     }
 
     #[tokio::test]
@@ -259,11 +303,19 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let h = Http::new(HttpOptions { retries: 2, backoff: Duration::from_millis(1), ..Default::default() }).unwrap();
+        let h = Http::new(HttpOptions {
+            retries: 2,
+            backoff: Duration::from_millis(1),
+            ..Default::default()
+        })
+        .unwrap();
         let url = format!("http://127.0.0.1:{port}/x?token=secret");
         let err = h.send(&url, |c, u| c.get(u)).await.unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with(&format!("cannot reach http://127.0.0.1:{port}/x?…")), "{text}");
+        assert!(
+            text.starts_with(&format!("cannot reach http://127.0.0.1:{port}/x?…")),
+            "{text}"
+        );
         assert!(!text.contains("secret"));
     }
 }

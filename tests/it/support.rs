@@ -9,6 +9,22 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ferrosign"))
 }
 
+/// Keeps a child process off every network but loopback: anything not for 127.0.0.1/localhost goes to a
+/// proxy address where nothing listens, so it fails at once instead of leaving the machine.
+pub fn loopback_only(c: &mut Command) {
+    for var in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+    ] {
+        c.env(var, "http://127.0.0.1:9");
+    }
+    c.env("NO_PROXY", "127.0.0.1,localhost,::1")
+        .env("no_proxy", "127.0.0.1,localhost,::1");
+}
+
 /// A `ferrosign` command with a clean environment (no GITHUB_*, no COSIGN_*), run in `dir`.
 pub fn ferrosign(dir: &Path) -> Command {
     let mut c = Command::new(bin());
@@ -18,6 +34,7 @@ pub fn ferrosign(dir: &Path) -> Command {
             c.env(keep, v);
         }
     }
+    loopback_only(&mut c);
     c.stdin(Stdio::null());
     c
 }
@@ -35,26 +52,44 @@ impl Run {
     }
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
     #[track_caller]
     pub fn fails(self, code: i32, needle: &str) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
         assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
         self
     }
     #[track_caller]
     pub fn hint(self, needle: &str) -> Self {
-        let hint = self.stderr.lines().find(|l| l.starts_with("hint: ")).unwrap_or_else(|| panic!("no hint line:\n{}", self.stderr));
+        let hint = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint: "))
+            .unwrap_or_else(|| panic!("no hint line:\n{}", self.stderr));
         assert!(hint.contains(needle), "hint lacks {needle:?}: {hint}");
         self
     }
 }
 
 pub fn run(cmd: &mut Command) -> Run {
-    let out: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out: Output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -73,7 +108,11 @@ pub fn cosign_bin(major: u32) -> PathBuf {
         let home = std::env::var("HOME").unwrap_or_default();
         PathBuf::from(format!("{home}/.cache/ferrosign/cosign-{version}/cosign"))
     });
-    assert!(path.is_file(), "cosign v{major} not found at {} ({var}): run `bash scripts/test.sh`, which installs it", path.display());
+    assert!(
+        path.is_file(),
+        "cosign v{major} not found at {} ({var}): run `bash scripts/test.sh`, which installs it",
+        path.display()
+    );
     path
 }
 
@@ -86,8 +125,9 @@ pub fn cosign(major: u32, dir: &Path) -> Command {
             c.env(keep, v);
         }
     }
-    // Keep cosign off the network: no TUF refresh, no update checks.
+    // Keep cosign off the network: its TUF refresh goes to a dead loopback proxy and fails at once.
     c.env("TUF_ROOT", dir.join(".sigstore-tuf"));
+    loopback_only(&mut c);
     c.stdin(Stdio::null());
     c
 }
