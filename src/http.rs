@@ -179,11 +179,11 @@ impl Http {
     fn backoff(&self, attempt: u32) -> Duration {
         let base = self.opts.backoff.saturating_mul(1 << attempt.min(6));
         // Up to 25% jitter so that parallel signers do not retry in lock step.
-        let jitter = (std::time::SystemTime::now()
+        let jitter = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0)
-            % 1000) as u32;
+            % 1000;
         base + base.mul_f64(f64::from(jitter) / 4000.0)
     }
 }
