@@ -304,3 +304,59 @@ fn usage_errors_exit_2() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("generate-key-pair") && r.stdout.contains("sign-blob"));
 }
+
+/// Runs generate-key-pair on a pseudo-terminal (util-linux `script`), typing `input`.
+fn gen_on_tty(dir: &Path, input: &str) -> Run {
+    use std::io::Write;
+    let mut c = std::process::Command::new("script");
+    c.current_dir(dir)
+        .args([
+            "-qec",
+            &format!("{} generate-key-pair", bin().display()),
+            "/dev/null",
+        ])
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    loopback_only(&mut c);
+    let mut child = c.spawn().expect("script (util-linux)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn prompts_twice_on_a_terminal() {
+    let d = tempdir();
+    let r = gen_on_tty(d.path(), "typed-pw\ntyped-pw\n");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("Enter password for private key again:"),
+        "{}",
+        r.stdout
+    );
+    run(ferrosign(d.path())
+        .args(["public-key", "--key", "cosign.key"])
+        .env("COSIGN_PASSWORD", "typed-pw"))
+    .ok();
+
+    let d = tempdir();
+    let r = gen_on_tty(d.path(), "one\ntwo\n");
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout.contains("the passwords do not match"),
+        "{}",
+        r.stdout
+    );
+    assert!(!d.path().join("cosign.key").exists());
+}
