@@ -28,11 +28,35 @@ install_cosign() {
     GOTOOLCHAIN=go1.27.3 GOBIN="$(dirname "$bin")" go install "$mod"
 }
 
+# Sigstore test peers: sigstore-python in a venv (its cryptography + PyJWT also run the fake Sigstore
+# services in tests/peers/sigstore/) and sigstore-js (@sigstore/verify; 3.x is the last for Node 20).
+SIGSTORE_PYTHON_VERSION=4.5.1
+SIGSTORE_JS_VERIFY_VERSION=3.1.0
+export FERROSIGN_SIGSTORE_VENV="$FERROSIGN_CACHE/sigstore-python-$SIGSTORE_PYTHON_VERSION"
+export FERROSIGN_SIGSTORE_JS="$FERROSIGN_CACHE/sigstore-js-$SIGSTORE_JS_VERIFY_VERSION"
+
+install_sigstore_peers() {
+  if [ ! -x "$FERROSIGN_SIGSTORE_VENV/bin/sigstore" ]; then
+    echo "== installing sigstore-python $SIGSTORE_PYTHON_VERSION (venv in $FERROSIGN_SIGSTORE_VENV)"
+    command -v python3 >/dev/null || apt_install python3 python3 python3-venv
+    python3 -m venv "$FERROSIGN_SIGSTORE_VENV" || { apt_install /usr/lib/python3/dist-packages/venv python3-venv && python3 -m venv "$FERROSIGN_SIGSTORE_VENV"; }
+    "$FERROSIGN_SIGSTORE_VENV/bin/pip" install -q "sigstore==$SIGSTORE_PYTHON_VERSION"
+  fi
+  if [ ! -d "$FERROSIGN_SIGSTORE_JS/node_modules/@sigstore/verify" ]; then
+    echo "== installing @sigstore/verify $SIGSTORE_JS_VERIFY_VERSION (in $FERROSIGN_SIGSTORE_JS)"
+    command -v npm >/dev/null || apt_install npm nodejs npm
+    mkdir -p "$FERROSIGN_SIGSTORE_JS"
+    (cd "$FERROSIGN_SIGSTORE_JS" && { [ -f package.json ] || echo '{"private":true}' > package.json; } &&
+      npm install -q --no-audit --no-fund "@sigstore/verify@$SIGSTORE_JS_VERIFY_VERSION" "@sigstore/bundle@^4" "@sigstore/protobuf-specs@^0.5" >/dev/null)
+  fi
+}
+
 install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
   apt_install /usr/bin/docker-registry docker-registry
   install_cosign v2 "$COSIGN_V2_VERSION"
   install_cosign v3 "$COSIGN_V3_VERSION"
+  install_sigstore_peers
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }

@@ -1,6 +1,8 @@
 //! One integration test binary: drives the real `ferrosign` executable against real peers on loopback.
 
+mod sigstore_fake;
 mod support;
 
 mod blob;
 mod keys;
+mod keyless;

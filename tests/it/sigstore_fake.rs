@@ -1,0 +1,185 @@
+//! The test Sigstore instance (tests/peers/sigstore/fake_sigstore.py) from Rust tests, and the real
+//! Sigstore clients (sigstore-python, sigstore-js) installed by scripts/peers.sh.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+fn cache() -> PathBuf {
+    std::env::var("FERROSIGN_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(format!(
+                "{}/.cache/ferrosign",
+                std::env::var("HOME").unwrap_or_default()
+            ))
+        })
+}
+
+/// The venv holding sigstore-python (and the fake's dependencies).
+pub fn sigstore_venv() -> PathBuf {
+    let p = std::env::var("FERROSIGN_SIGSTORE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| cache().join("sigstore-python-4.5.1"));
+    assert!(p.join("bin/python").is_file(), "sigstore-python venv not found at {} (FERROSIGN_SIGSTORE_VENV): run `bash scripts/test.sh`, which installs it", p.display());
+    p
+}
+
+/// The directory whose node_modules holds @sigstore/verify.
+pub fn sigstore_js() -> PathBuf {
+    let p = std::env::var("FERROSIGN_SIGSTORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| cache().join("sigstore-js-3.1.0"));
+    assert!(
+        p.join("node_modules/@sigstore/verify").is_dir(),
+        "sigstore-js not found at {} (FERROSIGN_SIGSTORE_JS): run `bash scripts/test.sh`",
+        p.display()
+    );
+    p
+}
+
+fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore")
+}
+
+/// A running test instance of Fulcio + CT log + Rekor + Actions OIDC; killed on drop.
+pub struct FakeSigstore {
+    child: Child,
+    _stdin: ChildStdin,
+    pub dir: tempfile::TempDir,
+    pub ready: serde_json::Value,
+}
+
+impl FakeSigstore {
+    /// Starts one with the given `--fault` values (e.g. `"rekor-status=503"`).
+    pub fn start(faults: &[&str]) -> Self {
+        Self::start_with(faults, &[])
+    }
+
+    /// Starts one with faults and token claims (`"repository_visibility=private"`).
+    pub fn start_with(faults: &[&str], claims: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(sigstore_venv().join("bin/python"));
+        cmd.arg(peers_dir().join("fake_sigstore.py"))
+            .arg("--dir")
+            .arg(dir.path());
+        for f in faults {
+            cmd.arg("--fault").arg(f);
+        }
+        for c in claims {
+            cmd.arg("--claim").arg(c);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start fake_sigstore.py");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read READY");
+        let json = line
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("fake_sigstore.py did not start: {line:?}"));
+        let ready = serde_json::from_str(json).expect("READY json");
+        FakeSigstore {
+            child,
+            _stdin: stdin,
+            dir,
+            ready,
+        }
+    }
+
+    /// A string field of the READY line.
+    pub fn get(&self, key: &str) -> String {
+        self.ready[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in READY"))
+            .to_string()
+    }
+
+    pub fn url(&self) -> String {
+        self.get("url")
+    }
+    pub fn identity(&self) -> String {
+        self.get("identity")
+    }
+    pub fn issuer(&self) -> String {
+        self.get("issuer")
+    }
+    pub fn trusted_root(&self) -> PathBuf {
+        self.get("trusted_root").into()
+    }
+    pub fn trust_config(&self) -> PathBuf {
+        self.get("trust_config").into()
+    }
+
+    /// The environment of an Actions job with `permissions: id-token: write` on this instance.
+    pub fn actions_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("GITHUB_ACTIONS".into(), "true".into()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+                self.get("actions_id_token_request_url"),
+            ),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+                self.get("actions_id_token_request_token"),
+            ),
+        ]
+    }
+
+    /// cosign v2's environment for trusting this instance (`SIGSTORE_ROOT_FILE`, ...).
+    pub fn cosign_v2_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("SIGSTORE_ROOT_FILE".into(), self.get("fulcio_chain")),
+            ("SIGSTORE_REKOR_PUBLIC_KEY".into(), self.get("rekor_pub")),
+            (
+                "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE".into(),
+                self.get("ctlog_pub"),
+            ),
+        ]
+    }
+
+    /// `sigstore verify identity --bundle` (sigstore-python) with this instance's trust config.
+    pub fn sigstore_python_verify(&self, file: &Path, bundle: &Path) -> crate::support::Run {
+        crate::support::run(
+            Command::new(sigstore_venv().join("bin/sigstore"))
+                .arg("--trust-config")
+                .arg(self.trust_config())
+                .args([
+                    "verify",
+                    "identity",
+                    "--cert-identity",
+                    &self.identity(),
+                    "--cert-oidc-issuer",
+                    &self.issuer(),
+                    "--bundle",
+                ])
+                .arg(bundle)
+                .arg(file),
+        )
+    }
+
+    /// sigstore-js (`@sigstore/verify`) on a bundle with this instance's trusted root.
+    pub fn sigstore_js_verify(&self, file: &Path, bundle: &Path) -> crate::support::Run {
+        crate::support::run(
+            Command::new("node")
+                .env("NODE_PATH", sigstore_js().join("node_modules"))
+                .arg(peers_dir().join("js_verify.js"))
+                .arg(self.trusted_root())
+                .arg(bundle)
+                .arg(file)
+                .arg(self.identity())
+                .arg(self.issuer()),
+        )
+    }
+}
+
+impl Drop for FakeSigstore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""A test instance of Sigstore on loopback: a GitHub Actions OIDC token endpoint, Fulcio, a CT log and Rekor.
+
+Everything uses real cryptography, and each service checks what the real one checks:
+
+- OIDC (`GET /oidc/token?audience=...`, bearer request token as GitHub's runner service wants it): mints
+  RS256 JWTs with the claims GitHub puts in Actions tokens.
+- Fulcio (`POST /api/v2/signingCert`): verifies the token's signature (the issuer key), issuer, audience
+  `sigstore` and expiry, and the proof of possession (a signature over the `sub` claim, or a CSR); issues a
+  10-minute leaf from a test CA (P-384 root -> P-384 intermediate, like the public-good instance) with the
+  SAN `https://github.com/{job_workflow_ref}`, the GitHub workflow extensions 1.3.6.1.4.1.57264.1.* and an
+  embedded SCT signed by the test CT log key over the precertificate.
+- Rekor (`/api/v1/log/...`): accepts `hashedrekord` v0.0.1 entries whose signature verifies over the
+  digest with the given key or certificate, keeps a real RFC 6962 Merkle tree (seeded with other entries),
+  signs SETs and checkpoints with its log key, and answers 409 with a Location header for duplicates.
+
+It writes, into --dir, what verifiers need to trust this instance: trusted_root.json, trust_config.json
+(sigstore-python's --trust-config), fulcio_chain.pem (SIGSTORE_ROOT_FILE), rekor.pub
+(SIGSTORE_REKOR_PUBLIC_KEY), ctlog.pub (SIGSTORE_CT_LOG_PUBLIC_KEY_FILE), and prints one line
+`READY {json}` on stdout (see README.md). It exits when its stdin closes, so that a test that dies takes
+it along.
+
+Faults for tests (repeatable `--fault NAME[=VALUE]`):
+  oidc-status=CODE       the token endpoint answers CODE
+  fulcio-status=CODE     Fulcio answers CODE to every signingCert request
+  fulcio-fail-once=CODE  Fulcio answers CODE to the first request, then works (retry tests)
+  fulcio-wrong-key       the leaf certifies another public key than the one requested
+  fulcio-foreign-ca      the leaf is issued by a CA that is not in the trusted root
+  fulcio-detached-sct    answer with signedCertificateDetachedSct (SCT outside the certificate)
+  rekor-status=CODE      Rekor answers CODE to every upload
+  rekor-fail-once=CODE   Rekor answers CODE to the first upload, then works
+  rekor-foreign-key      SETs and checkpoints are signed with a key that is not in the trusted root
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+OID_SCT_LIST = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
+FULCIO = "1.3.6.1.4.1.57264.1."
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def der_utf8(text: str) -> bytes:
+    raw = text.encode()
+    return b"\x0c" + der_len(len(raw)) + raw
+
+
+def der_octets(raw: bytes) -> bytes:
+    return b"\x04" + der_len(len(raw)) + raw
+
+
+def der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def spki_der(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def spki_pem(key) -> str:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def cert_pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def rfc3339(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# --------------------------------------------------------------------------------------------- the CA
+
+
+class CA:
+    """A root and an intermediate (both P-384, ecdsa-with-SHA384), as the public-good Fulcio has."""
+
+    def __init__(self, label: str):
+        start = now() - dt.timedelta(days=1)
+        end = now() + dt.timedelta(days=365)
+        self.root_key = ec.generate_private_key(ec.SECP384R1())
+        root_name = x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{label}.test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, label),
+        ])
+        self.root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name).issuer_name(root_name)
+            .public_key(self.root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.root_key.public_key()), critical=False)
+            .sign(self.root_key, hashes.SHA384())
+        )
+        self.key = ec.generate_private_key(ec.SECP384R1())
+        self.intermediate = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{label}.test"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{label}-intermediate"),
+            ]))
+            .issuer_name(root_name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.root_key.public_key()), critical=False)
+            .sign(self.root_key, hashes.SHA384())
+        )
+        self.start = start
+
+
+class CTLog:
+    """Signs RFC 6962 SCTs over precertificate entries."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.log_id = hashlib.sha256(spki_der(self.key.public_key())).digest()
+
+    def sct(self, issuer_key, tbs_precert: bytes) -> bytes:
+        timestamp = int(time.time() * 1000)
+        issuer_key_hash = hashlib.sha256(spki_der(issuer_key)).digest()
+        signed = (
+            struct.pack("!BBQH", 0, 0, timestamp, 1)  # v1, certificate_timestamp, timestamp, precert_entry
+            + issuer_key_hash
+            + len(tbs_precert).to_bytes(3, "big") + tbs_precert
+            + struct.pack("!H", 0)  # no extensions
+        )
+        sig = self.key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        return (
+            struct.pack("!B", 0) + self.log_id + struct.pack("!QH", timestamp, 0)
+            + struct.pack("!BBH", 4, 3, len(sig)) + sig  # sha256, ecdsa
+        )
+
+
+def github_extensions(claims: dict, issuer: str) -> list[tuple[str, bytes]]:
+    """The Fulcio extensions for a GitHub Actions token: (OID suffix, extnValue), as Fulcio writes them."""
+    gh = "https://github.com/"
+    raw = lambda k: claims.get(k, "").encode()  # noqa: E731  the deprecated .1-.6 hold raw bytes
+    out = [
+        ("1", issuer.encode()),
+        ("2", raw("event_name")),
+        ("3", raw("sha")),
+        ("4", raw("workflow")),
+        ("5", raw("repository")),
+        ("6", raw("ref")),
+        ("8", der_utf8(issuer)),
+        ("9", der_utf8(gh + claims.get("job_workflow_ref", ""))),
+        ("10", der_utf8(claims.get("job_workflow_sha", ""))),
+        ("11", der_utf8(claims.get("runner_environment", ""))),
+        ("12", der_utf8(gh + claims.get("repository", ""))),
+        ("13", der_utf8(claims.get("sha", ""))),
+        ("14", der_utf8(claims.get("ref", ""))),
+        ("15", der_utf8(claims.get("repository_id", ""))),
+        ("16", der_utf8(gh + claims.get("repository_owner", ""))),
+        ("17", der_utf8(claims.get("repository_owner_id", ""))),
+        ("18", der_utf8(gh + claims.get("workflow_ref", ""))),
+        ("19", der_utf8(claims.get("workflow_sha", ""))),
+        ("20", der_utf8(claims.get("event_name", ""))),
+        ("21", der_utf8(f"{gh}{claims.get('repository', '')}/actions/runs/{claims.get('run_id', '')}/attempts/{claims.get('run_attempt', '')}")),
+    ]
+    if "repository_visibility" in claims:
+        out.append(("22", der_utf8(claims["repository_visibility"])))
+    return out
+
+
+def issue_leaf(ca: CA, ct: CTLog, public_key, claims: dict, issuer: str, embed_sct: bool = True):
+    """Returns (leaf certificate, detached SCT bytes or None)."""
+    if "job_workflow_ref" in claims:
+        san = x509.UniformResourceIdentifier("https://github.com/" + claims["job_workflow_ref"])
+        exts = github_extensions(claims, issuer)
+    elif "email" in claims:
+        san = x509.RFC822Name(claims["email"])
+        exts = [("1", issuer.encode()), ("8", der_utf8(issuer))]
+    else:
+        san = x509.UniformResourceIdentifier(claims["sub"])
+        exts = [("1", issuer.encode()), ("8", der_utf8(issuer))]
+    start = now() - dt.timedelta(seconds=1)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(ca.intermediate.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(start + dt.timedelta(minutes=10))
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+        .add_extension(x509.SubjectAlternativeName([san]), critical=True)
+    )
+    for suffix, value in exts:
+        builder = builder.add_extension(x509.UnrecognizedExtension(ObjectIdentifier(FULCIO + suffix), value), critical=False)
+    # The precertificate's TBS is the final TBS without the SCT list: sign a throwaway to get it, then add
+    # the SCT list as the last extension (verifiers remove it to rebuild the precertificate).
+    tbs_precert = builder.sign(ca.key, hashes.SHA384()).tbs_certificate_bytes
+    sct = ct.sct(ca.key.public_key(), tbs_precert)
+    if not embed_sct:
+        return builder.sign(ca.key, hashes.SHA384()), sct
+    sct_list = struct.pack("!H", len(sct) + 2) + struct.pack("!H", len(sct)) + sct
+    builder = builder.add_extension(x509.UnrecognizedExtension(OID_SCT_LIST, der_octets(sct_list)), critical=False)
+    return builder.sign(ca.key, hashes.SHA384()), None
+
+
+# ------------------------------------------------------------------------------------------ the log
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def largest_power_of_two_below(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(leaves: list[bytes]) -> bytes:
+    """RFC 6962 Merkle tree hash over leaf hashes."""
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = largest_power_of_two_below(n)
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def audit_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 6962 PATH(m, D[n]), bottom-up, as Rekor returns it."""
+    n = len(leaves)
+    if n <= 1:
+        return []
+    k = largest_power_of_two_below(n)
+    if m < k:
+        return audit_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return audit_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+def canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+class Rekor:
+    def __init__(self, seed_entries: int, origin_host: str):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.signing_key = self.key
+        self.log_id = hashlib.sha256(spki_der(self.key.public_key())).digest()
+        self.tree_id = 1_000_000_000_000_000_000 + secrets.randbelow(10**18)
+        self.set_origin(origin_host)
+        self.lock = threading.Lock()
+        # Other people's entries: random leaves, so that indexes and proofs are not trivial.
+        self.leaves: list[bytes] = [leaf_hash(secrets.token_bytes(40)) for _ in range(seed_entries)]
+        self.entries: dict[str, dict] = {}  # leaf hash hex -> {body, integratedTime, logIndex}
+
+    def set_origin(self, host: str) -> None:
+        self.host = host
+        self.origin = f"{host} - {self.tree_id}"
+
+    def uuid(self, lh: bytes) -> str:
+        return f"{self.tree_id & 0xFFFFFFFFFFFFFFFF:016x}" + lh.hex()
+
+    def sign(self, data: bytes) -> bytes:
+        return self.signing_key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    def checkpoint(self, size: int, root: bytes) -> str:
+        note = f"{self.origin}\n{size}\n{b64(root)}\nTimestamp: {time.time_ns()}\n"
+        hint = hashlib.sha256(spki_der(self.signing_key.public_key())).digest()[:4]
+        return note + "\n" + f"\u2014 {self.host} {b64(hint + self.sign(note.encode()))}\n"
+
+    def entry_json(self, lh: bytes) -> dict:
+        e = self.entries[lh.hex()]
+        size = len(self.leaves)
+        root = mth(self.leaves)
+        payload = {
+            "body": b64(e["body"]),
+            "integratedTime": e["integratedTime"],
+            "logID": self.log_id.hex(),
+            "logIndex": e["logIndex"],
+        }
+        set_sig = self.sign(canonical(payload))
+        return {
+            self.uuid(lh): {
+                **payload,
+                "verification": {
+                    "signedEntryTimestamp": b64(set_sig),
+                    "inclusionProof": {
+                        "logIndex": e["logIndex"],
+                        "rootHash": root.hex(),
+                        "treeSize": size,
+                        "hashes": [h.hex() for h in audit_path(e["logIndex"], self.leaves)],
+                        "checkpoint": self.checkpoint(size, root),
+                    },
+                },
+            }
+        }
+
+    def add(self, proposed: dict) -> tuple[int, dict, str]:
+        """Returns (status, response body, location)."""
+        try:
+            if proposed.get("kind") != "hashedrekord" or proposed.get("apiVersion") != "0.0.1":
+                return 400, err(400, "only hashedrekord 0.0.1 entries are accepted by this test log"), ""
+            spec = proposed["spec"]
+            h = spec["data"]["hash"]
+            if h["algorithm"] != "sha256" or len(bytes.fromhex(h["value"])) != 32:
+                return 400, err(400, "unsupported hash"), ""
+            sig = base64.b64decode(spec["signature"]["content"], validate=True)
+            key_pem = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
+        except (KeyError, TypeError, ValueError) as e:
+            return 400, err(400, f"invalid hashedrekord entry: {e!r}"), ""
+        try:
+            if b"CERTIFICATE" in key_pem:
+                pub = x509.load_pem_x509_certificate(key_pem).public_key()
+            else:
+                pub = serialization.load_pem_public_key(key_pem)
+            pub.verify(sig, bytes.fromhex(h["value"]), ec.ECDSA(Prehashed(hashes.SHA256())))
+        except InvalidSignature:
+            return 400, err(400, "verifying signature: invalid signature when validating ASN.1 encoded signature"), ""
+        except Exception as e:  # noqa: BLE001  any unreadable key is the client's fault
+            return 400, err(400, f"invalid public key: {e}"), ""
+        body = canonical({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": h["value"].lower()}},
+                "signature": {"content": spec["signature"]["content"],
+                              "publicKey": {"content": spec["signature"]["publicKey"]["content"]}},
+            },
+        })
+        lh = leaf_hash(body)
+        with self.lock:
+            location = f"/api/v1/log/entries/{self.uuid(lh)}"
+            if lh.hex() in self.entries:
+                return 409, err(409, f"an equivalent entry already exists in the transparency log with UUID {self.uuid(lh)}"), location
+            self.entries[lh.hex()] = {"body": body, "integratedTime": int(time.time()), "logIndex": len(self.leaves)}
+            self.leaves.append(lh)
+            # Others keep writing: a few more leaves after ours, so our entry is not the last one.
+            for _ in range(secrets.randbelow(3)):
+                self.leaves.append(leaf_hash(secrets.token_bytes(40)))
+            return 201, self.entry_json(lh), location
+
+    def get(self, uuid: str):
+        lh_hex = uuid[-64:].lower()
+        with self.lock:
+            if lh_hex not in self.entries:
+                return 404, err(404, "entry not found")
+            return 200, self.entry_json(bytes.fromhex(lh_hex))
+
+
+def err(code: int, message: str) -> dict:
+    return {"code": code, "message": message}
+
+
+# ------------------------------------------------------------------------------------------ the server
+
+
+class Instance:
+    def __init__(self, args):
+        self.args = args
+        self.faults: dict[str, str] = {}
+        for f in args.fault:
+            name, _, value = f.partition("=")
+            self.faults[name] = value
+        self.issuer = args.issuer
+        self.oidc_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.oidc_kid = secrets.token_hex(8)
+        self.request_token = secrets.token_urlsafe(24)
+        self.ca = CA("sigstore-test")
+        self.foreign_ca = CA("foreign") if "fulcio-foreign-ca" in self.faults else None
+        self.ct = CTLog()
+        self.rekor = Rekor(args.seed_entries, "rekor.test")
+        if "rekor-foreign-key" in self.faults:
+            self.rekor.signing_key = ec.generate_private_key(ec.SECP256R1())
+        self.claims = default_claims()
+        for c in args.claim:
+            k, _, v = c.partition("=")
+            self.claims[k] = v
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def fault_status(self, service: str) -> int | None:
+        """The status to fail with for this request, if a fault says so."""
+        with self.lock:
+            n = self.counts[service] = self.counts.get(service, 0) + 1
+        if f"{service}-status" in self.faults:
+            return int(self.faults[f"{service}-status"])
+        if f"{service}-fail-once" in self.faults and n == 1:
+            return int(self.faults[f"{service}-fail-once"])
+        return None
+
+    def mint(self, audience="sigstore", ttl=300, **extra) -> str:
+        t = int(time.time())
+        claims = {**self.claims, **extra, "iss": self.issuer, "aud": audience, "iat": t, "nbf": t - 5,
+                  "exp": t + ttl, "jti": secrets.token_hex(16)}
+        return jwt.encode(claims, self.oidc_key, algorithm="RS256", headers={"kid": self.oidc_kid})
+
+    # Fulcio
+    def signing_cert(self, req: dict, auth_header: str) -> tuple[int, dict]:
+        status = self.fault_status("fulcio")
+        if status:
+            return status, {"code": 13 if status >= 500 else 3, "message": f"test fault: fulcio answers {status}"}
+        token = (req.get("credentials") or {}).get("oidcIdentityToken") or ""
+        if not token and auth_header.lower().startswith("bearer "):
+            token = auth_header[7:]
+        try:
+            claims = jwt.decode(token, self.oidc_key.public_key(), algorithms=["RS256"], audience="sigstore",
+                                issuer=self.issuer, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
+        except jwt.PyJWTError as e:
+            return 401, {"code": 16, "message": f"There was an error processing the identity token: {e}"}
+        pkr = req.get("publicKeyRequest")
+        csr_b64 = req.get("certificateSigningRequest")
+        try:
+            if pkr:
+                public_key = serialization.load_pem_public_key(pkr["publicKey"]["content"].encode())
+                proof = base64.b64decode(pkr["proofOfPossession"], validate=True)
+                public_key.verify(proof, claims["sub"].encode(), ec.ECDSA(hashes.SHA256()))
+            elif csr_b64:
+                csr = x509.load_pem_x509_csr(base64.b64decode(csr_b64))
+                if not csr.is_signature_valid:
+                    raise InvalidSignature()
+                public_key = csr.public_key()
+            else:
+                return 400, {"code": 3, "message": "publicKeyRequest or certificateSigningRequest is required"}
+        except InvalidSignature:
+            return 400, {"code": 3, "message": "The signature supplied in the request could not be verified"}
+        except (KeyError, ValueError, TypeError) as e:
+            return 400, {"code": 3, "message": f"The public key supplied in the request could not be parsed: {e}"}
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            return 400, {"code": 3, "message": "unsupported key type"}
+        if "fulcio-wrong-key" in self.faults:
+            public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+        ca = self.foreign_ca or self.ca
+        detached = "fulcio-detached-sct" in self.faults
+        leaf, sct = issue_leaf(ca, self.ct, public_key, claims, self.issuer, embed_sct=not detached)
+        chain = {"certificates": [cert_pem(leaf), cert_pem(ca.intermediate), cert_pem(ca.root)]}
+        if detached:
+            return 201, {"signedCertificateDetachedSct": {"chain": chain, "signedCertificateTimestamp": b64(sct)}}
+        return 201, {"signedCertificateEmbeddedSct": {"chain": chain}}
+
+    # Outputs
+    def trusted_root(self, base_url: str) -> dict:
+        start = rfc3339(self.ca.start)
+        return {
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [{
+                "baseUrl": base_url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(spki_der(self.rekor.key.public_key())),
+                              "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
+                "logId": {"keyId": b64(self.rekor.log_id)},
+            }],
+            "certificateAuthorities": [{
+                "subject": {"organization": "sigstore-test.test", "commonName": "sigstore-test"},
+                "uri": base_url,
+                "certChain": {"certificates": [
+                    {"rawBytes": b64(self.ca.intermediate.public_bytes(serialization.Encoding.DER))},
+                    {"rawBytes": b64(self.ca.root.public_bytes(serialization.Encoding.DER))},
+                ]},
+                "validFor": {"start": start},
+            }],
+            "ctlogs": [{
+                "baseUrl": base_url + "/ct",
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(spki_der(self.ct.key.public_key())),
+                              "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
+                "logId": {"keyId": b64(self.ct.log_id)},
+            }],
+            "timestampAuthorities": [],
+        }
+
+    def write_outputs(self, directory: str, base_url: str) -> dict:
+        os.makedirs(directory, exist_ok=True)
+        tr = self.trusted_root(base_url)
+        start = rfc3339(self.ca.start)
+        svc = lambda url, v=1: {"url": url, "majorApiVersion": v, "validFor": {"start": start}, "operator": "test"}  # noqa: E731
+        trust_config = {
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": tr,
+            "signingConfig": {
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                "caUrls": [svc(base_url)],
+                "oidcUrls": [svc(base_url + "/oidc")],
+                "rekorTlogUrls": [svc(base_url)],
+                "tsaUrls": [],
+                "rekorTlogConfig": {"selector": "ANY"},
+                "tsaConfig": {"selector": "ANY"},
+            },
+        }
+        files = {
+            "trusted_root.json": json.dumps(tr, indent=2),
+            "trust_config.json": json.dumps(trust_config, indent=2),
+            "fulcio_chain.pem": cert_pem(self.ca.intermediate) + cert_pem(self.ca.root),
+            "rekor.pub": spki_pem(self.rekor.key.public_key()),
+            "ctlog.pub": spki_pem(self.ct.key.public_key()),
+        }
+        for name, text in files.items():
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(text)
+        ready = {
+            "url": base_url,
+            "fulcio_url": base_url,
+            "rekor_url": base_url,
+            "issuer": self.issuer,
+            "identity": "https://github.com/" + self.claims["job_workflow_ref"],
+            "actions_id_token_request_url": base_url + "/oidc/token?api-version=2.0",
+            "actions_id_token_request_token": self.request_token,
+            "token": self.mint(),
+            "token_expired": self.mint(ttl=-120),
+            "token_wrong_audience": self.mint(audience="not-sigstore"),
+            "trusted_root": os.path.join(directory, "trusted_root.json"),
+            "trust_config": os.path.join(directory, "trust_config.json"),
+            "fulcio_chain": os.path.join(directory, "fulcio_chain.pem"),
+            "rekor_pub": os.path.join(directory, "rekor.pub"),
+            "ctlog_pub": os.path.join(directory, "ctlog.pub"),
+            "rekor_log_id": self.rekor.log_id.hex(),
+        }
+        with open(os.path.join(directory, "ready.json"), "w") as f:
+            json.dump(ready, f, indent=2)
+        return ready
+
+
+def default_claims() -> dict:
+    sha = secrets.token_hex(20)
+    return {
+        "sub": "repo:acme/app:ref:refs/heads/main",
+        "ref": "refs/heads/main",
+        "sha": sha,
+        "repository": "acme/app",
+        "repository_owner": "acme",
+        "repository_owner_id": "1000",
+        "repository_id": "2000",
+        "repository_visibility": "public",
+        "run_id": "3000",
+        "run_number": "7",
+        "run_attempt": "1",
+        "runner_environment": "github-hosted",
+        "actor": "octocat",
+        "actor_id": "4000",
+        "workflow": "release",
+        "head_ref": "",
+        "base_ref": "",
+        "event_name": "push",
+        "ref_type": "branch",
+        "ref_protected": "true",
+        "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
+        "job_workflow_sha": sha,
+        "workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
+        "workflow_sha": sha,
+    }
+
+
+def make_handler(inst: Instance):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *a):  # quiet unless asked
+            if inst.args.verbose:
+                sys.stderr.write("fake-sigstore: " + (fmt % a) + "\n")
+
+        def reply(self, status: int, obj, content_type="application/json", headers=None):
+            data = obj.encode() if isinstance(obj, str) else json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def body(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(n) if n else b""
+            try:
+                return json.loads(raw or b"null")
+            except ValueError:
+                return None
+
+        def do_GET(self):
+            url = urllib.parse.urlsplit(self.path)
+            q = urllib.parse.parse_qs(url.query)
+            if url.path == "/oidc/token":
+                status = inst.fault_status("oidc")
+                if status:
+                    return self.reply(status, {"message": f"test fault: token endpoint answers {status}"})
+                auth = self.headers.get("Authorization", "")
+                scheme, _, given = auth.partition(" ")
+                if scheme.lower() != "bearer" or given != inst.request_token:
+                    return self.reply(401, {"message": "Unauthorized"})
+                aud = q.get("audience", [None])[0]
+                token = inst.mint(audience=aud) if aud else inst.mint(audience="https://github.com/acme")
+                return self.reply(200, {"count": 2000, "value": token})
+            if url.path == "/api/v2/trustBundle":
+                return self.reply(200, {"chains": [{"certificates": [cert_pem(inst.ca.intermediate), cert_pem(inst.ca.root)]}]})
+            if url.path == "/api/v1/log":
+                with inst.rekor.lock:
+                    size, root = len(inst.rekor.leaves), mth(inst.rekor.leaves)
+                    return self.reply(200, {"rootHash": root.hex(), "treeSize": size,
+                                            "signedTreeHead": inst.rekor.checkpoint(size, root),
+                                            "treeID": str(inst.rekor.tree_id)})
+            if url.path == "/api/v1/log/publicKey":
+                return self.reply(200, spki_pem(inst.rekor.key.public_key()), "application/x-pem-file")
+            if url.path.startswith("/api/v1/log/entries/"):
+                status, obj = inst.rekor.get(url.path.rsplit("/", 1)[1])
+                return self.reply(status, obj)
+            return self.reply(404, {"code": 404, "message": "not found"})
+
+        def do_POST(self):
+            url = urllib.parse.urlsplit(self.path)
+            req = self.body()
+            if url.path == "/api/v2/signingCert":
+                if not isinstance(req, dict):
+                    return self.reply(400, {"code": 3, "message": "invalid JSON"})
+                status, obj = inst.signing_cert(req, self.headers.get("Authorization", ""))
+                return self.reply(status, obj)
+            if url.path == "/api/v1/log/entries":
+                status = inst.fault_status("rekor")
+                if status:
+                    return self.reply(status, err(status, f"test fault: rekor answers {status}"))
+                if not isinstance(req, dict):
+                    return self.reply(400, err(400, "invalid JSON"))
+                status, obj, location = inst.rekor.add(req)
+                return self.reply(status, obj, headers={"Location": location} if location else None)
+            return self.reply(404, {"code": 404, "message": "not found"})
+
+    return Handler
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dir", required=True, help="where to write trusted_root.json and the PEM files")
+    p.add_argument("--port", type=int, default=0, help="loopback port (0: a free one)")
+    p.add_argument("--issuer", default=GITHUB_ISSUER, help="the token issuer (iss) Fulcio accepts")
+    p.add_argument("--claim", action="append", default=[], help="KEY=VALUE: set a token claim")
+    p.add_argument("--fault", action="append", default=[], help="inject a fault (see the module doc)")
+    p.add_argument("--seed-entries", type=int, default=None, help="other entries already in the log")
+    p.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    p.add_argument("--no-stdin-watch", action="store_true", help="keep running when stdin closes")
+    args = p.parse_args()
+    if args.seed_entries is None:
+        args.seed_entries = 5 + secrets.randbelow(40)
+    inst = Instance(args)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(inst))
+    server.daemon_threads = True
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    # The checkpoint signer's name must be part of the log's base URL (sigstore-js matches them).
+    inst.rekor.set_origin(f"127.0.0.1:{server.server_address[1]}")
+    ready = inst.write_outputs(args.dir, base_url)
+    sys.stdout.write("READY " + json.dumps(ready) + "\n")
+    sys.stdout.flush()
+    if not args.no_stdin_watch:
+        def watch():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
