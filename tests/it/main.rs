@@ -4,5 +4,5 @@ mod sigstore_fake;
 mod support;
 
 mod blob;
-mod keys;
 mod keyless;
+mod keys;
