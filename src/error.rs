@@ -1,6 +1,7 @@
 //! The top-level error: wraps each module's error with its context, carries the hint, picks the exit code.
 //! Rendered once, at the edge (`main`), as one `error:` line and one `hint:` line.
 
+use crate::gha::GhaError;
 use crate::signing::KeyError;
 use std::path::PathBuf;
 
@@ -45,6 +46,9 @@ pub enum Error {
         /// what to check
         hint: Option<String>,
     },
+    /// The runner's output or summary file could not be written.
+    #[error(transparent)]
+    Gha(#[from] GhaError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
     NotAvailable {
@@ -84,6 +88,7 @@ impl Error {
             },
             Error::Exists(_) => Some("pass --force to overwrite it".into()),
             Error::NotAvailable { hint, .. } => Some(hint.clone()),
+            Error::Gha(e) => e.hint(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`config::Request`]) → the core ([`run`]) → [`gha`] (the only writer of output).
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod blob;
 pub mod bundle;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod gha;
 pub mod http;
+pub mod inputs;
 pub mod keys;
 pub mod secret;
 pub mod signing;
@@ -22,8 +24,19 @@ use error::Error;
 use gha::Ui;
 use std::ffi::OsString;
 
-/// Parses the arguments, runs, renders any error once, and returns the process exit code.
+/// True when the binary should run as the GitHub Action: `GITHUB_ACTIONS=true` and no arguments (the
+/// container Action's entrypoint takes none; it reads `INPUT_*`). With any argument it is the CLI, in a
+/// workflow too (e.g. `run: ferrosign verify …`).
+pub fn is_action_mode(args: &[OsString], github_actions: Option<&str>) -> bool {
+    args.len() <= 1 && github_actions == Some("true")
+}
+
+/// Chooses the front-end (Action or CLI), runs, renders any error once, and returns the exit code.
 pub fn main_entry(args: Vec<OsString>, ui: &mut Ui) -> i32 {
+    let github_actions = std::env::var(gha::ENV_GITHUB_ACTIONS).ok();
+    if is_action_mode(&args, github_actions.as_deref()) {
+        return action::main(ui);
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

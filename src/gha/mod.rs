@@ -7,9 +7,51 @@
 //! of defence, every masked value is replaced by `***` in everything written through [`Ui`].
 
 pub mod escape;
+pub mod files;
+pub mod summary;
 
 use crate::secret::SecretString;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file the runner reads step outputs from.
+pub const ENV_GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
+/// The file the runner renders as the job summary.
+pub const ENV_GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// `true` when running inside GitHub Actions.
+pub const ENV_GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+
+/// What can go wrong writing the runner's files (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GhaError {
+    /// An output name the runner could not parse back.
+    #[error("invalid output name `{0}`")]
+    InvalidOutputName(String),
+    /// A runner file could not be written.
+    #[error("cannot write the {what} file {}: {source}", path.display())]
+    Write {
+        /// "step output" or "job summary"
+        what: &'static str,
+        /// the file
+        path: PathBuf,
+        /// the cause
+        source: std::io::Error,
+    },
+}
+
+impl GhaError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GhaError::InvalidOutputName(_) => None,
+            GhaError::Write { .. } => Some(
+                "the runner provides this file; check that the step runs on a GitHub runner (or set the variable to a writable file)"
+                    .into(),
+            ),
+        }
+    }
+}
 
 /// Where output goes; the real process streams, or buffers in tests.
 pub struct Ui {
@@ -17,6 +59,9 @@ pub struct Ui {
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
     masked: Vec<SecretString>,
+    output_file: Option<PathBuf>,
+    summary_file: Option<PathBuf>,
+    warned_no_output_file: bool,
 }
 
 impl std::fmt::Debug for Ui {
@@ -29,13 +74,28 @@ impl std::fmt::Debug for Ui {
 
 impl Ui {
     /// Output to the process's stdout and stderr; Actions mode when `GITHUB_ACTIONS=true`.
+    /// In Actions mode, step outputs go to `GITHUB_OUTPUT` and the job summary to `GITHUB_STEP_SUMMARY`.
     pub fn from_env() -> Self {
-        let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        let actions = std::env::var(ENV_GITHUB_ACTIONS).is_ok_and(|v| v == "true");
+        let file = |var| {
+            std::env::var_os(var)
+                .filter(|v| actions && !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let (output, summary) = (file(ENV_GITHUB_OUTPUT), file(ENV_GITHUB_STEP_SUMMARY));
         Self::new(
             actions,
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
         )
+        .with_runner_files(output, summary)
+    }
+
+    /// Sets the step output and job summary files (Actions mode).
+    pub fn with_runner_files(mut self, output: Option<PathBuf>, summary: Option<PathBuf>) -> Self {
+        self.output_file = output;
+        self.summary_file = summary;
+        self
     }
 
     /// Output to the given writers.
@@ -45,6 +105,9 @@ impl Ui {
             out,
             err,
             masked: Vec::new(),
+            output_file: None,
+            summary_file: None,
+            warned_no_output_file: false,
         }
     }
 
@@ -137,6 +200,46 @@ impl Ui {
         }
     }
 
+    /// Sets a step output: appends `name<<DELIMITER`, the value and the delimiter to `GITHUB_OUTPUT`, with
+    /// a fresh random delimiter that occurs in neither. Masked values are replaced by `***`. Outside
+    /// Actions this does nothing; in Actions without `GITHUB_OUTPUT` it warns once.
+    pub fn set_output(&mut self, name: &str, value: &str) -> Result<(), GhaError> {
+        files::check_output_name(name)?;
+        let Some(path) = self.output_file.clone() else {
+            if self.actions && !self.warned_no_output_file {
+                self.warned_no_output_file = true;
+                self.warn("GITHUB_OUTPUT is not set: this step's outputs are not written");
+            }
+            return Ok(());
+        };
+        let value = self.redact(value);
+        let record = files::output_record(name, &value);
+        files::append(&path, record.as_bytes()).map_err(|source| GhaError::Write {
+            what: "step output",
+            path,
+            source,
+        })
+    }
+
+    /// Appends Markdown to the job summary (`GITHUB_STEP_SUMMARY`); masked values become `***`. Does
+    /// nothing when there is no summary file (outside Actions).
+    pub fn append_summary(&mut self, markdown: &str) -> Result<(), GhaError> {
+        let Some(path) = self.summary_file.clone() else {
+            return Ok(());
+        };
+        let text = self.redact(markdown);
+        files::append(&path, text.as_bytes()).map_err(|source| GhaError::Write {
+            what: "job summary",
+            path,
+            source,
+        })
+    }
+
+    /// The job summary file, when there is one.
+    pub fn summary_file(&self) -> Option<&Path> {
+        self.summary_file.as_deref()
+    }
+
     /// Closes the group opened by [`Ui::group`].
     pub fn end_group(&mut self) {
         if self.actions {
@@ -207,6 +310,41 @@ mod tests {
         ui.warn("careful\n::error::x");
         assert_eq!(o.text(), "");
         assert_eq!(e.text(), "warning: careful\n::error::x\n");
+    }
+
+    #[test]
+    fn outputs_and_summary_go_to_the_runner_files_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out_path, sum_path) = (dir.path().join("out"), dir.path().join("sum"));
+        let (ui, o, _) = ui(true);
+        let mut ui = ui.with_runner_files(Some(out_path.clone()), Some(sum_path.clone()));
+        ui.mask("s3cret");
+        ui.set_output("digests", "a\nb s3cret").unwrap();
+        ui.append_summary("| x s3cret |\n").unwrap();
+        let text = std::fs::read_to_string(&out_path).unwrap();
+        let parsed = files::parse_outputs(&text).unwrap();
+        assert_eq!(
+            parsed,
+            vec![("digests".to_string(), "a\nb ***".to_string())]
+        );
+        assert_eq!(std::fs::read_to_string(&sum_path).unwrap(), "| x *** |\n");
+        assert_eq!(o.text(), "::add-mask::s3cret\n");
+        assert!(matches!(
+            ui.set_output("bad\nname", "x"),
+            Err(GhaError::InvalidOutputName(_))
+        ));
+    }
+
+    #[test]
+    fn missing_output_file_warns_once_in_actions_and_is_silent_on_the_cli() {
+        let (mut ui, o, _) = ui(true);
+        ui.set_output("a", "1").unwrap();
+        ui.set_output("b", "2").unwrap();
+        assert_eq!(o.text().matches("::warning::").count(), 1);
+        let (mut cli, o, e) = super::tests::ui(false);
+        cli.set_output("a", "1").unwrap();
+        cli.append_summary("x").unwrap();
+        assert_eq!(o.text() + &e.text(), "");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod sigstore_fake;
 mod support;
 
+mod action;
 mod blob;
 mod keyless;
 mod keys;

@@ -1,0 +1,324 @@
+//! Action mode: the binary started as the runner starts the container (no arguments,
+//! `GITHUB_ACTIONS=true`, `INPUT_*`, temp `GITHUB_OUTPUT` / `GITHUB_STEP_SUMMARY` / `GITHUB_EVENT_PATH`).
+//! Checks the runner contract (masks first, escaped commands, heredoc outputs, summary) and that no
+//! byte of a secret leaks on any path.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Known secret values; none may appear anywhere but in `::add-mask::` lines.
+pub const PASSWORD: &str = "leak-test-password-Qx7";
+pub const REGISTRY_PASSWORD: &str = "leak-test-registry-pw-Z9k";
+pub const OIDC_TOKEN: &str = "eyJleak.test-oidc-token.sig9Vv";
+pub const SECRETS_TOKEN: &str = "ghp_leaktestsecretstoken0123456789";
+
+/// A runner-like workspace: temp files for outputs, summary and the event payload.
+pub struct Runner {
+    pub dir: tempfile::TempDir,
+    pub output: PathBuf,
+    pub summary: PathBuf,
+    pub event: PathBuf,
+}
+
+impl Runner {
+    pub fn new() -> Self {
+        Self::with_event("push", r#"{"ref":"refs/heads/main"}"#)
+    }
+
+    pub fn with_event(_name: &str, payload: &str) -> Self {
+        let dir = tempdir();
+        let output = dir.path().join("set_output");
+        let summary = dir.path().join("step_summary");
+        let event = dir.path().join("event.json");
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&summary, "").unwrap();
+        std::fs::write(&event, payload).unwrap();
+        Runner {
+            dir,
+            output,
+            summary,
+            event,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The binary as the runner starts a container action: no arguments, runner variables set.
+    pub fn action(&self, event_name: &str) -> Command {
+        let mut c = ferrosign(self.path());
+        c.env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env("GITHUB_OUTPUT", &self.output)
+            .env("GITHUB_STEP_SUMMARY", &self.summary)
+            .env("GITHUB_EVENT_PATH", &self.event)
+            .env("GITHUB_EVENT_NAME", event_name)
+            .env("GITHUB_WORKFLOW", "release")
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+            .env("GITHUB_ACTOR", "octocat")
+            .env("GITHUB_WORKSPACE", self.path());
+        c
+    }
+
+    pub fn outputs(&self) -> Vec<(String, String)> {
+        parse_outputs(&std::fs::read_to_string(&self.output).unwrap())
+    }
+
+    pub fn summary(&self) -> String {
+        std::fs::read_to_string(&self.summary).unwrap()
+    }
+}
+
+/// Sets an input the way the runner does: `INPUT_` + uppercased name, dashes kept.
+pub fn input<'c>(c: &'c mut Command, name: &str, value: &str) -> &'c mut Command {
+    c.env(format!("INPUT_{}", name.to_uppercase()), value)
+}
+
+/// An independent reader of the runner's `GITHUB_OUTPUT` format (`name<<DELIM` … `DELIM`, or
+/// `name=value`); panics on anything the runner would reject.
+pub fn parse_outputs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some((name, delim)) = line.split_once("<<") {
+            assert!(
+                delim.starts_with("ghadelimiter_") && delim.len() >= 13 + 32,
+                "weak delimiter {delim:?}"
+            );
+            let mut value = Vec::new();
+            loop {
+                let l = lines
+                    .next()
+                    .unwrap_or_else(|| panic!("unclosed output {name}"));
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.push((name.to_string(), value.join("\n")));
+        } else {
+            let (n, v) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("bad line {line:?}"));
+            out.push((n.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// The `::add-mask::` lines come before every other line of stdout and stderr's first line is after
+/// them (stderr is a separate stream, so only stdout order can be checked byte for byte).
+#[track_caller]
+pub fn assert_masks_first(r: &Run, expected: &[&str]) {
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let n = lines
+        .iter()
+        .take_while(|l| l.starts_with("::add-mask::"))
+        .count();
+    assert!(
+        lines[n..].iter().all(|l| !l.starts_with("::add-mask::")),
+        "a mask after other output:\n{}",
+        r.stdout
+    );
+    for want in expected {
+        for line in want.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                lines[..n].contains(&format!("::add-mask::{line}").as_str()),
+                "{line:?} not masked first:\n{}",
+                r.stdout
+            );
+        }
+    }
+}
+
+/// No line (nor any 8-byte piece of a line) of any secret appears in stdout (outside `::add-mask::`),
+/// stderr, the outputs file or the summary.
+#[track_caller]
+pub fn assert_no_leak(r: &Run, runner: &Runner, secrets: &[&str]) {
+    let stdout: String = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let places = [
+        ("stdout", stdout),
+        ("stderr", r.stderr.clone()),
+        (
+            "GITHUB_OUTPUT",
+            std::fs::read_to_string(&runner.output).unwrap_or_default(),
+        ),
+        (
+            "summary",
+            std::fs::read_to_string(&runner.summary).unwrap_or_default(),
+        ),
+    ];
+    for secret in secrets {
+        for line in secret.lines().map(str::trim).filter(|l| l.len() >= 8) {
+            // The PEM armour lines are public knowledge; the base64 body is what must not leak.
+            if line.starts_with("-----") {
+                continue;
+            }
+            for (place, text) in &places {
+                for window in line.as_bytes().windows(12.min(line.len())) {
+                    let piece = String::from_utf8_lossy(window);
+                    assert!(
+                        !text.contains(piece.as_ref()),
+                        "a piece of a secret ({piece:?}) leaked into {place}:\n{text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A cosign private key made by ferrosign, encrypted with [`PASSWORD`]; returns its PEM text.
+pub fn make_key(dir: &Path) -> String {
+    run(ferrosign(dir)
+        .args(["generate-key-pair", "--output-key-prefix", "leak"])
+        .env("COSIGN_PASSWORD", PASSWORD))
+    .ok();
+    std::fs::read_to_string(dir.join("leak.key")).unwrap()
+}
+
+#[test]
+fn no_arguments_outside_actions_is_the_cli_not_the_action() {
+    let r = Runner::new();
+    let res = run(input(&mut ferrosign(r.path()), "images", "x"));
+    assert_eq!(res.code, 2, "clap usage error expected: {}", res.all());
+    assert!(!res.stdout.contains("::error::"), "{}", res.stdout);
+}
+
+#[test]
+fn keyless_without_id_token_permission_fails_early_with_the_fix() {
+    let r = Runner::new();
+    let mut c = r.action("push");
+    input(
+        &mut c,
+        "images",
+        "127.0.0.1:1/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    );
+    input(&mut c, "registry-password", REGISTRY_PASSWORD);
+    let res = run(&mut c).fails(2, "cannot request one");
+    let res = res.hint("id-token: write");
+    assert_masks_first(&res, &[REGISTRY_PASSWORD]);
+    let err = res
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error::"))
+        .expect("an ::error:: command");
+    assert!(
+        err.contains("%0Ahint: add `permissions: id-token: write`"),
+        "{err}"
+    );
+    assert_eq!(
+        res.stdout
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .count(),
+        1
+    );
+    assert_no_leak(&res, &r, &[REGISTRY_PASSWORD]);
+    assert_eq!(r.outputs(), vec![], "no outputs on failure");
+    assert_eq!(r.summary(), "", "no summary on a usage error");
+}
+
+#[test]
+fn fork_pull_request_is_told_it_gets_no_token() {
+    let r = Runner::with_event(
+        "pull_request",
+        r#"{"pull_request":{"head":{"repo":{"full_name":"eve/app","fork":true}},"base":{"repo":{"full_name":"acme/app"}}}}"#,
+    );
+    let mut c = r.action("pull_request");
+    input(&mut c, "images", "127.0.0.1:1/app:v1");
+    run(&mut c).fails(2, "pull requests from forks");
+}
+
+#[test]
+fn wrong_inputs_name_the_input() {
+    let r = Runner::new();
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("images", "a:v1"), ("key", "k"), ("verify", "yes")],
+            "input `verify` must be true or false",
+        ),
+        (
+            &[("images", "# only a comment\n\n")],
+            "input `images` is empty",
+        ),
+        (
+            &[("images", "a:v1"), ("key", "k"), ("annotations", "team")],
+            "not key=value",
+        ),
+        (
+            &[
+                ("images", "a:v1"),
+                ("generate-key-pair", "github://acme/app"),
+            ],
+            "cannot be used in the same step",
+        ),
+    ];
+    for (inputs, needle) in cases {
+        let mut c = r.action("push");
+        for (k, v) in *inputs {
+            input(&mut c, k, v);
+        }
+        let res = run(&mut c).fails(2, needle);
+        assert!(res.stdout.contains("::error::"), "{}", res.stdout);
+    }
+}
+
+#[test]
+fn secrets_never_leak_on_failure_paths() {
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let secrets = [
+        PASSWORD,
+        REGISTRY_PASSWORD,
+        OIDC_TOKEN,
+        SECRETS_TOKEN,
+        pem.as_str(),
+    ];
+    // Each case: inputs; all run with every secret in the environment.
+    let cases: &[&[(&str, &str)]] = &[
+        &[
+            ("images", "127.0.0.1:1/app:v1"),
+            ("key", "env://COSIGN_PRIVATE_KEY"),
+        ],
+        &[
+            ("images", "127.0.0.1:1/app:v1"),
+            ("key", "env://COSIGN_PRIVATE_KEY"),
+            ("verify", "maybe"),
+        ],
+        &[
+            ("images", "127.0.0.1:1/app:v1"),
+            ("key", "leak.key"),
+            ("annotations", "bad"),
+        ],
+        &[("images", "")],
+        &[("generate-key-pair", "github://acme/app")],
+    ];
+    for case in cases {
+        let mut c = r.action("push");
+        c.env("COSIGN_PRIVATE_KEY", &pem)
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("SIGSTORE_ID_TOKEN", OIDC_TOKEN);
+        input(&mut c, "registry-password", REGISTRY_PASSWORD);
+        input(&mut c, "secrets-token", SECRETS_TOKEN);
+        for (k, v) in *case {
+            input(&mut c, k, v);
+        }
+        let res = run(&mut c);
+        assert_ne!(res.code, 0, "{case:?} should fail: {}", res.all());
+        assert!(!res.stderr.contains("panicked"), "{}", res.stderr);
+        assert_masks_first(&res, &secrets);
+        assert_no_leak(&res, &r, &secrets);
+    }
+}
