@@ -51,6 +51,17 @@ install_sigstore_peers() {
   fi
 }
 
+# Real libsodium for the tests: PyNaCl (libsodium bundled in its wheel) in a venv of its own. The fakes of the
+# GitHub and Kubernetes APIs (tests/peers/*.py) run on this interpreter.
+export FERROSIGN_PYNACL_PYTHON="$FERROSIGN_CACHE/pynacl-venv/bin/python"
+install_pynacl() {
+  "$FERROSIGN_PYNACL_PYTHON" -c 'import nacl.public' 2>/dev/null && return 0
+  echo "== installing PyNaCl (libsodium) into $FERROSIGN_CACHE/pynacl-venv"
+  command -v python3 >/dev/null || apt_install python3 python3 python3-venv
+  python3 -m venv "$FERROSIGN_CACHE/pynacl-venv" || { apt_install /usr/lib/python3/dist-packages/venv python3-venv && python3 -m venv "$FERROSIGN_CACHE/pynacl-venv"; }
+  "$FERROSIGN_CACHE/pynacl-venv/bin/pip" install -q pynacl
+}
+
 install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
@@ -58,5 +69,6 @@ install_peers() {
   install_cosign v2 "$COSIGN_V2_VERSION"
   install_cosign v3 "$COSIGN_V3_VERSION"
   install_sigstore_peers
+  install_pynacl
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }

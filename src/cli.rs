@@ -29,10 +29,23 @@ pub enum Command {
 /// `generate-key-pair`.
 #[derive(Debug, Args)]
 pub struct GenerateKeyPairArgs {
+    /// Store the key pair as secrets instead of key files: github://OWNER/REPO (Actions secrets
+    /// COSIGN_PASSWORD, COSIGN_PRIVATE_KEY, COSIGN_PUBLIC_KEY; token from GITHUB_TOKEN, API from
+    /// GITHUB_API_URL), github://ORG (organisation secrets) or k8s://NAMESPACE/NAME (an immutable
+    /// Secret, through the current kubeconfig context). The password comes from COSIGN_PASSWORD or is
+    /// generated; PREFIX.pub is written locally.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// With github://OWNER/REPO: store the secrets in this deployment environment.
+    #[arg(long, value_name = "ENV")]
+    pub github_environment: Option<String>,
+    /// With github://ORG: which repositories may read the secrets (default: private).
+    #[arg(long, value_name = "VISIBILITY", value_parser = ["all", "private", "selected"])]
+    pub github_visibility: Option<String>,
     /// Write PREFIX.key and PREFIX.pub instead of cosign.key and cosign.pub.
     #[arg(long, value_name = "PREFIX", default_value = "cosign")]
     pub output_key_prefix: String,
-    /// Overwrite existing key files.
+    /// Overwrite existing key files (with a TARGET: replace an existing key pair there).
     #[arg(long, short = 'f')]
     pub force: bool,
 }

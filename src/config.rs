@@ -3,6 +3,8 @@
 
 use crate::cli::{self, Command};
 use crate::error::Error;
+use crate::secret::SecretString;
+use crate::secrets::SecretsError;
 use crate::signing::{KeyRef, PasswordSource};
 use std::path::PathBuf;
 
@@ -23,12 +25,97 @@ pub enum Request {
 /// Where a new key pair goes.
 #[derive(Debug)]
 pub struct GenerateKeyPair {
-    /// `PREFIX.key` / `PREFIX.pub`
+    /// `PREFIX.key` / `PREFIX.pub` (with a secrets target only `PREFIX.pub` is written)
     pub prefix: String,
-    /// overwrite existing files
+    /// overwrite existing files (and, with a secrets target, existing secrets)
     pub force: bool,
-    /// where the new key's password comes from
+    /// where the new key's password comes from; with a secrets target `EnvOrPrompt` means
+    /// `COSIGN_PASSWORD` or a generated one, never a prompt
     pub password: PasswordSource,
+    /// files, or a secret store
+    pub target: KeyTarget,
+}
+
+/// Where `generate-key-pair` stores the new key pair.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeyTarget {
+    /// `PREFIX.key` and `PREFIX.pub` in the working directory.
+    Files,
+    /// GitHub Actions secrets `COSIGN_PASSWORD`, `COSIGN_PRIVATE_KEY`, `COSIGN_PUBLIC_KEY`.
+    GitHub(GitHubTarget),
+    /// An immutable Kubernetes Secret with `cosign.key`, `cosign.pub`, `cosign.password`.
+    Kubernetes(K8sTarget),
+}
+
+/// `github://OWNER/REPO` (optionally an environment) or `github://ORG`.
+#[derive(Debug)]
+pub struct GitHubTarget {
+    /// whose secrets
+    pub scope: GitHubScope,
+    /// the REST API base, without a trailing slash (`GITHUB_API_URL`, else `https://api.github.com`)
+    pub api_url: String,
+    /// a token that may write Actions secrets (`GITHUB_TOKEN`)
+    pub token: SecretString,
+}
+
+/// Whose Actions secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitHubScope {
+    /// A repository's secrets.
+    Repo {
+        /// owner (user or organisation)
+        owner: String,
+        /// repository name
+        repo: String,
+    },
+    /// A deployment environment's secrets.
+    Environment {
+        /// owner (user or organisation)
+        owner: String,
+        /// repository name
+        repo: String,
+        /// environment name
+        environment: String,
+    },
+    /// An organisation's secrets.
+    Org {
+        /// organisation
+        org: String,
+        /// which repositories may read them
+        visibility: OrgVisibility,
+    },
+}
+
+/// Which repositories of an organisation may read its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgVisibility {
+    /// every repository
+    All,
+    /// private and internal repositories
+    Private,
+    /// only repositories picked afterwards in the organisation settings
+    Selected,
+}
+
+impl OrgVisibility {
+    /// The API's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgVisibility::All => "all",
+            OrgVisibility::Private => "private",
+            OrgVisibility::Selected => "selected",
+        }
+    }
+}
+
+/// `k8s://NAMESPACE/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct K8sTarget {
+    /// namespace
+    pub namespace: String,
+    /// Secret name
+    pub name: String,
 }
 
 /// `public-key`.
@@ -92,10 +179,17 @@ pub fn from_cli(command: Command) -> Result<Request, Error> {
                     "pass a file name prefix, e.g. --output-key-prefix release",
                 ));
             }
+            let target = key_target(
+                a.target.as_deref(),
+                a.github_environment.as_deref(),
+                a.github_visibility.as_deref(),
+                |name| std::env::var(name).ok(),
+            )?;
             Request::GenerateKeyPair(GenerateKeyPair {
                 prefix: a.output_key_prefix,
                 force: a.force,
                 password: PasswordSource::EnvOrPrompt,
+                target,
             })
         }
         Command::PublicKey(a) => Request::PublicKey(PublicKeyRequest {
@@ -155,4 +249,322 @@ fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {
         key: key_ref(&key)?,
         evidence,
     }))
+}
+
+/// The default GitHub REST API base.
+pub const GITHUB_API_DEFAULT: &str = "https://api.github.com";
+/// The environment variable naming the GitHub REST API base (set by Actions; GitHub Enterprise Server).
+pub const ENV_GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// The environment variable holding the token used to write Actions secrets.
+pub const ENV_GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+
+const TARGET_HINT: &str =
+    "pass github://OWNER/REPO, github://ORG or k8s://NAMESPACE/NAME (or nothing, to write key files)";
+
+/// Parses `generate-key-pair`'s TARGET and its GitHub options; `env` looks up environment variables.
+pub fn key_target(
+    target: Option<&str>,
+    environment: Option<&str>,
+    visibility: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<KeyTarget, Error> {
+    let github_only = |flag: &str| {
+        Error::usage(
+            format!("{flag} applies to github:// targets only"),
+            "drop the flag, or store the key pair in GitHub: github://OWNER/REPO or github://ORG",
+        )
+    };
+    let Some(target) = target.filter(|t| !t.is_empty()) else {
+        if environment.is_some() {
+            return Err(github_only("--github-environment"));
+        }
+        if visibility.is_some() {
+            return Err(github_only("--github-visibility"));
+        }
+        return Ok(KeyTarget::Files);
+    };
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Err(Error::usage(
+            format!("`{target}` is not a key pair target"),
+            format!("{TARGET_HINT}; key files are named with --output-key-prefix"),
+        ));
+    };
+    match scheme {
+        "github" => {
+            let scope = github_scope(target, rest, environment, visibility)?;
+            let token = env(ENV_GITHUB_TOKEN)
+                .filter(|t| !t.trim().is_empty())
+                .ok_or(SecretsError::NoToken)?;
+            let api_url = env(ENV_GITHUB_API_URL)
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| GITHUB_API_DEFAULT.to_string());
+            let api_url = api_url.trim().trim_end_matches('/').to_string();
+            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+                return Err(Error::usage(
+                    format!("{ENV_GITHUB_API_URL} `{api_url}` is not an http(s) URL"),
+                    format!("set {ENV_GITHUB_API_URL} to the REST API base, e.g. https://github.example.com/api/v3, or unset it for github.com"),
+                ));
+            }
+            Ok(KeyTarget::GitHub(GitHubTarget {
+                scope,
+                api_url,
+                token: SecretString::from(token.trim().to_string()),
+            }))
+        }
+        "k8s" | "kubernetes" => {
+            if environment.is_some() {
+                return Err(github_only("--github-environment"));
+            }
+            if visibility.is_some() {
+                return Err(github_only("--github-visibility"));
+            }
+            let bad = || {
+                Error::usage(
+                    format!("`{target}` is not a valid Kubernetes Secret reference"),
+                    "use k8s://NAMESPACE/NAME with lowercase DNS names, e.g. k8s://default/cosign",
+                )
+            };
+            let (namespace, name) = rest.split_once('/').ok_or_else(bad)?;
+            if !is_dns_label(namespace) || !is_dns_subdomain(name) {
+                return Err(bad());
+            }
+            Ok(KeyTarget::Kubernetes(K8sTarget {
+                namespace: namespace.into(),
+                name: name.into(),
+            }))
+        }
+        other => Err(Error::NotAvailable {
+            message: format!("storing key pairs in {other}:// is not available in this build"),
+            hint: TARGET_HINT.into(),
+        }),
+    }
+}
+
+fn github_scope(
+    target: &str,
+    rest: &str,
+    environment: Option<&str>,
+    visibility: Option<&str>,
+) -> Result<GitHubScope, Error> {
+    let bad = || {
+        Error::usage(
+            format!("`{target}` is not a valid GitHub target"),
+            "use github://OWNER/REPO for repository secrets or github://ORG for organisation secrets",
+        )
+    };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [owner, repo] => {
+            if !is_github_owner(owner) || !is_github_repo(repo) {
+                return Err(bad());
+            }
+            if visibility.is_some() {
+                return Err(Error::usage(
+                    "--github-visibility applies to organisation secrets (github://ORG) only",
+                    "drop --github-visibility: repository secrets are visible to their repository",
+                ));
+            }
+            let (owner, repo) = (owner.to_string(), repo.to_string());
+            match environment {
+                None => Ok(GitHubScope::Repo { owner, repo }),
+                Some(e) => {
+                    if e.is_empty() || e.chars().count() > 255 || e.chars().any(char::is_control) {
+                        return Err(Error::usage(
+                            format!("`{e}` is not a valid environment name"),
+                            "pass the environment's name as shown in the repository's settings",
+                        ));
+                    }
+                    Ok(GitHubScope::Environment {
+                        owner,
+                        repo,
+                        environment: e.to_string(),
+                    })
+                }
+            }
+        }
+        [org] => {
+            if !is_github_owner(org) {
+                return Err(bad());
+            }
+            if environment.is_some() {
+                return Err(Error::usage(
+                    "--github-environment needs a repository: github://OWNER/REPO",
+                    "environments belong to repositories: pass github://OWNER/REPO --github-environment ENV",
+                ));
+            }
+            let visibility = match visibility {
+                None | Some("private") => OrgVisibility::Private,
+                Some("all") => OrgVisibility::All,
+                Some("selected") => OrgVisibility::Selected,
+                Some(v) => {
+                    return Err(Error::usage(
+                        format!("`{v}` is not a secret visibility"),
+                        "pass --github-visibility all, private or selected",
+                    ))
+                }
+            };
+            Ok(GitHubScope::Org {
+                org: org.to_string(),
+                visibility,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// GitHub user and organisation names: letters, digits, hyphens; at most 39.
+fn is_github_owner(s: &str) -> bool {
+    (1..=39).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// GitHub repository names: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
+fn is_github_repo(s: &str) -> bool {
+    (1..=100).contains(&s.len())
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// RFC 1123 label (Kubernetes namespaces): lowercase letters, digits, `-`; at most 63.
+fn is_dns_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// RFC 1123 subdomain (Kubernetes object names): labels joined by `.`; at most 253.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+#[cfg(test)]
+mod key_target_tests {
+    use super::*;
+
+    fn env(token: Option<&str>, api: Option<&str>) -> impl Fn(&str) -> Option<String> {
+        let (token, api) = (token.map(String::from), api.map(String::from));
+        move |name| match name {
+            ENV_GITHUB_TOKEN => token.clone(),
+            ENV_GITHUB_API_URL => api.clone(),
+            _ => None,
+        }
+    }
+
+    fn github(t: &str, e: Option<&str>, v: Option<&str>) -> Result<GitHubTarget, Error> {
+        match key_target(Some(t), e, v, env(Some("tok"), None))? {
+            KeyTarget::GitHub(g) => Ok(g),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn files_by_default() {
+        assert!(matches!(
+            key_target(None, None, None, env(None, None)).unwrap(),
+            KeyTarget::Files
+        ));
+        assert!(key_target(None, Some("prod"), None, env(None, None)).is_err());
+    }
+
+    #[test]
+    fn github_scopes() {
+        let g = github("github://acme/app", None, None).unwrap();
+        assert_eq!(
+            g.scope,
+            GitHubScope::Repo {
+                owner: "acme".into(),
+                repo: "app".into()
+            }
+        );
+        assert_eq!(g.api_url, GITHUB_API_DEFAULT);
+        assert_eq!(g.token.expose(), "tok");
+        let g = github("github://acme/app", Some("prod env"), None).unwrap();
+        assert!(
+            matches!(g.scope, GitHubScope::Environment { ref environment, .. } if environment == "prod env")
+        );
+        let g = github("github://acme", None, None).unwrap();
+        assert!(matches!(
+            g.scope,
+            GitHubScope::Org {
+                visibility: OrgVisibility::Private,
+                ..
+            }
+        ));
+        let g = github("github://acme", None, Some("selected")).unwrap();
+        assert!(matches!(
+            g.scope,
+            GitHubScope::Org {
+                visibility: OrgVisibility::Selected,
+                ..
+            }
+        ));
+        assert!(github("github://acme", Some("prod"), None).is_err());
+        assert!(github("github://acme/app", None, Some("all")).is_err());
+        assert!(github("github://acme", None, Some("public")).is_err());
+        for bad in [
+            "github://",
+            "github://a/b/c",
+            "github://a b/c",
+            "github://acme/..",
+            "github://-x_/y?",
+        ] {
+            assert!(github(bad, None, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn github_needs_a_token_and_takes_the_api_url() {
+        let e = key_target(Some("github://a/b"), None, None, env(None, None)).unwrap_err();
+        assert!(matches!(e, Error::Secrets(SecretsError::NoToken)), "{e:?}");
+        let t = key_target(
+            Some("github://a/b"),
+            None,
+            None,
+            env(Some("t"), Some("https://ghe.example/api/v3/")),
+        )
+        .unwrap();
+        assert!(matches!(t, KeyTarget::GitHub(g) if g.api_url == "https://ghe.example/api/v3"));
+        assert!(key_target(
+            Some("github://a/b"),
+            None,
+            None,
+            env(Some("t"), Some("ghe.example"))
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn kubernetes_refs() {
+        let t = key_target(
+            Some("k8s://default/cosign-keys"),
+            None,
+            None,
+            env(None, None),
+        )
+        .unwrap();
+        assert!(
+            matches!(t, KeyTarget::Kubernetes(k) if k.namespace == "default" && k.name == "cosign-keys")
+        );
+        for bad in [
+            "k8s://default",
+            "k8s://Default/x",
+            "k8s://a/b/c",
+            "k8s:///x",
+            "k8s://a/-x",
+        ] {
+            assert!(
+                key_target(Some(bad), None, None, env(None, None)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(key_target(Some("k8s://a/b"), Some("e"), None, env(None, None)).is_err());
+        assert!(matches!(
+            key_target(Some("gitlab://a/b"), None, None, env(None, None)),
+            Err(Error::NotAvailable { .. })
+        ));
+        assert!(key_target(Some("cosign"), None, None, env(None, None)).is_err());
+    }
 }

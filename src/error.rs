@@ -2,6 +2,7 @@
 //! Rendered once, at the edge (`main`), as one `error:` line and one `hint:` line.
 
 use crate::gha::GhaError;
+use crate::secrets::SecretsError;
 use crate::signing::KeyError;
 use std::path::PathBuf;
 
@@ -49,6 +50,9 @@ pub enum Error {
     /// The runner's output or summary file could not be written.
     #[error(transparent)]
     Gha(#[from] GhaError),
+    /// Storing a key pair in GitHub or Kubernetes failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
     NotAvailable {
@@ -89,6 +93,7 @@ impl Error {
             Error::Exists(_) => Some("pass --force to overwrite it".into()),
             Error::NotAvailable { hint, .. } => Some(hint.clone()),
             Error::Gha(e) => e.hint(),
+            Error::Secrets(e) => e.hint(),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod http;
 pub mod inputs;
 pub mod keys;
 pub mod secret;
+pub mod secrets;
 pub mod signing;
 
 use clap::Parser;
@@ -76,7 +77,7 @@ fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
 /// Runs one validated request.
 pub async fn run(req: Request, ui: &mut Ui) -> Result<(), Error> {
     match req {
-        Request::GenerateKeyPair(r) => keys::generate_key_pair(&r, ui),
+        Request::GenerateKeyPair(r) => secrets::generate_key_pair(&r, ui).await,
         Request::PublicKey(r) => keys::public_key(&r, ui),
         Request::SignBlob(r) => blob::sign_blob(&r, ui),
         Request::VerifyBlob(r) => blob::verify_blob(&r, ui),

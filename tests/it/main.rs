@@ -7,3 +7,4 @@ mod action;
 mod blob;
 mod keyless;
 mod keys;
+mod secrets;

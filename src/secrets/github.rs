@@ -1,0 +1,379 @@
+//! GitHub Actions secrets: the libsodium sealed box and the three REST endpoints it takes.
+//!
+//! `GET …/secrets/public-key` gives an X25519 key and its id; each value is sealed to it
+//! (`crypto_box_seal`: an ephemeral X25519 key, XSalsa20-Poly1305, the nonce from BLAKE2b of both public
+//! keys, via the `crypto_box` crate) and sent as `PUT …/secrets/{NAME}` with
+//! `{"encrypted_value", "key_id"}` (organisation secrets add `visibility`). `GET …/secrets/{NAME}` tells
+//! whether `COSIGN_PUBLIC_KEY` already exists.
+//!
+//! Why not octocrab: it builds its own hyper client, so these calls would bypass [`crate::http::Http`]
+//! (our timeouts, retries with backoff on 5xx/429/connection faults, user agent, and the refusal of plain
+//! HTTP to anything but loopback), and it pulls a large dependency tree into a tool that needs three
+//! small, stable endpoints. Its secrets API would also still leave the sealing and the status-to-hint
+//! mapping to us. Plain requests through `Http` keep one network door and one error style.
+
+use super::{
+    check_local_pub, make_material, server_message, write_local_pub, SecretsError, SECRET_PASSWORD,
+    SECRET_PRIVATE_KEY, SECRET_PUBLIC_KEY,
+};
+use crate::config::{GenerateKeyPair, GitHubScope, GitHubTarget, OrgVisibility};
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::http::{error_chain, Http, HttpOptions};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+
+/// The API version header GitHub documents for these endpoints.
+const API_VERSION: &str = "2022-11-28";
+const SERVICE: &str = "GitHub";
+
+/// The public key GitHub hands out for sealing secrets of one repository, environment or organisation.
+#[derive(Debug, Clone)]
+pub struct SealingKey {
+    /// GitHub's id for the key; sent back with every secret
+    pub key_id: String,
+    /// the X25519 public key
+    pub key: crypto_box::PublicKey,
+}
+
+#[derive(Deserialize)]
+struct PublicKeyBody {
+    key_id: String,
+    key: String,
+}
+
+impl SealingKey {
+    /// Parses GitHub's `{"key_id": …, "key": "<base64 of 32 bytes>"}`.
+    pub fn from_json(body: &[u8]) -> Result<Self, String> {
+        let b: PublicKeyBody = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let raw = B64
+            .decode(b.key.trim())
+            .map_err(|e| format!("the key is not base64: {e}"))?;
+        let bytes: [u8; 32] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("the key has {} bytes, not 32", raw.len()))?;
+        if b.key_id.is_empty() {
+            return Err("the key_id is empty".into());
+        }
+        Ok(SealingKey {
+            key_id: b.key_id,
+            key: crypto_box::PublicKey::from(bytes),
+        })
+    }
+
+    /// `crypto_box_seal(value, key)`, base64: what GitHub's `encrypted_value` takes for secret `name`.
+    pub fn seal(&self, name: &'static str, value: &[u8]) -> Result<String, SecretsError> {
+        self.key
+            .seal(&mut rand_core::OsRng, value)
+            .map(|b| B64.encode(b))
+            .map_err(|_| SecretsError::Seal(name))
+    }
+}
+
+/// How the target is named in messages: "repository acme/app", "environment `prod` of repository
+/// acme/app", "organisation acme".
+pub fn describe(scope: &GitHubScope) -> String {
+    match scope {
+        GitHubScope::Repo { owner, repo } => format!("repository {owner}/{repo}"),
+        GitHubScope::Environment {
+            owner,
+            repo,
+            environment,
+        } => format!("environment `{environment}` of repository {owner}/{repo}"),
+        GitHubScope::Org { org, .. } => format!("organisation {org}"),
+    }
+}
+
+/// The `…/secrets` collection URL of a scope.
+pub fn secrets_url(api: &str, scope: &GitHubScope) -> String {
+    match scope {
+        GitHubScope::Repo { owner, repo } => format!("{api}/repos/{owner}/{repo}/actions/secrets"),
+        GitHubScope::Environment {
+            owner,
+            repo,
+            environment,
+        } => format!(
+            "{api}/repos/{owner}/{repo}/environments/{}/secrets",
+            encode_segment(environment)
+        ),
+        GitHubScope::Org { org, .. } => format!("{api}/orgs/{org}/actions/secrets"),
+    }
+}
+
+/// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A client for one scope's Actions secrets.
+pub struct SecretsApi<'a> {
+    http: Http,
+    target: &'a GitHubTarget,
+    base: String,
+    name: String,
+}
+
+impl<'a> SecretsApi<'a> {
+    /// A client for `target`'s secrets.
+    pub fn new(target: &'a GitHubTarget) -> Result<Self, SecretsError> {
+        Ok(SecretsApi {
+            http: Http::new(HttpOptions::default())?,
+            base: secrets_url(&target.api_url, &target.scope),
+            name: describe(&target.scope),
+            target,
+        })
+    }
+
+    fn request(
+        &self,
+        c: &reqwest::Client,
+        method: reqwest::Method,
+        url: reqwest::Url,
+    ) -> reqwest::RequestBuilder {
+        c.request(method, url)
+            .bearer_auth(self.target.token.expose())
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+    }
+
+    async fn body(&self, resp: reqwest::Response, action: &str) -> Result<Vec<u8>, SecretsError> {
+        resp.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| SecretsError::BadResponse {
+                service: SERVICE,
+                action: action.into(),
+                reason: error_chain(&e),
+            })
+    }
+
+    async fn status_error(&self, resp: reqwest::Response, action: &str) -> SecretsError {
+        let status = resp.status().as_u16();
+        let body = self.body(resp, action).await.unwrap_or_default();
+        SecretsError::Status {
+            service: SERVICE,
+            action: action.into(),
+            status,
+            message: server_message(&body),
+            target: self.name.clone(),
+        }
+    }
+
+    /// The key to seal secrets with.
+    pub async fn sealing_key(&self) -> Result<SealingKey, SecretsError> {
+        let action = format!("reading the secrets public key of {}", self.name);
+        let url = format!("{}/public-key", self.base);
+        let resp = self
+            .http
+            .send(&url, |c, u| self.request(c, reqwest::Method::GET, u))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp, &action).await);
+        }
+        let body = self.body(resp, &action).await?;
+        SealingKey::from_json(&body).map_err(|reason| SecretsError::BadResponse {
+            service: SERVICE,
+            action,
+            reason,
+        })
+    }
+
+    /// Whether the secret `name` exists (its value cannot be read, only its metadata).
+    pub async fn exists(&self, name: &str) -> Result<bool, SecretsError> {
+        let action = format!("checking for secret {name} in {}", self.name);
+        let url = format!("{}/{name}", self.base);
+        let resp = self
+            .http
+            .send(&url, |c, u| self.request(c, reqwest::Method::GET, u))
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.status_error(resp, &action).await),
+        }
+    }
+
+    /// Creates or updates the secret `name` with an already sealed value; true when it was created.
+    pub async fn put(
+        &self,
+        key: &SealingKey,
+        name: &str,
+        sealed_b64: &str,
+    ) -> Result<bool, SecretsError> {
+        let action = format!("writing secret {name} to {}", self.name);
+        let url = format!("{}/{name}", self.base);
+        let mut body = serde_json::json!({
+            "encrypted_value": sealed_b64,
+            "key_id": key.key_id,
+        });
+        if let GitHubScope::Org { visibility, .. } = &self.target.scope {
+            body["visibility"] = visibility.as_str().into();
+        }
+        let resp = self
+            .http
+            .send(&url, |c, u| {
+                self.request(c, reqwest::Method::PUT, u).json(&body)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp, &action).await);
+        }
+        Ok(resp.status() == reqwest::StatusCode::CREATED)
+    }
+}
+
+/// `generate-key-pair github://…`: checks access and the guard secret, makes the key pair, stores the
+/// three secrets in order (password, private key, public key last), then writes `PREFIX.pub`.
+pub async fn provision(
+    req: &GenerateKeyPair,
+    target: &GitHubTarget,
+    ui: &mut Ui,
+) -> Result<(), Error> {
+    let pub_path = check_local_pub(req)?;
+    let api = SecretsApi::new(target)?;
+    let name = describe(&target.scope);
+    // Nothing is generated or written before both checks pass: access (the sealing key) and the guard.
+    let key = api.sealing_key().await?;
+    if api.exists(SECRET_PUBLIC_KEY).await? {
+        if !req.force {
+            return Err(SecretsError::PublicKeyExists { target: name }.into());
+        }
+        ui.warn(&format!(
+            "{name} already has a {SECRET_PUBLIC_KEY} secret: replacing the key pair (--force); \
+             signatures made with the old key no longer verify against the new public key"
+        ));
+    }
+    let material = make_material(req, ui)?;
+    let public_pem = material.pair.public.to_pem();
+    let values: [(&'static str, &[u8], &str); 3] = [
+        (
+            SECRET_PASSWORD,
+            material.password.expose().as_bytes(),
+            "Password",
+        ),
+        (
+            SECRET_PRIVATE_KEY,
+            material.pair.private_pem.expose().as_bytes(),
+            "Private key",
+        ),
+        (SECRET_PUBLIC_KEY, public_pem.as_bytes(), "Public key"),
+    ];
+    // Seal all three before the first write, so that a sealing failure changes nothing.
+    let mut sealed = Vec::with_capacity(values.len());
+    for (secret, value, what) in values {
+        let b64 = key.seal(secret, value)?;
+        sealed.push((secret, b64, what));
+    }
+    let mut written: Vec<&'static str> = Vec::new();
+    for (i, (secret, b64, what)) in sealed.iter().enumerate() {
+        match api.put(&key, secret, b64).await {
+            Ok(created) => {
+                written.push(secret);
+                ui.info(&format!(
+                    "{what} written to the {secret} Actions secret of {name} ({})",
+                    if created { "created" } else { "updated" }
+                ));
+            }
+            Err(e) => {
+                return Err(SecretsError::Partial {
+                    written,
+                    not_written: sealed[i..].iter().map(|(s, _, _)| *s).collect(),
+                    source: Box::new(e),
+                }
+                .into())
+            }
+        }
+    }
+    if let GitHubScope::Org {
+        visibility: OrgVisibility::Selected,
+        ..
+    } = target.scope
+    {
+        ui.warn(&format!(
+            "the secrets have visibility `selected`: no repository can read them until you add \
+             repositories in the settings of {name}"
+        ));
+    }
+    ui.info(&format!(
+        "Public key fingerprint (SHA-256): {}",
+        material.pair.public.fingerprint()
+    ));
+    write_local_pub(&pub_path, &material, ui)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_per_scope() {
+        let api = "https://api.github.com";
+        assert_eq!(
+            secrets_url(
+                api,
+                &GitHubScope::Repo {
+                    owner: "acme".into(),
+                    repo: "app".into()
+                }
+            ),
+            "https://api.github.com/repos/acme/app/actions/secrets"
+        );
+        assert_eq!(
+            secrets_url(
+                api,
+                &GitHubScope::Environment {
+                    owner: "acme".into(),
+                    repo: "app".into(),
+                    environment: "prod eu/1".into()
+                }
+            ),
+            "https://api.github.com/repos/acme/app/environments/prod%20eu%2F1/secrets"
+        );
+        assert_eq!(
+            secrets_url(
+                api,
+                &GitHubScope::Org {
+                    org: "acme".into(),
+                    visibility: OrgVisibility::All
+                }
+            ),
+            "https://api.github.com/orgs/acme/actions/secrets"
+        );
+    }
+
+    #[test]
+    fn sealed_box_opens_with_the_secret_key() {
+        // Round trip inside the crate only; the integration tests open the boxes with real libsodium.
+        let sk = crypto_box::SecretKey::generate(&mut rand_core::OsRng);
+        let body = format!(
+            r#"{{"key_id":"568250167242549743","key":"{}"}}"#,
+            B64.encode(sk.public_key().as_bytes())
+        );
+        let key = SealingKey::from_json(body.as_bytes()).unwrap();
+        assert_eq!(key.key_id, "568250167242549743");
+        let sealed = B64.decode(key.seal("X", b"hunter2").unwrap()).unwrap();
+        assert_eq!(sealed.len(), 32 + 16 + 7);
+        assert_eq!(sk.unseal(&sealed).unwrap(), b"hunter2");
+    }
+
+    #[test]
+    fn bad_public_keys_are_named() {
+        assert!(SealingKey::from_json(br#"{"key_id":"1","key":"AAAA"}"#)
+            .unwrap_err()
+            .contains("3 bytes"));
+        assert!(SealingKey::from_json(br#"{"key_id":"1","key":"!!"}"#)
+            .unwrap_err()
+            .contains("base64"));
+        assert!(SealingKey::from_json(b"{}").is_err());
+    }
+}
