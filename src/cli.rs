@@ -24,6 +24,104 @@ pub enum Command {
     SignBlob(SignBlobArgs),
     /// Verify a local file's signature or Sigstore bundle.
     VerifyBlob(VerifyBlobArgs),
+    /// Sign container images in a registry (cosign's `sha256-<digest>.sig` layout).
+    Sign(SignArgs),
+    /// Verify the signatures of container images in a registry; prints the verified payloads.
+    Verify(VerifyArgs),
+    /// Upload artifacts to a registry.
+    #[command(subcommand)]
+    Upload(UploadCommand),
+}
+
+/// How to reach registries (shared by `sign`, `verify` and `upload`).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Talk plain HTTP to the registry (only for local test registries).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_insecure_registry: bool,
+    /// Same as --allow-insecure-registry (cosign's name for plain HTTP).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_http_registry: bool,
+    /// User name for the registry (with --registry-password); otherwise the docker config file is used.
+    #[arg(long, value_name = "USER")]
+    pub registry_username: Option<String>,
+    /// Password or token for the registry.
+    #[arg(long, value_name = "PASSWORD", env = "FERROSIGN_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
+}
+
+/// `sign` (container images).
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The images: registry/name:tag or registry/name@sha256:digest (a digest is what gets signed).
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Extra key=value pairs to sign (repeatable; comma-separated pairs allowed).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// For an image index, also sign every manifest it lists.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlog_upload: bool,
+    /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `verify` (container images).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The images to verify.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// The public key: a path or env://VAR.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Require these key=value annotations in the signed payload (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Do not require a transparency log entry (this build never checks them yet).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure_ignore_tlog: bool,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `upload …`.
+#[derive(Debug, Subcommand)]
+pub enum UploadCommand {
+    /// Push a file as a one-layer OCI artifact; prints REF@digest, which can then be signed.
+    Blob(UploadBlobArgs),
+}
+
+/// `upload blob`.
+#[derive(Debug, Args)]
+pub struct UploadBlobArgs {
+    /// The file to upload.
+    #[arg(short = 'f', long = "files", value_name = "FILE")]
+    pub file: PathBuf,
+    /// The layer's media type (default: text/plain for text, else application/octet-stream).
+    #[arg(long = "ct", value_name = "MEDIA_TYPE")]
+    pub content_type: Option<String>,
+    /// Where to push it: registry/name[:tag].
+    #[arg(value_name = "REF")]
+    pub image: String,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `generate-key-pair`.

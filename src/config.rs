@@ -5,7 +5,10 @@ use crate::cli::{self, Command};
 use crate::error::Error;
 use crate::secret::SecretString;
 use crate::secrets::SecretsError;
+use crate::oci::{ImageRef, OciError, RegistryOptions};
+use crate::signing::payload::parse_annotations;
 use crate::signing::{KeyRef, PasswordSource};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A validated request: what to do, with everything parsed.
@@ -20,6 +23,68 @@ pub enum Request {
     SignBlob(SignBlob),
     /// Verify a file.
     VerifyBlob(VerifyBlob),
+    /// Sign container images.
+    SignImages(SignImages),
+    /// Verify container images.
+    VerifyImages(VerifyImages),
+    /// Push a file as an OCI artifact.
+    UploadBlob(UploadBlob),
+}
+
+/// Who signs images.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ImageSignerSpec {
+    /// A cosign private key.
+    Key {
+        /// the key
+        key: KeyRef,
+        /// its password
+        password: PasswordSource,
+    },
+}
+
+/// `sign` (images).
+#[derive(Debug)]
+pub struct SignImages {
+    /// the images, in order
+    pub images: Vec<ImageRef>,
+    /// who signs
+    pub signer: ImageSignerSpec,
+    /// `-a` annotations for the payload's `optional`
+    pub annotations: BTreeMap<String, String>,
+    /// also sign an index's children
+    pub recursive: bool,
+    /// registry access
+    pub registry: RegistryOptions,
+}
+
+/// `verify` (images).
+#[derive(Debug)]
+pub struct VerifyImages {
+    /// the images
+    pub images: Vec<ImageRef>,
+    /// the public key
+    pub key: KeyRef,
+    /// annotations every accepted payload must carry
+    pub annotations: BTreeMap<String, String>,
+    /// `--insecure-ignore-tlog` was given
+    pub ignore_tlog: bool,
+    /// registry access
+    pub registry: RegistryOptions,
+}
+
+/// `upload blob`.
+#[derive(Debug)]
+pub struct UploadBlob {
+    /// the file
+    pub file: PathBuf,
+    /// where to push it (a tag, or `latest`)
+    pub image: ImageRef,
+    /// the layer media type, when given
+    pub content_type: Option<String>,
+    /// registry access
+    pub registry: RegistryOptions,
 }
 
 /// Where a new key pair goes.
@@ -199,7 +264,98 @@ pub fn from_cli(command: Command) -> Result<Request, Error> {
         }),
         Command::SignBlob(a) => sign_blob(a)?,
         Command::VerifyBlob(a) => verify_blob(a)?,
+        Command::Sign(a) => sign_images(a)?,
+        Command::Verify(a) => verify_images(a)?,
+        Command::Upload(cli::UploadCommand::Blob(a)) => upload_blob(a)?,
     })
+}
+
+fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
+    images
+        .iter()
+        .map(|s| s.parse::<ImageRef>().map_err(|e| Error::Oci(OciError::Reference(e))))
+        .collect()
+}
+
+/// Registry options from the flags; the password's environment variable is read by clap.
+pub fn registry_options(a: cli::RegistryArgs) -> Result<RegistryOptions, Error> {
+    let password = a.registry_password.filter(|p| !p.is_empty()).map(SecretString::from);
+    let username = a.registry_username.filter(|u| !u.is_empty());
+    if username.is_some() != password.is_some() {
+        return Err(Error::usage(
+            "--registry-username and --registry-password go together",
+            "pass both (the password may come from FERROSIGN_REGISTRY_PASSWORD), or neither to use the docker config file",
+        ));
+    }
+    Ok(RegistryOptions {
+        allow_insecure: a.allow_insecure_registry || a.allow_http_registry,
+        username,
+        password,
+    })
+}
+
+fn sign_images(a: cli::SignArgs) -> Result<Request, Error> {
+    let images = image_refs(&a.images)?;
+    let annotations = parse_annotations(&a.annotations)?;
+    let Some(key) = a.key else {
+        return Err(Error::NotAvailable {
+            message: "keyless signing (without --key) is not available in this build yet".into(),
+            hint: "sign with a key: --key cosign.key (make one with `ferrosign generate-key-pair`)"
+                .into(),
+        });
+    };
+    if a.tlog_upload {
+        return Err(Error::NotAvailable {
+            message: "uploading to the Rekor transparency log is not available in this build yet"
+                .into(),
+            hint: "pass --tlog-upload=false to sign without a transparency log entry".into(),
+        });
+    }
+    Ok(Request::SignImages(SignImages {
+        images,
+        signer: ImageSignerSpec::Key {
+            key: key_ref(&key)?,
+            password: PasswordSource::EnvOrPrompt,
+        },
+        annotations,
+        recursive: a.recursive,
+        registry: registry_options(a.registry)?,
+    }))
+}
+
+fn verify_images(a: cli::VerifyArgs) -> Result<Request, Error> {
+    let images = image_refs(&a.images)?;
+    let annotations = parse_annotations(&a.annotations)?;
+    let Some(key) = a.key else {
+        return Err(Error::NotAvailable {
+            message: "keyless verification (without --key) is not available in this build yet"
+                .into(),
+            hint: "verify with the signer's public key: --key cosign.pub".into(),
+        });
+    };
+    Ok(Request::VerifyImages(VerifyImages {
+        images,
+        key: key_ref(&key)?,
+        annotations,
+        ignore_tlog: a.insecure_ignore_tlog,
+        registry: registry_options(a.registry)?,
+    }))
+}
+
+fn upload_blob(a: cli::UploadBlobArgs) -> Result<Request, Error> {
+    let image = a.image.parse::<ImageRef>().map_err(|e| Error::Oci(OciError::Reference(e)))?;
+    if image.digest().is_some() {
+        return Err(Error::usage(
+            format!("cannot upload to a digest reference `{image}`"),
+            "name a tag (or none, for `latest`): the digest is computed from the upload",
+        ));
+    }
+    Ok(Request::UploadBlob(UploadBlob {
+        file: a.file,
+        image,
+        content_type: a.content_type.filter(|c| !c.is_empty()),
+        registry: registry_options(a.registry)?,
+    }))
 }
 
 fn sign_blob(a: cli::SignBlobArgs) -> Result<Request, Error> {

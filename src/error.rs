@@ -3,6 +3,8 @@
 
 use crate::gha::GhaError;
 use crate::secrets::SecretsError;
+use crate::oci::OciError;
+use crate::signing::payload::PayloadError;
 use crate::signing::KeyError;
 use std::path::PathBuf;
 
@@ -53,6 +55,10 @@ pub enum Error {
     /// Storing a key pair in GitHub or Kubernetes failed.
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    /// A registry, image reference or signature layout problem.
+    Oci(#[from] OciError),
+    /// Bad annotations or an unreadable signed payload.
+    Payload(#[from] PayloadError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
     NotAvailable {
@@ -94,6 +100,8 @@ impl Error {
             Error::NotAvailable { hint, .. } => Some(hint.clone()),
             Error::Gha(e) => e.hint(),
             Error::Secrets(e) => e.hint(),
+            Error::Oci(e) => e.hint(),
+            Error::Payload(e) => e.hint(),
         }
     }
 

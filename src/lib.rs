@@ -13,8 +13,10 @@ pub mod error;
 pub mod fsutil;
 pub mod gha;
 pub mod http;
+pub mod image;
 pub mod inputs;
 pub mod keys;
+pub mod oci;
 pub mod secret;
 pub mod secrets;
 pub mod signing;
@@ -81,5 +83,8 @@ pub async fn run(req: Request, ui: &mut Ui) -> Result<(), Error> {
         Request::PublicKey(r) => keys::public_key(&r, ui),
         Request::SignBlob(r) => blob::sign_blob(&r, ui),
         Request::VerifyBlob(r) => blob::verify_blob(&r, ui),
+        Request::SignImages(r) => image::sign(&r, ui).await.map(|_| ()),
+        Request::VerifyImages(r) => image::verify(&r, ui).await.map(|_| ()),
+        Request::UploadBlob(r) => image::upload_blob(&r, ui).await.map(|_| ()),
     }
 }

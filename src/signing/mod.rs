@@ -2,6 +2,7 @@
 //! signing and verification (SHA-256, ASN.1 DER signatures).
 
 pub mod keyfile;
+pub mod payload;
 pub mod source;
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};

@@ -1,0 +1,422 @@
+//! `sign` and `verify` for container images in a registry (cosign's `.sig` layout), and `upload blob`.
+//!
+//! Signing takes an [`ImageSigner`]: given the payload bytes it returns the signature layer (base64
+//! signature, and for keyless signing the certificate, chain and Rekor bundle). [`KeySigner`] signs with a
+//! cosign key; a keyless signer plugs in the same way. Both entry points return a structured report (for
+//! the Action's outputs and job summary) and write only through [`Ui`].
+
+use crate::config::{ImageSignerSpec, SignImages, UploadBlob, VerifyImages};
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::oci::layout::{self, SignatureLayer, ANN_BUNDLE, ANN_SIGNATURE};
+use crate::oci::{sha256_digest, ImageRef, OciError, Registry, OCI_CONFIG, OCI_MANIFEST};
+use crate::signing::payload::{to_json_array, SimpleSigning};
+use crate::signing::{PrivateKey, PublicKey};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::future::Future;
+
+/// Signs image payloads. Implemented by [`KeySigner`]; the keyless (Fulcio + Rekor) signer implements it too.
+pub trait ImageSigner: Sync {
+    /// Signs one payload and returns the contents of its signature layer.
+    fn sign(&self, payload: &[u8]) -> impl Future<Output = Result<SignatureLayer, Error>> + Send;
+
+    /// The key whose valid signature over the same payload counts as "already signed" (duplicate
+    /// detection); `None` when only a byte-identical layer counts.
+    fn public_key(&self) -> Option<&PublicKey>;
+
+    /// How logs and the job summary name the signer (e.g. `key sha256:…`).
+    fn describe(&self) -> String;
+}
+
+/// Signs with a private key (cosign key file).
+#[derive(Debug)]
+pub struct KeySigner {
+    key: PrivateKey,
+    public: PublicKey,
+}
+
+impl KeySigner {
+    /// Wraps a loaded key.
+    pub fn new(key: PrivateKey) -> Self {
+        let public = key.public_key();
+        KeySigner { key, public }
+    }
+}
+
+impl ImageSigner for KeySigner {
+    fn sign(&self, payload: &[u8]) -> impl Future<Output = Result<SignatureLayer, Error>> + Send {
+        let layer = SignatureLayer::new(payload.to_vec(), B64.encode(self.key.sign(payload)));
+        std::future::ready(Ok(layer))
+    }
+
+    fn public_key(&self) -> Option<&PublicKey> {
+        Some(&self.public)
+    }
+
+    fn describe(&self) -> String {
+        format!("key sha256:{}", self.public.fingerprint())
+    }
+}
+
+/// One manifest signed by `sign`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignedImage {
+    /// the reference as given on the command line or in the inputs
+    pub reference: String,
+    /// `registry/repository@sha256:…` of the signed manifest
+    pub image: String,
+    /// the signed digest
+    pub digest: String,
+    /// the tag that was resolved to the digest, when the reference had no digest
+    pub resolved_tag: Option<String>,
+    /// for `--recursive`: the index this manifest belongs to (`None` for the reference itself)
+    pub parent: Option<String>,
+    /// the `.sig` reference written
+    pub signature_ref: String,
+    /// false when an identical signature was already there
+    pub added: bool,
+    /// signature layers in the `.sig` manifest afterwards
+    pub layers: usize,
+}
+
+/// What `sign` did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SignReport {
+    /// how the signer is described (`key sha256:…`, or the keyless identity)
+    pub signer: String,
+    /// every manifest signed, in order
+    pub images: Vec<SignedImage>,
+}
+
+/// One image verified by `verify`.
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    /// the reference as given
+    pub reference: String,
+    /// `registry/repository@sha256:…`
+    pub image: String,
+    /// the verified payloads
+    pub payloads: Vec<SimpleSigning>,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// one entry per image given
+    pub images: Vec<VerifiedImage>,
+}
+
+/// Resolves `image` to a digest; says so when a tag was resolved.
+async fn resolve(registry: &Registry, image: &ImageRef, ui: &mut Ui, verb: &str) -> Result<(String, Option<String>), Error> {
+    let digest = registry.resolve_digest(image).await?;
+    if let Some(d) = image.digest() {
+        return Ok((d.to_string(), None));
+    }
+    let tag = image.reference().to_string();
+    ui.warn(&format!(
+        "{image} uses a tag, not a digest: resolved it to {digest} and {verb} that digest. \
+         Pass {}@{digest} to be sure of what you {verb}.",
+        image.name()
+    ));
+    Ok((digest, Some(tag)))
+}
+
+const MAX_DEPTH: usize = 4;
+
+/// The digests of an index's children, recursively (nested indexes included), in order.
+async fn children(registry: &Registry, image: &ImageRef, digest: &str, depth: usize, out: &mut Vec<(String, String)>) -> Result<(), Error> {
+    let at = image.with_digest(digest);
+    let Some(m) = registry.get_manifest(&at).await? else {
+        return Err(OciError::NotFound { reference: at.to_string() }.into());
+    };
+    if !m.is_index() {
+        return Ok(());
+    }
+    if depth >= MAX_DEPTH {
+        return Err(OciError::Malformed {
+            what: "the image index",
+            reference: at.to_string(),
+            reason: format!("indexes nested more than {MAX_DEPTH} deep"),
+        }
+        .into());
+    }
+    #[derive(serde::Deserialize)]
+    struct Index {
+        manifests: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        digest: String,
+    }
+    let index: Index = serde_json::from_slice(&m.bytes).map_err(|e| OciError::Malformed {
+        what: "the image index",
+        reference: at.to_string(),
+        reason: e.to_string(),
+    })?;
+    for e in index.manifests {
+        if format!("localhost/x@{}", e.digest).parse::<ImageRef>().is_err() {
+            return Err(OciError::Malformed {
+                what: "the image index",
+                reference: at.to_string(),
+                reason: format!("child digest `{}` is not valid", e.digest),
+            }
+            .into());
+        }
+        if out.iter().any(|(d, _)| d == &e.digest) {
+            continue;
+        }
+        out.push((e.digest.clone(), digest.to_string()));
+        Box::pin(children(registry, image, &e.digest, depth + 1, out)).await?;
+    }
+    Ok(())
+}
+
+/// `sign` with the signer the request names.
+pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
+    match &req.signer {
+        ImageSignerSpec::Key { key, password } => {
+            let loaded = key
+                .load_private(password)
+                .map_err(|e| Error::key(format!("cannot load the private key from {key}"), e))?;
+            sign_with(req, &KeySigner::new(loaded), ui).await
+        }
+    }
+}
+
+/// Signs every image of the request with `signer`, adding one signature layer per manifest.
+pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui) -> Result<SignReport, Error> {
+    let registry = Registry::new(req.registry.clone())?;
+    for s in registry.secrets(&req.images)? {
+        ui.mask(s.expose());
+    }
+    let mut report = SignReport {
+        signer: signer.describe(),
+        images: Vec::new(),
+    };
+    for image in &req.images {
+        let (digest, resolved_tag) = resolve(&registry, image, ui, "sign").await?;
+        let mut targets = vec![(digest.clone(), None)];
+        if req.recursive {
+            let mut kids = Vec::new();
+            children(&registry, image, &digest, 0, &mut kids).await?;
+            targets.extend(kids.into_iter().map(|(d, p)| (d, Some(p))));
+        }
+        for (target, parent) in targets {
+            let payload = SimpleSigning::new(&image.payload_name(), &target, &req.annotations).to_bytes();
+            let layer = signer.sign(&payload).await?;
+            let key = signer.public_key().cloned();
+            let payload_for_check = payload.clone();
+            let is_duplicate = move |ann: &BTreeMap<String, String>| -> bool {
+                let (Some(key), Some(sig)) = (&key, ann.get(ANN_SIGNATURE)) else {
+                    return false;
+                };
+                B64.decode(sig).is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
+            };
+            let attached = layout::attach(&registry, image, &target, &layer, &is_duplicate).await?;
+            let at = image.with_digest(&target);
+            if attached.added {
+                ui.info(&format!("Pushing signature to: {}", attached.signature_ref));
+            } else {
+                ui.info(&format!(
+                    "{at} already has this signature in {}: nothing to add",
+                    attached.signature_ref
+                ));
+            }
+            ui.data(&at.to_string());
+            report.images.push(SignedImage {
+                reference: image.to_string(),
+                image: at.to_string(),
+                digest: target.clone(),
+                resolved_tag: if parent.is_none() { resolved_tag.clone() } else { None },
+                parent: parent.map(|p| image.with_digest(&p).to_string()),
+                signature_ref: attached.signature_ref.to_string(),
+                added: attached.added,
+                layers: attached.layers,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Why one signature layer did not count.
+fn rejection(key: &PublicKey, digest: &str, wanted: &BTreeMap<String, String>, payload: &[u8], ann: &BTreeMap<String, String>) -> Result<SimpleSigning, &'static str> {
+    let Some(sig) = ann.get(ANN_SIGNATURE) else {
+        return Err("has no signature annotation");
+    };
+    let der = B64.decode(sig).map_err(|_| "has a signature that is not base64")?;
+    key.verify(payload, &der).map_err(|_| "does not verify with this key")?;
+    let parsed = SimpleSigning::parse(payload).map_err(|_| "signs a payload that is not a cosign image payload")?;
+    if parsed.manifest_digest != digest {
+        return Err("is for another digest");
+    }
+    if !parsed.has_annotations(wanted) {
+        return Err("lacks the required annotations");
+    }
+    Ok(parsed)
+}
+
+/// Verifies every image of the request: at least one signature must verify with the key, name the image's
+/// digest, and carry the required annotations. Prints the verified payloads as cosign does.
+pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Error> {
+    let key = req
+        .key
+        .load_public()
+        .map_err(|e| Error::key(format!("cannot load the public key from {}", req.key), e))?;
+    let registry = Registry::new(req.registry.clone())?;
+    for s in registry.secrets(&req.images)? {
+        ui.mask(s.expose());
+    }
+    if req.ignore_tlog {
+        ui.warn("Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.");
+    } else {
+        ui.warn("this build does not check transparency log (Rekor) entries yet: signatures are verified as with --insecure-ignore-tlog");
+    }
+    let mut report = VerifyReport::default();
+    for image in &req.images {
+        let digest = match image.digest() {
+            Some(d) => {
+                registry.resolve_digest(image).await?;
+                d.to_string()
+            }
+            None => registry.resolve_digest(image).await?,
+        };
+        let at = image.with_digest(&digest);
+        let Some(manifest) = layout::read(&registry, image, &digest).await? else {
+            return Err(Error::Verification {
+                reason: format!("no signatures found for {at}"),
+                hint: Some(format!(
+                    "sign it first (ferrosign sign --key cosign.key {at}); signatures live at {}",
+                    image.signature_ref(&digest)
+                )),
+            });
+        };
+        let mut verified = Vec::new();
+        let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut with_bundle = 0usize;
+        for l in manifest.signature_layers() {
+            let ann = l.annotations.clone().unwrap_or_default();
+            let payload = registry.get_blob(image, &l.digest).await?;
+            match rejection(&key, &digest, &req.annotations, &payload, &ann) {
+                Ok(p) => {
+                    if ann.contains_key(ANN_BUNDLE) {
+                        with_bundle += 1;
+                    }
+                    verified.push(p);
+                }
+                Err(why) => *reasons.entry(why).or_default() += 1,
+            }
+        }
+        if verified.is_empty() {
+            let checked = manifest.signature_layers().count();
+            let why = reasons
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let hint = if reasons.contains_key("lacks the required annotations") {
+                "check the -a key=value pairs against those given when signing"
+            } else {
+                "check that this public key belongs to the key that signed the image"
+            };
+            return Err(Error::Verification {
+                reason: format!("no signature of {at} verifies with the public key {} ({checked} checked: {why})", req.key),
+                hint: Some(hint.into()),
+            });
+        }
+        if with_bundle > 0 {
+            ui.info(&format!("{with_bundle} of these signatures carry a Rekor bundle, which was not checked"));
+        }
+        ui.info(&format!("\nVerification for {image} --"));
+        ui.info("The following checks were performed on each of these signatures:");
+        ui.info("  - The cosign claims were validated");
+        ui.info("  - The signatures were verified against the specified public key");
+        ui.data(&to_json_array(&verified));
+        report.images.push(VerifiedImage {
+            reference: image.to_string(),
+            image: at.to_string(),
+            payloads: verified,
+        });
+    }
+    Ok(report)
+}
+
+/// The media type `upload blob` gives a file: as Go's `http.DetectContentType` would for the common cases.
+fn detect_media_type(bytes: &[u8]) -> &'static str {
+    let head = &bytes[..bytes.len().min(512)];
+    let texty = std::str::from_utf8(head).is_ok() || (head.len() == 512 && std::str::from_utf8(&head[..508]).is_ok());
+    if texty && !head.iter().any(|b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f)) {
+        "text/plain"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// `upload blob -f FILE REF`: pushes the file as a one-layer OCI artifact; prints `REF@digest`.
+pub async fn upload_blob(req: &UploadBlob, ui: &mut Ui) -> Result<String, Error> {
+    let data = std::fs::read(&req.file).map_err(|source| Error::Io {
+        context: "cannot read",
+        path: req.file.clone(),
+        source,
+    })?;
+    let registry = Registry::new(req.registry.clone())?;
+    for s in registry.secrets(std::slice::from_ref(&req.image))? {
+        ui.mask(s.expose());
+    }
+    let media_type = req.content_type.clone().unwrap_or_else(|| detect_media_type(&data).to_string());
+    ui.info(&format!(
+        "Uploading file from [{}] to [{}] with media type [{media_type}]",
+        req.file.display(),
+        req.image
+    ));
+    let layer_digest = registry.push_blob(&req.image, &data).await?;
+    let config = layout::config_blob(std::slice::from_ref(&layer_digest));
+    let config_digest = registry.push_blob(&req.image, &config).await?;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "size": config.len(), "digest": config_digest},
+        "layers": [{"mediaType": media_type, "size": data.len(), "digest": layer_digest}],
+    });
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| OciError::Malformed {
+        what: "the new manifest",
+        reference: req.image.to_string(),
+        reason: e.to_string(),
+    })?;
+    registry.put_manifest(&req.image, &bytes, OCI_MANIFEST).await?;
+    let digest = sha256_digest(&bytes);
+    ui.info(&format!(
+        "File [{}] is available directly at [{}/v2/{}/blobs/{layer_digest}]",
+        req.file.display(),
+        req.image.registry(),
+        req.image.repository()
+    ));
+    ui.info("Uploaded image to:");
+    let at = req.image.with_digest(&digest).to_string();
+    ui.data(&at);
+    Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_type_detection() {
+        assert_eq!(detect_media_type(b"hello\n"), "text/plain");
+        assert_eq!(detect_media_type(b"\x7fELF\x02\x01\x01\x00\x00"), "application/octet-stream");
+        assert_eq!(detect_media_type(&[0xff, 0xfe, 0x00]), "application/octet-stream");
+    }
+
+    #[tokio::test]
+    async fn key_signer_signs_the_payload() {
+        let k = PrivateKey::generate();
+        let s = KeySigner::new(k);
+        let layer = s.sign(b"payload").await.unwrap();
+        let der = B64.decode(&layer.signature).unwrap();
+        s.public_key().unwrap().verify(b"payload", &der).unwrap();
+        assert_eq!(layer.payload, b"payload");
+        assert!(s.describe().starts_with("key sha256:"));
+    }
+}
