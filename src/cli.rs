@@ -48,7 +48,12 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "USER")]
     pub registry_username: Option<String>,
     /// Password or token for the registry.
-    #[arg(long, value_name = "PASSWORD", env = "FERROSIGN_REGISTRY_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERROSIGN_REGISTRY_PASSWORD",
+        hide_env_values = true
+    )]
     pub registry_password: Option<String>,
 }
 

@@ -273,13 +273,19 @@ pub fn from_cli(command: Command) -> Result<Request, Error> {
 fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
     images
         .iter()
-        .map(|s| s.parse::<ImageRef>().map_err(|e| Error::Oci(OciError::Reference(e))))
+        .map(|s| {
+            s.parse::<ImageRef>()
+                .map_err(|e| Error::Oci(OciError::Reference(e)))
+        })
         .collect()
 }
 
 /// Registry options from the flags; the password's environment variable is read by clap.
 pub fn registry_options(a: cli::RegistryArgs) -> Result<RegistryOptions, Error> {
-    let password = a.registry_password.filter(|p| !p.is_empty()).map(SecretString::from);
+    let password = a
+        .registry_password
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
     let username = a.registry_username.filter(|u| !u.is_empty());
     if username.is_some() != password.is_some() {
         return Err(Error::usage(
@@ -343,7 +349,10 @@ fn verify_images(a: cli::VerifyArgs) -> Result<Request, Error> {
 }
 
 fn upload_blob(a: cli::UploadBlobArgs) -> Result<Request, Error> {
-    let image = a.image.parse::<ImageRef>().map_err(|e| Error::Oci(OciError::Reference(e)))?;
+    let image = a
+        .image
+        .parse::<ImageRef>()
+        .map_err(|e| Error::Oci(OciError::Reference(e)))?;
     if image.digest().is_some() {
         return Err(Error::usage(
             format!("cannot upload to a digest reference `{image}`"),

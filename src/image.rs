@@ -109,7 +109,12 @@ pub struct VerifyReport {
 }
 
 /// Resolves `image` to a digest; says so when a tag was resolved.
-async fn resolve(registry: &Registry, image: &ImageRef, ui: &mut Ui, verb: &str) -> Result<(String, Option<String>), Error> {
+async fn resolve(
+    registry: &Registry,
+    image: &ImageRef,
+    ui: &mut Ui,
+    verb: &str,
+) -> Result<(String, Option<String>), Error> {
     let digest = registry.resolve_digest(image).await?;
     if let Some(d) = image.digest() {
         return Ok((d.to_string(), None));
@@ -126,10 +131,19 @@ async fn resolve(registry: &Registry, image: &ImageRef, ui: &mut Ui, verb: &str)
 const MAX_DEPTH: usize = 4;
 
 /// The digests of an index's children, recursively (nested indexes included), in order.
-async fn children(registry: &Registry, image: &ImageRef, digest: &str, depth: usize, out: &mut Vec<(String, String)>) -> Result<(), Error> {
+async fn children(
+    registry: &Registry,
+    image: &ImageRef,
+    digest: &str,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), Error> {
     let at = image.with_digest(digest);
     let Some(m) = registry.get_manifest(&at).await? else {
-        return Err(OciError::NotFound { reference: at.to_string() }.into());
+        return Err(OciError::NotFound {
+            reference: at.to_string(),
+        }
+        .into());
     };
     if !m.is_index() {
         return Ok(());
@@ -156,7 +170,10 @@ async fn children(registry: &Registry, image: &ImageRef, digest: &str, depth: us
         reason: e.to_string(),
     })?;
     for e in index.manifests {
-        if format!("localhost/x@{}", e.digest).parse::<ImageRef>().is_err() {
+        if format!("localhost/x@{}", e.digest)
+            .parse::<ImageRef>()
+            .is_err()
+        {
             return Err(OciError::Malformed {
                 what: "the image index",
                 reference: at.to_string(),
@@ -186,7 +203,11 @@ pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
 }
 
 /// Signs every image of the request with `signer`, adding one signature layer per manifest.
-pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui) -> Result<SignReport, Error> {
+pub async fn sign_with<S: ImageSigner>(
+    req: &SignImages,
+    signer: &S,
+    ui: &mut Ui,
+) -> Result<SignReport, Error> {
     let registry = Registry::new(req.registry.clone())?;
     for s in registry.secrets(&req.images)? {
         ui.mask(s.expose());
@@ -204,7 +225,8 @@ pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui
             targets.extend(kids.into_iter().map(|(d, p)| (d, Some(p))));
         }
         for (target, parent) in targets {
-            let payload = SimpleSigning::new(&image.payload_name(), &target, &req.annotations).to_bytes();
+            let payload =
+                SimpleSigning::new(&image.payload_name(), &target, &req.annotations).to_bytes();
             let layer = signer.sign(&payload).await?;
             let key = signer.public_key().cloned();
             let payload_for_check = payload.clone();
@@ -212,7 +234,8 @@ pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui
                 let (Some(key), Some(sig)) = (&key, ann.get(ANN_SIGNATURE)) else {
                     return false;
                 };
-                B64.decode(sig).is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
+                B64.decode(sig)
+                    .is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
             };
             let attached = layout::attach(&registry, image, &target, &layer, &is_duplicate).await?;
             let at = image.with_digest(&target);
@@ -229,7 +252,11 @@ pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui
                 reference: image.to_string(),
                 image: at.to_string(),
                 digest: target.clone(),
-                resolved_tag: if parent.is_none() { resolved_tag.clone() } else { None },
+                resolved_tag: if parent.is_none() {
+                    resolved_tag.clone()
+                } else {
+                    None
+                },
                 parent: parent.map(|p| image.with_digest(&p).to_string()),
                 signature_ref: attached.signature_ref.to_string(),
                 added: attached.added,
@@ -241,13 +268,23 @@ pub async fn sign_with<S: ImageSigner>(req: &SignImages, signer: &S, ui: &mut Ui
 }
 
 /// Why one signature layer did not count.
-fn rejection(key: &PublicKey, digest: &str, wanted: &BTreeMap<String, String>, payload: &[u8], ann: &BTreeMap<String, String>) -> Result<SimpleSigning, &'static str> {
+fn rejection(
+    key: &PublicKey,
+    digest: &str,
+    wanted: &BTreeMap<String, String>,
+    payload: &[u8],
+    ann: &BTreeMap<String, String>,
+) -> Result<SimpleSigning, &'static str> {
     let Some(sig) = ann.get(ANN_SIGNATURE) else {
         return Err("has no signature annotation");
     };
-    let der = B64.decode(sig).map_err(|_| "has a signature that is not base64")?;
-    key.verify(payload, &der).map_err(|_| "does not verify with this key")?;
-    let parsed = SimpleSigning::parse(payload).map_err(|_| "signs a payload that is not a cosign image payload")?;
+    let der = B64
+        .decode(sig)
+        .map_err(|_| "has a signature that is not base64")?;
+    key.verify(payload, &der)
+        .map_err(|_| "does not verify with this key")?;
+    let parsed = SimpleSigning::parse(payload)
+        .map_err(|_| "signs a payload that is not a cosign image payload")?;
     if parsed.manifest_digest != digest {
         return Err("is for another digest");
     }
@@ -326,7 +363,9 @@ pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Err
             });
         }
         if with_bundle > 0 {
-            ui.info(&format!("{with_bundle} of these signatures carry a Rekor bundle, which was not checked"));
+            ui.info(&format!(
+                "{with_bundle} of these signatures carry a Rekor bundle, which was not checked"
+            ));
         }
         ui.info(&format!("\nVerification for {image} --"));
         ui.info("The following checks were performed on each of these signatures:");
@@ -345,8 +384,13 @@ pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Err
 /// The media type `upload blob` gives a file: as Go's `http.DetectContentType` would for the common cases.
 fn detect_media_type(bytes: &[u8]) -> &'static str {
     let head = &bytes[..bytes.len().min(512)];
-    let texty = std::str::from_utf8(head).is_ok() || (head.len() == 512 && std::str::from_utf8(&head[..508]).is_ok());
-    if texty && !head.iter().any(|b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f)) {
+    let texty = std::str::from_utf8(head).is_ok()
+        || (head.len() == 512 && std::str::from_utf8(&head[..508]).is_ok());
+    if texty
+        && !head
+            .iter()
+            .any(|b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f))
+    {
         "text/plain"
     } else {
         "application/octet-stream"
@@ -364,7 +408,10 @@ pub async fn upload_blob(req: &UploadBlob, ui: &mut Ui) -> Result<String, Error>
     for s in registry.secrets(std::slice::from_ref(&req.image))? {
         ui.mask(s.expose());
     }
-    let media_type = req.content_type.clone().unwrap_or_else(|| detect_media_type(&data).to_string());
+    let media_type = req
+        .content_type
+        .clone()
+        .unwrap_or_else(|| detect_media_type(&data).to_string());
     ui.info(&format!(
         "Uploading file from [{}] to [{}] with media type [{media_type}]",
         req.file.display(),
@@ -384,7 +431,9 @@ pub async fn upload_blob(req: &UploadBlob, ui: &mut Ui) -> Result<String, Error>
         reference: req.image.to_string(),
         reason: e.to_string(),
     })?;
-    registry.put_manifest(&req.image, &bytes, OCI_MANIFEST).await?;
+    registry
+        .put_manifest(&req.image, &bytes, OCI_MANIFEST)
+        .await?;
     let digest = sha256_digest(&bytes);
     ui.info(&format!(
         "File [{}] is available directly at [{}/v2/{}/blobs/{layer_digest}]",
@@ -405,8 +454,14 @@ mod tests {
     #[test]
     fn media_type_detection() {
         assert_eq!(detect_media_type(b"hello\n"), "text/plain");
-        assert_eq!(detect_media_type(b"\x7fELF\x02\x01\x01\x00\x00"), "application/octet-stream");
-        assert_eq!(detect_media_type(&[0xff, 0xfe, 0x00]), "application/octet-stream");
+        assert_eq!(
+            detect_media_type(b"\x7fELF\x02\x01\x01\x00\x00"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            detect_media_type(&[0xff, 0xfe, 0x00]),
+            "application/octet-stream"
+        );
     }
 
     #[tokio::test]

@@ -38,9 +38,12 @@ impl Credentials {
     pub(crate) fn to_oci(&self) -> oci_client::secrets::RegistryAuth {
         match self {
             Credentials::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
-            Credentials::Basic { username, password, .. } => {
-                oci_client::secrets::RegistryAuth::Basic(username.clone(), password.expose().clone())
-            }
+            Credentials::Basic {
+                username, password, ..
+            } => oci_client::secrets::RegistryAuth::Basic(
+                username.clone(),
+                password.expose().clone(),
+            ),
         }
     }
 }
@@ -79,7 +82,8 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
     };
-    let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
     let Some(auths) = json.get("auths").and_then(|a| a.as_object()) else {
         return Ok(None);
     };
@@ -88,16 +92,24 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
         return Ok(None);
     };
     let source = format!("{} (auths.{key})", path.display());
-    let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+    let field = |name: &str| {
+        entry
+            .get(name)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
     if let Some(auth) = field("auth") {
         let decoded = B64
             .decode(auth.trim())
             .map_err(|_| bad(format!("auths.{key}.auth is not base64")))?;
         let decoded = SecretString::from(
-            String::from_utf8(decoded).map_err(|_| bad(format!("auths.{key}.auth is not UTF-8")))?,
+            String::from_utf8(decoded)
+                .map_err(|_| bad(format!("auths.{key}.auth is not UTF-8")))?,
         );
         let Some((user, pass)) = decoded.expose().split_once(':') else {
-            return Err(bad(format!("auths.{key}.auth is not base64 of user:password")));
+            return Err(bad(format!(
+                "auths.{key}.auth is not base64 of user:password"
+            )));
         };
         return Ok(Some(Credentials::Basic {
             username: user.to_string(),
@@ -132,7 +144,9 @@ mod tests {
         )
         .unwrap();
         match from_docker_config(&path, "docker.io").unwrap() {
-            Some(Credentials::Basic { username, password, .. }) => {
+            Some(Credentials::Basic {
+                username, password, ..
+            }) => {
                 assert_eq!(username, "alice");
                 assert_eq!(password.expose(), "s3cr:et");
             }
@@ -144,7 +158,9 @@ mod tests {
         }
         assert!(from_docker_config(&path, "ghcr.io").unwrap().is_none());
         assert!(from_docker_config(&path, "quay.io").unwrap().is_none());
-        assert!(from_docker_config(&dir.path().join("none.json"), "ghcr.io").unwrap().is_none());
+        assert!(from_docker_config(&dir.path().join("none.json"), "ghcr.io")
+            .unwrap()
+            .is_none());
         std::fs::write(&path, "{not json").unwrap();
         assert!(from_docker_config(&path, "ghcr.io").is_err());
     }

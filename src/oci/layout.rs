@@ -61,7 +61,11 @@ impl SignatureLayer {
     pub fn annotations(&self) -> BTreeMap<String, String> {
         let mut a = self.extra.clone();
         a.insert(ANN_SIGNATURE.into(), self.signature.clone());
-        for (k, v) in [(ANN_CERTIFICATE, &self.certificate), (ANN_CHAIN, &self.chain), (ANN_BUNDLE, &self.bundle)] {
+        for (k, v) in [
+            (ANN_CERTIFICATE, &self.certificate),
+            (ANN_CHAIN, &self.chain),
+            (ANN_BUNDLE, &self.bundle),
+        ] {
             if let Some(v) = v {
                 a.insert(k.into(), v.clone());
             }
@@ -126,7 +130,9 @@ pub struct SigManifest {
 impl SigManifest {
     /// The signature layers (those with the simple-signing media type), with their annotations.
     pub fn signature_layers(&self) -> impl Iterator<Item = &Descriptor> {
-        self.layers.iter().filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+        self.layers
+            .iter()
+            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
     }
 }
 
@@ -149,7 +155,11 @@ pub fn config_blob(layer_digests: &[String]) -> Vec<u8> {
 }
 
 /// The manifest bytes for these layers (cosign's field order), keeping `extra` top-level fields.
-fn manifest_bytes(config: &Descriptor, layers: &[Descriptor], extra: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<u8>, serde_json::Error> {
+fn manifest_bytes(
+    config: &Descriptor,
+    layers: &[Descriptor],
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u8>, serde_json::Error> {
     #[derive(Serialize)]
     struct Out<'a> {
         #[serde(rename = "schemaVersion")]
@@ -171,16 +181,21 @@ fn manifest_bytes(config: &Descriptor, layers: &[Descriptor], extra: &serde_json
 }
 
 /// Reads the `.sig` manifest of `digest` in `image`'s repository: `None` when there is none.
-pub async fn read(registry: &Registry, image: &ImageRef, digest: &str) -> Result<Option<SigManifest>, OciError> {
+pub async fn read(
+    registry: &Registry,
+    image: &ImageRef,
+    digest: &str,
+) -> Result<Option<SigManifest>, OciError> {
     let sig_ref = image.signature_ref(digest);
     let Some(m) = registry.get_manifest(&sig_ref).await? else {
         return Ok(None);
     };
-    let parsed: SigManifest = serde_json::from_slice(&m.bytes).map_err(|e| OciError::Malformed {
-        what: "the signature manifest",
-        reference: sig_ref.to_string(),
-        reason: e.to_string(),
-    })?;
+    let parsed: SigManifest =
+        serde_json::from_slice(&m.bytes).map_err(|e| OciError::Malformed {
+            what: "the signature manifest",
+            reference: sig_ref.to_string(),
+            reason: e.to_string(),
+        })?;
     Ok(Some(parsed))
 }
 
@@ -216,7 +231,10 @@ pub async fn attach(
         annotations: Some(layer.annotations()),
         extra: serde_json::Map::new(),
     };
-    let present = |m: &Option<SigManifest>| m.as_ref().is_some_and(|m| m.layers.iter().any(|l| same_layer(l, &ours)));
+    let present = |m: &Option<SigManifest>| {
+        m.as_ref()
+            .is_some_and(|m| m.layers.iter().any(|l| same_layer(l, &ours)))
+    };
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -240,7 +258,9 @@ pub async fn attach(
         }
         if present(&existing) {
             // Written by an earlier attempt and still there after settling: done.
-            let layers = existing.as_ref().map_or(0, |m| m.signature_layers().count());
+            let layers = existing
+                .as_ref()
+                .map_or(0, |m| m.signature_layers().count());
             return Ok(Attached {
                 signature_ref: sig_ref,
                 added: true,
@@ -269,12 +289,15 @@ pub async fn attach(
             annotations: None,
             extra: serde_json::Map::new(),
         };
-        let bytes = manifest_bytes(&config_desc, &layers, &extra).map_err(|e| OciError::Malformed {
-            what: "the new signature manifest",
-            reference: sig_ref.to_string(),
-            reason: e.to_string(),
-        })?;
-        registry.put_manifest(&sig_ref, &bytes, OCI_MANIFEST).await?;
+        let bytes =
+            manifest_bytes(&config_desc, &layers, &extra).map_err(|e| OciError::Malformed {
+                what: "the new signature manifest",
+                reference: sig_ref.to_string(),
+                reason: e.to_string(),
+            })?;
+        registry
+            .put_manifest(&sig_ref, &bytes, OCI_MANIFEST)
+            .await?;
         // Another signer that read before our write may still write its stale copy: wait a few times
         // our own read-to-write time before checking that ours is still there.
         let window = started.elapsed();
@@ -291,7 +314,9 @@ mod tests {
     fn config_matches_go_containerregistry() {
         // Written by cosign v2.6.5 for one signature layer.
         let want = r#"{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":["sha256:3565676ce103bc2fde4726cf1cfdd53411da81e10db893318654228d0ef7ee6a"]},"config":{}}"#;
-        let got = config_blob(&["sha256:3565676ce103bc2fde4726cf1cfdd53411da81e10db893318654228d0ef7ee6a".into()]);
+        let got = config_blob(&[
+            "sha256:3565676ce103bc2fde4726cf1cfdd53411da81e10db893318654228d0ef7ee6a".into(),
+        ]);
         assert_eq!(String::from_utf8(got).unwrap(), want);
     }
 
@@ -303,7 +328,10 @@ mod tests {
         assert_eq!(m.signature_layers().count(), 1);
         let out = manifest_bytes(&m.config, &m.layers, &m.extra).unwrap();
         let again: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(again, serde_json::from_str::<serde_json::Value>(text).unwrap());
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
         assert!(String::from_utf8(out).unwrap().starts_with(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"#));
     }
 

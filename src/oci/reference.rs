@@ -144,20 +144,33 @@ fn valid_tag(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= MAX_TAG_LEN
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// `sha256:<64 hex>` or `sha512:<128 hex>`, lowercase hex.
 fn check_digest(reference: &str, d: &str) -> Result<(), ReferenceError> {
     let Some((alg, hex)) = d.split_once(':') else {
-        return Err(invalid(reference, format!("digest `{d}` has no algorithm (expected sha256:<hex>)")));
+        return Err(invalid(
+            reference,
+            format!("digest `{d}` has no algorithm (expected sha256:<hex>)"),
+        ));
     };
     let want = match alg {
         "sha256" => 64,
         "sha512" => 128,
-        other => return Err(invalid(reference, format!("unsupported digest algorithm `{other}` (expected sha256)"))),
+        other => {
+            return Err(invalid(
+                reference,
+                format!("unsupported digest algorithm `{other}` (expected sha256)"),
+            ))
+        }
     };
-    if hex.len() != want || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+    if hex.len() != want
+        || !hex
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
         return Err(invalid(
             reference,
             format!("digest `{d}` is not {alg}: followed by {want} lowercase hex digits"),
@@ -182,7 +195,10 @@ impl std::str::FromStr for ImageRef {
             return Err(ReferenceError::Empty);
         }
         if s.contains("://") {
-            return Err(invalid(input, "a reference has no scheme (drop `http://`/`https://`)"));
+            return Err(invalid(
+                input,
+                "a reference has no scheme (drop `http://`/`https://`)",
+            ));
         }
         if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid(input, format!("it contains the character {c:?}")));
@@ -214,11 +230,16 @@ impl std::str::FromStr for ImageRef {
             return Err(invalid(input, "the repository name is missing"));
         }
         let (mut registry, mut path) = match name.split_once('/') {
-            Some((first, rest)) if looks_like_domain(first) => (first.to_string(), rest.to_string()),
+            Some((first, rest)) if looks_like_domain(first) => {
+                (first.to_string(), rest.to_string())
+            }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
         if !valid_domain(&registry) {
-            return Err(invalid(input, format!("registry `{registry}` is not a host[:port]")));
+            return Err(invalid(
+                input,
+                format!("registry `{registry}` is not a host[:port]"),
+            ));
         }
         if registry == DOCKER_HUB_INDEX || registry == "registry-1.docker.io" {
             registry = DOCKER_HUB.to_string();
@@ -251,14 +272,21 @@ impl std::str::FromStr for ImageRef {
             }
         }
         if let Some(bad) = path.split('/').find(|c| !valid_path_component(c)) {
-            let what = if bad.is_empty() { "an empty path component".to_string() } else { format!("`{bad}`") };
+            let what = if bad.is_empty() {
+                "an empty path component".to_string()
+            } else {
+                format!("`{bad}`")
+            };
             return Err(invalid(
                 input,
                 format!("repository path component {what} is not valid (lowercase letters, digits, and `.`, `_`, `__`, `-` between them)"),
             ));
         }
         if registry.len() + 1 + path.len() > MAX_NAME_LEN {
-            return Err(invalid(input, format!("the name is longer than {MAX_NAME_LEN} characters")));
+            return Err(invalid(
+                input,
+                format!("the name is longer than {MAX_NAME_LEN} characters"),
+            ));
         }
         Ok(ImageRef {
             registry,
@@ -298,7 +326,11 @@ impl ImageRef {
     /// The repository as go-containerregistry names it (`index.docker.io/library/alpine` for Docker
     /// Hub): the `docker-reference` cosign writes in a signature payload.
     pub fn payload_name(&self) -> String {
-        let reg = if self.registry == DOCKER_HUB { DOCKER_HUB_INDEX } else { &self.registry };
+        let reg = if self.registry == DOCKER_HUB {
+            DOCKER_HUB_INDEX
+        } else {
+            &self.registry
+        };
         format!("{reg}/{}", self.repository)
     }
 
@@ -338,9 +370,21 @@ impl ImageRef {
     /// The `oci-client` reference for this image.
     pub(crate) fn to_oci(&self) -> oci_client::Reference {
         match (&self.digest, &self.tag) {
-            (Some(d), _) => oci_client::Reference::with_digest(self.registry.clone(), self.repository.clone(), d.clone()),
-            (None, Some(t)) => oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), t.clone()),
-            (None, None) => oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), "latest".into()),
+            (Some(d), _) => oci_client::Reference::with_digest(
+                self.registry.clone(),
+                self.repository.clone(),
+                d.clone(),
+            ),
+            (None, Some(t)) => oci_client::Reference::with_tag(
+                self.registry.clone(),
+                self.repository.clone(),
+                t.clone(),
+            ),
+            (None, None) => oci_client::Reference::with_tag(
+                self.registry.clone(),
+                self.repository.clone(),
+                "latest".into(),
+            ),
         }
     }
 }
@@ -371,10 +415,19 @@ mod tests {
     #[test]
     fn docker_hub_short_names_are_normalised() {
         assert_eq!(p("alpine").to_string(), "docker.io/library/alpine");
-        assert_eq!(p("alpine:3.20").to_string(), "docker.io/library/alpine:3.20");
+        assert_eq!(
+            p("alpine:3.20").to_string(),
+            "docker.io/library/alpine:3.20"
+        );
         assert_eq!(p("acme/app").to_string(), "docker.io/acme/app");
-        assert_eq!(p("index.docker.io/alpine").to_string(), "docker.io/library/alpine");
-        assert_eq!(p("docker.io/library/alpine").payload_name(), "index.docker.io/library/alpine");
+        assert_eq!(
+            p("index.docker.io/alpine").to_string(),
+            "docker.io/library/alpine"
+        );
+        assert_eq!(
+            p("docker.io/library/alpine").payload_name(),
+            "index.docker.io/library/alpine"
+        );
         assert_eq!(p("alpine").reference(), "latest");
     }
 
@@ -403,15 +456,22 @@ mod tests {
     #[test]
     fn upper_case_is_rejected_with_a_lowercase_suggestion() {
         match "ghcr.io/Acme/App:V1".parse::<ImageRef>() {
-            Err(ReferenceError::UpperCase { suggestion, .. }) => assert_eq!(suggestion, "ghcr.io/acme/app:V1"),
+            Err(ReferenceError::UpperCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "ghcr.io/acme/app:V1")
+            }
             other => panic!("{other:?}"),
         }
         match "MyOrg/app".parse::<ImageRef>() {
-            Err(e @ ReferenceError::UpperCase { .. }) => assert!(e.hint().contains("`myorg/app`"), "{}", e.hint()),
+            Err(e @ ReferenceError::UpperCase { .. }) => {
+                assert!(e.hint().contains("`myorg/app`"), "{}", e.hint())
+            }
             other => panic!("{other:?}"),
         }
         // Upper case in the registry host is fine (hosts are case-insensitive).
-        assert_eq!(p("Registry.Example.com/app").registry(), "Registry.Example.com");
+        assert_eq!(
+            p("Registry.Example.com/app").registry(),
+            "Registry.Example.com"
+        );
     }
 
     #[test]
@@ -424,7 +484,10 @@ mod tests {
             "ghcr.io/a/b:-x",
             "ghcr.io/a/b@sha256:abc",
             "ghcr.io/a/b@md5:0123",
-            &format!("ghcr.io/a/b@{}", D.to_uppercase().replace("SHA256", "sha256")),
+            &format!(
+                "ghcr.io/a/b@{}",
+                D.to_uppercase().replace("SHA256", "sha256")
+            ),
             "ghcr.io//b",
             "ghcr.io/a/",
             "ghcr.io/a/-b",

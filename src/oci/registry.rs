@@ -55,7 +55,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("Registry")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,10 @@ fn is_not_found(e: &OciDistributionError) -> bool {
         OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
             matches!(
                 e.code,
-                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound | OciErrorCode::BlobUnknown
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::NotFound
+                    | OciErrorCode::BlobUnknown
             )
         }),
         OciDistributionError::ServerError { code, .. } => *code == 404,
@@ -87,9 +92,10 @@ fn is_transient(e: &OciDistributionError) -> bool {
         OciDistributionError::ServerError { code, .. } => {
             reqwest::StatusCode::from_u16(*code).is_ok_and(http::is_transient)
         }
-        OciDistributionError::RegistryError { envelope, .. } => {
-            envelope.errors.iter().any(|e| e.code == OciErrorCode::Toomanyrequests)
-        }
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| e.code == OciErrorCode::Toomanyrequests),
         _ => false,
     }
 }
@@ -101,13 +107,12 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
         return OciError::NotFound { reference };
     }
     match e {
-        OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
-            OciError::Unauthorized {
-                registry,
-                reference,
-                had_credentials: ctx.had_credentials,
-            }
-        }
+        OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::AuthenticationFailure(_) => OciError::Unauthorized {
+            registry,
+            reference,
+            had_credentials: ctx.had_credentials,
+        },
         OciDistributionError::RegistryError { envelope, .. } => {
             let codes = &envelope.errors;
             if codes.iter().any(|c| c.code == OciErrorCode::Unauthorized) {
@@ -124,10 +129,23 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
                     action: ctx.action,
                 };
             }
-            let status = if codes.iter().any(|c| c.code == OciErrorCode::Toomanyrequests) { 429 } else { 400 };
+            let status = if codes
+                .iter()
+                .any(|c| c.code == OciErrorCode::Toomanyrequests)
+            {
+                429
+            } else {
+                400
+            };
             let message = codes
                 .iter()
-                .map(|c| if c.message.is_empty() { format!("{:?}", c.code) } else { c.message.clone() })
+                .map(|c| {
+                    if c.message.is_empty() {
+                        format!("{:?}", c.code)
+                    } else {
+                        c.message.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             OciError::Registry {
@@ -201,10 +219,12 @@ impl Registry {
             platform_resolver: None,
             ..Default::default()
         };
-        let client = Client::try_from(config).map_err(|e| OciError::Options(format!(
-            "cannot set up the registry client: {}",
-            http::error_chain(&e)
-        )))?;
+        let client = Client::try_from(config).map_err(|e| {
+            OciError::Options(format!(
+                "cannot set up the registry client: {}",
+                http::error_chain(&e)
+            ))
+        })?;
         Ok(Registry {
             client,
             opts,
@@ -218,7 +238,12 @@ impl Registry {
     /// The credentials for `image`'s registry (resolved once per registry).
     fn credentials(&self, image: &ImageRef) -> Result<Credentials, OciError> {
         let registry = image.registry().to_string();
-        if let Some(c) = self.creds.lock().ok().and_then(|m| m.get(&registry).cloned()) {
+        if let Some(c) = self
+            .creds
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&registry).cloned())
+        {
             return Ok(c);
         }
         let creds = match (&self.opts.username, &self.opts.password) {
@@ -228,7 +253,9 @@ impl Registry {
                 source: "--registry-username/--registry-password".into(),
             },
             _ => match &self.docker_config {
-                Some(path) => auth::from_docker_config(path, &registry)?.unwrap_or(Credentials::Anonymous),
+                Some(path) => {
+                    auth::from_docker_config(path, &registry)?.unwrap_or(Credentials::Anonymous)
+                }
                 None => Credentials::Anonymous,
             },
         };
@@ -249,11 +276,16 @@ impl Registry {
         Ok(out)
     }
 
-    async fn prepare(&self, image: &ImageRef) -> Result<(oci_client::Reference, RegistryAuth, bool), OciError> {
+    async fn prepare(
+        &self,
+        image: &ImageRef,
+    ) -> Result<(oci_client::Reference, RegistryAuth, bool), OciError> {
         let creds = self.credentials(image)?;
         let r = image.to_oci();
         let auth = creds.to_oci();
-        self.client.store_auth_if_needed(r.resolve_registry(), &auth).await;
+        self.client
+            .store_auth_if_needed(r.resolve_registry(), &auth)
+            .await;
         Ok((r, auth, creds.is_some()))
     }
 
@@ -289,7 +321,8 @@ impl Registry {
     pub async fn resolve_digest(&self, image: &ImageRef) -> Result<String, OciError> {
         let (r, auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "pull", had);
-        self.retry(&ctx, || self.client.fetch_manifest_digest(&r, &auth)).await
+        self.retry(&ctx, || self.client.fetch_manifest_digest(&r, &auth))
+            .await
     }
 
     /// The manifest at `image` (tag or digest), or `None` when there is none.
@@ -297,7 +330,9 @@ impl Registry {
         let (r, auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "pull", had);
         let got = self
-            .retry(&ctx, || self.client.pull_manifest_raw(&r, &auth, MANIFEST_TYPES))
+            .retry(&ctx, || {
+                self.client.pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
+            })
             .await;
         let (bytes, digest) = match got {
             Ok(v) => v,
@@ -315,11 +350,12 @@ impl Registry {
                 reason: format!("its bytes hash to {computed}, not {digest}"),
             });
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| OciError::Malformed {
-            what: "the manifest",
-            reference: image.to_string(),
-            reason: format!("not JSON: {e}"),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| OciError::Malformed {
+                what: "the manifest",
+                reference: image.to_string(),
+                reason: format!("not JSON: {e}"),
+            })?;
         let media_type = match value.get("mediaType").and_then(|m| m.as_str()) {
             Some(m) => m.to_string(),
             None if value.get("manifests").is_some() => super::OCI_INDEX.to_string(),
@@ -333,17 +369,27 @@ impl Registry {
     }
 
     /// Stores a manifest under `image`'s tag (or digest).
-    pub async fn put_manifest(&self, image: &ImageRef, bytes: &[u8], media_type: &str) -> Result<(), OciError> {
+    pub async fn put_manifest(
+        &self,
+        image: &ImageRef,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), OciError> {
         let (r, _auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "push", had);
-        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| OciError::Malformed {
-            what: "the manifest media type",
-            reference: image.to_string(),
-            reason: media_type.to_string(),
+        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
+            OciError::Malformed {
+                what: "the manifest media type",
+                reference: image.to_string(),
+                reason: media_type.to_string(),
+            }
         })?;
         let body = bytes::Bytes::copy_from_slice(bytes);
-        self.retry(&ctx, || self.client.push_manifest_raw(&r, body.clone(), content_type.clone()))
-            .await?;
+        self.retry(&ctx, || {
+            self.client
+                .push_manifest_raw(&r, body.clone(), content_type.clone())
+        })
+        .await?;
         Ok(())
     }
 
@@ -352,10 +398,13 @@ impl Registry {
         let (r, _auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "push", had);
         let digest = sha256_digest(data);
-        let exists = self.retry(&ctx, || self.client.blob_exists(&r, &digest)).await?;
+        let exists = self
+            .retry(&ctx, || self.client.blob_exists(&r, &digest))
+            .await?;
         if !exists {
             let body = bytes::Bytes::copy_from_slice(data);
-            self.retry(&ctx, || self.client.push_blob(&r, body.clone(), &digest)).await?;
+            self.retry(&ctx, || self.client.push_blob(&r, body.clone(), &digest))
+                .await?;
         }
         Ok(digest)
     }
@@ -381,7 +430,6 @@ impl Registry {
         }
         Ok(data)
     }
-
 }
 
 fn jitter(base: Duration) -> Duration {

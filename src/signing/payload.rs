@@ -33,7 +33,9 @@ impl PayloadError {
 
 /// Parses `-a` values as cosign does: each value may hold several comma-separated `key=value` pairs, and
 /// each pair must have exactly one `=`; later keys override earlier ones.
-pub fn parse_annotations<S: AsRef<str>>(values: &[S]) -> Result<BTreeMap<String, String>, PayloadError> {
+pub fn parse_annotations<S: AsRef<str>>(
+    values: &[S],
+) -> Result<BTreeMap<String, String>, PayloadError> {
     let mut out = BTreeMap::new();
     for v in values {
         for pair in v.as_ref().split(',') {
@@ -64,7 +66,11 @@ pub struct SimpleSigning {
 
 impl SimpleSigning {
     /// The payload cosign would sign for `docker_reference@digest` with these annotations.
-    pub fn new(docker_reference: &str, digest: &str, annotations: &BTreeMap<String, String>) -> Self {
+    pub fn new(
+        docker_reference: &str,
+        digest: &str,
+        annotations: &BTreeMap<String, String>,
+    ) -> Self {
         SimpleSigning {
             docker_reference: docker_reference.to_string(),
             manifest_digest: digest.to_string(),
@@ -125,9 +131,13 @@ impl SimpleSigning {
             #[serde(rename = "docker-manifest-digest", default)]
             docker_manifest_digest: String,
         }
-        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| PayloadError::Malformed(e.to_string()))?;
+        let raw: Raw =
+            serde_json::from_slice(bytes).map_err(|e| PayloadError::Malformed(e.to_string()))?;
         if raw.critical.kind != COSIGN_SIGNATURE_TYPE {
-            return Err(PayloadError::Malformed(format!("unknown type `{}`", raw.critical.kind)));
+            return Err(PayloadError::Malformed(format!(
+                "unknown type `{}`",
+                raw.critical.kind
+            )));
         }
         Ok(SimpleSigning {
             docker_reference: raw.critical.identity.docker_reference,
@@ -161,7 +171,13 @@ fn go_string(out: &mut String, v: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u{2028}' || c == '\u{2029}' => {
+            c if (c as u32) < 0x20
+                || c == '<'
+                || c == '>'
+                || c == '&'
+                || c == '\u{2028}'
+                || c == '\u{2029}' =>
+            {
                 let n = c as u32;
                 out.push_str("\\u");
                 for shift in [12, 8, 4, 0] {
@@ -191,7 +207,8 @@ fn go_value(out: &mut String, v: &serde_json::Value) {
     match v {
         serde_json::Value::String(s) => go_string(out, s),
         serde_json::Value::Object(m) => {
-            let sorted: BTreeMap<String, serde_json::Value> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let sorted: BTreeMap<String, serde_json::Value> =
+                m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             go_object(out, &sorted);
         }
         serde_json::Value::Array(a) => {
@@ -245,7 +262,10 @@ mod tests {
     #[test]
     fn go_escaping() {
         let mut s = String::new();
-        go_string(&mut s, "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é\u{2028}\u{2029}😀");
+        go_string(
+            &mut s,
+            "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é\u{2028}\u{2029}😀",
+        );
         assert_eq!(s, r#""a\"\\\n\r\t\b\f\u0001\u001fé\u2028\u2029😀""#);
     }
 
@@ -273,7 +293,9 @@ mod tests {
     #[test]
     fn rejects_other_payloads() {
         assert!(SimpleSigning::parse(b"{}").is_err());
-        assert!(SimpleSigning::parse(br#"{"critical":{"identity":{},"image":{},"type":"x"}}"#).is_err());
+        assert!(
+            SimpleSigning::parse(br#"{"critical":{"identity":{},"image":{},"type":"x"}}"#).is_err()
+        );
         assert!(SimpleSigning::parse(b"not json").is_err());
     }
 }
