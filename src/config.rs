@@ -3,9 +3,9 @@
 
 use crate::cli::{self, Command};
 use crate::error::Error;
+use crate::oci::{ImageRef, OciError, RegistryOptions};
 use crate::secret::SecretString;
 use crate::secrets::SecretsError;
-use crate::oci::{ImageRef, OciError, RegistryOptions};
 use crate::signing::payload::parse_annotations;
 use crate::signing::{KeyRef, PasswordSource};
 use std::collections::BTreeMap;

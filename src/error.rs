@@ -2,8 +2,8 @@
 //! Rendered once, at the edge (`main`), as one `error:` line and one `hint:` line.
 
 use crate::gha::GhaError;
-use crate::secrets::SecretsError;
 use crate::oci::OciError;
+use crate::secrets::SecretsError;
 use crate::signing::payload::PayloadError;
 use crate::signing::KeyError;
 use std::path::PathBuf;
@@ -56,8 +56,10 @@ pub enum Error {
     #[error(transparent)]
     Secrets(#[from] SecretsError),
     /// A registry, image reference or signature layout problem.
+    #[error(transparent)]
     Oci(#[from] OciError),
     /// Bad annotations or an unreadable signed payload.
+    #[error(transparent)]
     Payload(#[from] PayloadError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
