@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::gha::summary::{self, Report};
 use crate::gha::Ui;
 use crate::inputs::{self, Inputs};
+use crate::{cli, config};
 
 /// What the inputs ask for.
 #[derive(Debug)]
@@ -92,21 +93,49 @@ pub fn main(ui: &mut Ui) -> i32 {
     }
 }
 
-fn run(inputs: &Inputs<'_>, _ui: &mut Ui) -> Result<(), Error> {
+fn run(inputs: &Inputs<'_>, ui: &mut Ui) -> Result<(), Error> {
     match plan(inputs)? {
-        Task::Provision { target } => Err(Error::NotAvailable {
-            message: format!(
-                "provisioning signing secrets at `{target}` is not available in this build yet"
-            ),
-            hint:
-                "run `ferrosign generate-key-pair` locally and store the files as secrets by hand"
-                    .into(),
-        }),
+        Task::Provision { target } => provision(inputs, &target, ui),
         Task::Sign { .. } => Err(Error::NotAvailable {
             message: "signing container images is not available in this build yet".into(),
             hint: "sign files with `ferrosign sign-blob` meanwhile".into(),
         }),
     }
+}
+
+/// `generate-key-pair: github://…|k8s://…`: the CLI's `generate-key-pair TARGET`, with the
+/// `secrets-token` input as the token (the job's own token cannot write secrets).
+fn provision(inputs: &Inputs<'_>, target: &str, ui: &mut Ui) -> Result<(), Error> {
+    let token = inputs.get("secrets-token");
+    if target.starts_with("github://") && token.is_none() {
+        return Err(Error::usage(
+            "input `secrets-token` is empty: storing Actions secrets needs a token that may write them",
+            "pass a fine-grained token with \"Secrets: write\" on the repository, e.g. `secrets-token: ${{ secrets.SECRETS_ADMIN_TOKEN }}` (the job's own GITHUB_TOKEN cannot write secrets)",
+        ));
+    }
+    let args = cli::GenerateKeyPairArgs {
+        target: Some(target.to_string()),
+        github_environment: None,
+        github_visibility: None,
+        output_key_prefix: "cosign".into(),
+        force: false,
+    };
+    let req = config::generate_key_pair(args, |name| {
+        if name == config::ENV_GITHUB_TOKEN {
+            token.clone()
+        } else {
+            inputs.env(name)
+        }
+    })?;
+    ui.group(&format!("Generate a key pair and store it at {target}"));
+    let result = crate::run_blocking(req, ui);
+    ui.end_group();
+    result?;
+    if inputs.bool("show-summary")? {
+        let public = std::fs::read_to_string("cosign.pub").unwrap_or_default();
+        ui.append_summary(&summary::render_provisioned(target, public.trim_end()))?;
+    }
+    Ok(())
 }
 
 /// Writes the step outputs and (unless turned off) the job summary of a signing run.

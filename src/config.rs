@@ -237,26 +237,7 @@ fn key_ref(s: &str) -> Result<KeyRef, Error> {
 /// Validates parsed command-line arguments.
 pub fn from_cli(command: Command) -> Result<Request, Error> {
     Ok(match command {
-        Command::GenerateKeyPair(a) => {
-            if a.output_key_prefix.is_empty() {
-                return Err(Error::usage(
-                    "--output-key-prefix is empty",
-                    "pass a file name prefix, e.g. --output-key-prefix release",
-                ));
-            }
-            let target = key_target(
-                a.target.as_deref(),
-                a.github_environment.as_deref(),
-                a.github_visibility.as_deref(),
-                |name| std::env::var(name).ok(),
-            )?;
-            Request::GenerateKeyPair(GenerateKeyPair {
-                prefix: a.output_key_prefix,
-                force: a.force,
-                password: PasswordSource::EnvOrPrompt,
-                target,
-            })
-        }
+        Command::GenerateKeyPair(a) => generate_key_pair(a, |name| std::env::var(name).ok())?,
         Command::PublicKey(a) => Request::PublicKey(PublicKeyRequest {
             key: key_ref(&a.key)?,
             password: PasswordSource::EnvOrPrompt,
@@ -268,6 +249,32 @@ pub fn from_cli(command: Command) -> Result<Request, Error> {
         Command::Verify(a) => verify_images(a)?,
         Command::Upload(cli::UploadCommand::Blob(a)) => upload_blob(a)?,
     })
+}
+
+/// Validates `generate-key-pair` arguments; `env` looks up environment variables (the Action passes its
+/// `secrets-token` input as `GITHUB_TOKEN` here).
+pub fn generate_key_pair(
+    a: cli::GenerateKeyPairArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Request, Error> {
+    if a.output_key_prefix.is_empty() {
+        return Err(Error::usage(
+            "--output-key-prefix is empty",
+            "pass a file name prefix, e.g. --output-key-prefix release",
+        ));
+    }
+    let target = key_target(
+        a.target.as_deref(),
+        a.github_environment.as_deref(),
+        a.github_visibility.as_deref(),
+        env,
+    )?;
+    Ok(Request::GenerateKeyPair(GenerateKeyPair {
+        prefix: a.output_key_prefix,
+        force: a.force,
+        password: PasswordSource::EnvOrPrompt,
+        target,
+    }))
 }
 
 fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {

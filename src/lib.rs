@@ -63,7 +63,7 @@ pub fn main_entry(args: Vec<OsString>, ui: &mut Ui) -> i32 {
     }
 }
 
-fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
+pub(crate) fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

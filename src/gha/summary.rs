@@ -283,6 +283,23 @@ pub fn outputs(report: &Report) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The job summary of `generate-key-pair: TARGET`: where the secrets went and the public key to publish.
+pub fn render_provisioned(target: &str, public_key_pem: &str) -> String {
+    let mut md = format!(
+        "### ferrosign stored a new key pair at {}\n\n",
+        code_cell(target)
+    );
+    md.push_str(
+        "Sign with `key: env://COSIGN_PRIVATE_KEY` and `COSIGN_PRIVATE_KEY` / `COSIGN_PASSWORD` from the \
+         secrets. Publish the public key below as `cosign.pub`; consumers verify with \
+         `cosign verify --key cosign.pub IMAGE@DIGEST`.\n\n",
+    );
+    if !public_key_pem.is_empty() && !public_key_pem.contains("```") {
+        md.push_str(&format!("```\n{public_key_pem}\n```\n\n"));
+    }
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

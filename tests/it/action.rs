@@ -60,7 +60,13 @@ impl Runner {
             .env("GITHUB_REF", "refs/heads/main")
             .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
             .env("GITHUB_ACTOR", "octocat")
-            .env("GITHUB_WORKSPACE", self.path());
+            .env("GITHUB_WORKSPACE", self.path())
+            // Never any host but loopback: every URL the Action could default to points at a closed
+            // loopback port unless a test starts a peer and overrides it.
+            .env("GITHUB_API_URL", "http://127.0.0.1:1")
+            .env("GITHUB_SERVER_URL", "http://127.0.0.1:1")
+            .env("INPUT_FULCIO-URL", "http://127.0.0.1:1")
+            .env("INPUT_REKOR-URL", "http://127.0.0.1:1");
         c
     }
 
@@ -113,8 +119,9 @@ pub fn parse_outputs(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The `::add-mask::` lines come before every other line of stdout and stderr's first line is after
-/// them (stderr is a separate stream, so only stdout order can be checked byte for byte).
+/// Every line of each expected secret is in the `::add-mask::` block that opens stdout, before any other
+/// command or data. (Secrets made during the run, like a generated key, are masked later, when they
+/// come to exist; stderr is a separate stream, so only stdout order can be checked byte for byte.)
 #[track_caller]
 pub fn assert_masks_first(r: &Run, expected: &[&str]) {
     let lines: Vec<&str> = r.stdout.lines().collect();
@@ -122,11 +129,6 @@ pub fn assert_masks_first(r: &Run, expected: &[&str]) {
         .iter()
         .take_while(|l| l.starts_with("::add-mask::"))
         .count();
-    assert!(
-        lines[n..].iter().all(|l| !l.starts_with("::add-mask::")),
-        "a mask after other output:\n{}",
-        r.stdout
-    );
     for want in expected {
         for line in want.lines().filter(|l| !l.trim().is_empty()) {
             assert!(
@@ -321,4 +323,107 @@ fn secrets_never_leak_on_failure_paths() {
         assert_masks_first(&res, &secrets);
         assert_no_leak(&res, &r, &secrets);
     }
+}
+
+fn opened_secrets(gh: &crate::secrets::Peer) -> Vec<(String, String)> {
+    use base64::Engine;
+    gh.records()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .filter_map(|r| {
+            let name = r["path"].as_str()?.rsplit('/').next()?.to_string();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(r["opened_b64"].as_str()?)
+                .ok()?;
+            Some((name, String::from_utf8(bytes).ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn provisions_github_secrets_from_workflow_dispatch_without_leaking() {
+    let gh = crate::secrets::Peer::start("fake_github.py", &["--token", SECRETS_TOKEN]);
+    let r = Runner::with_event("workflow_dispatch", r#"{"inputs":{}}"#);
+    let mut c = r.action("workflow_dispatch");
+    c.env("GITHUB_API_URL", gh.url())
+        .env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "generate-key-pair", "github://acme/app");
+    input(&mut c, "secrets-token", SECRETS_TOKEN);
+    input(&mut c, "registry-password", REGISTRY_PASSWORD);
+    let res = run(&mut c).ok();
+    let stored = opened_secrets(&gh);
+    let names: Vec<&str> = stored.iter().map(|(n, _)| n.as_str()).collect();
+    for want in ["COSIGN_PASSWORD", "COSIGN_PRIVATE_KEY", "COSIGN_PUBLIC_KEY"] {
+        assert!(names.contains(&want), "{want} not stored: {names:?}");
+    }
+    let private = &stored
+        .iter()
+        .find(|(n, _)| n == "COSIGN_PRIVATE_KEY")
+        .unwrap()
+        .1;
+    assert!(private.contains("ENCRYPTED SIGSTORE PRIVATE KEY"));
+    let public = std::fs::read_to_string(r.path().join("cosign.pub")).unwrap();
+    let summary = r.summary();
+    assert!(
+        summary.starts_with("### ferrosign stored a new key pair at `github://acme/app`"),
+        "{summary}"
+    );
+    assert!(summary.contains(public.trim_end()), "{summary}");
+    assert!(
+        res.stdout.contains("::group::Generate a key pair"),
+        "{}",
+        res.stdout
+    );
+    assert_masks_first(&res, &[PASSWORD, SECRETS_TOKEN, REGISTRY_PASSWORD]);
+    assert_no_leak(
+        &res,
+        &r,
+        &[PASSWORD, SECRETS_TOKEN, REGISTRY_PASSWORD, private],
+    );
+    // The private key's lines were masked (by the provisioning code, before its first use).
+    for line in private
+        .lines()
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+    {
+        assert!(
+            res.stdout.contains(&format!("::add-mask::{line}")),
+            "{line} not masked"
+        );
+    }
+}
+
+#[test]
+fn provisioning_failures_say_why_and_leak_nothing() {
+    let gh = crate::secrets::Peer::start("fake_github.py", &["--token", SECRETS_TOKEN]);
+    let r = Runner::new();
+    // No token input: the job token cannot write secrets, so we refuse before any request.
+    let mut c = r.action("workflow_dispatch");
+    c.env("GITHUB_API_URL", gh.url())
+        .env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "generate-key-pair", "github://acme/app");
+    let res = run(&mut c).fails(2, "input `secrets-token` is empty");
+    assert_no_leak(&res, &r, &[PASSWORD]);
+    // A token the API rejects; a repository that does not exist; a target that is not one.
+    for (target, token, needle) in [
+        ("github://acme/app", "ghp_wrong_token_value_123456", "401"),
+        ("github://acme/nope", SECRETS_TOKEN, "404"),
+        ("s3://bucket", SECRETS_TOKEN, "not available"),
+    ] {
+        let mut c = r.action("workflow_dispatch");
+        c.env("GITHUB_API_URL", gh.url())
+            .env("COSIGN_PASSWORD", PASSWORD);
+        input(&mut c, "generate-key-pair", target);
+        input(&mut c, "secrets-token", token);
+        let res = run(&mut c);
+        assert_ne!(res.code, 0, "{target}: {}", res.all());
+        assert!(
+            res.all().contains(needle),
+            "{target}: wanted {needle:?}:\n{}",
+            res.all()
+        );
+        assert!(res.stdout.contains("::error::"), "{}", res.stdout);
+        assert_masks_first(&res, &[PASSWORD, token]);
+        assert_no_leak(&res, &r, &[PASSWORD, token]);
+    }
+    assert!(opened_secrets(&gh).is_empty(), "nothing stored");
 }
