@@ -78,6 +78,15 @@ impl Default for HttpOptions {
     }
 }
 
+/// TLS settings for one server, beyond the defaults.
+#[derive(Debug, Default)]
+pub struct TlsSettings {
+    /// Trust only these roots (a PEM bundle) instead of the built-in ones.
+    pub roots_pem: Option<Vec<u8>>,
+    /// A client certificate (chain) and its private key, PEM, for mutual TLS.
+    pub identity_pem: Option<crate::secret::SecretBytes>,
+}
+
 /// The HTTP client.
 #[derive(Clone, Debug)]
 pub struct Http {
@@ -98,12 +107,37 @@ pub fn is_loopback_host(host: &str) -> bool {
 impl Http {
     /// Builds the client.
     pub fn new(opts: HttpOptions) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
+        Self::with_tls(opts, &TlsSettings::default())
+    }
+
+    /// Builds a client for one server with its own TLS trust and client certificate (a Kubernetes API
+    /// server named by a kubeconfig).
+    pub fn with_tls(opts: HttpOptions, tls: &TlsSettings) -> Result<Self, HttpError> {
+        let setup = |what: &str, e: reqwest::Error| {
+            HttpError::Setup(format!("{what}: {}", error_chain(&e)))
+        };
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(opts.timeout)
-            .connect_timeout(opts.connect_timeout)
+            .connect_timeout(opts.connect_timeout);
+        if let Some(pem) = &tls.roots_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| setup("cannot read the CA certificates", e))?;
+            if roots.is_empty() {
+                return Err(HttpError::Setup(
+                    "the CA bundle holds no certificate".into(),
+                ));
+            }
+            builder = builder.tls_certs_only(roots);
+        }
+        if let Some(pem) = &tls.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem.expose())
+                .map_err(|e| setup("cannot read the client certificate and key", e))?;
+            builder = builder.identity(identity);
+        }
+        let client = builder
             .build()
-            .map_err(|e| HttpError::Setup(e.to_string()))?;
+            .map_err(|e| HttpError::Setup(error_chain(&e)))?;
         Ok(Http { client, opts })
     }
 

@@ -1,17 +1,546 @@
-//! Kubernetes: one immutable Opaque Secret holding `cosign.key`, `cosign.pub` and `cosign.password`.
+//! Kubernetes: one immutable Opaque Secret holding `cosign.key`, `cosign.pub` and `cosign.password`,
+//! created with a single `POST /api/v1/namespaces/{ns}/secrets` (409 if it exists: never overwritten).
+//!
+//! The cluster comes from the current kubeconfig context (`KUBECONFIG`, a `:`-separated list, else
+//! `~/.kube/config`) or, with neither, from the in-cluster service account. Supported: the server URL,
+//! `certificate-authority(-data)` (then only that CA is trusted), bearer `token`/`tokenFile`, and
+//! `client-certificate(-data)` + `client-key(-data)`. Refused with a hint: exec and auth-provider
+//! plugins, basic auth, and `insecure-skip-tls-verify` (a signing key is not sent over an unverified
+//! connection). Plain `http://` servers are accepted on loopback only (tests), by [`Http`]'s policy.
+//!
+//! Why not the kube crate: it brings its own hyper/tower client (bypassing [`Http`]: our timeouts,
+//! retries, user agent, plain-HTTP policy), k8s-openapi and a YAML stack: minutes of compile time on a
+//! small machine for one POST. What it would save us is the kubeconfig reading, and the subset above is
+//! what CI runners and kind/k3d/minikube clusters use; cloud exec plugins (`gke-gcloud-auth-plugin`,
+//! `aws eks get-token`) would need running external programs, which we decline either way.
 
+use super::{check_local_pub, make_material, server_message, write_local_pub, SecretsError};
 use crate::config::{GenerateKeyPair, K8sTarget};
 use crate::error::Error;
 use crate::gha::Ui;
+use crate::http::{Http, HttpOptions, TlsSettings};
+use crate::secret::{SecretBytes, SecretString};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use std::path::{Path, PathBuf};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// Where the in-cluster service account's token, CA and namespace are mounted.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The kubeconfig search path variable.
+pub const ENV_KUBECONFIG: &str = "KUBECONFIG";
+const SERVICE: &str = "Kubernetes";
+
+/// How the client proves who it is.
+#[derive(Debug)]
+pub enum Auth {
+    /// No credentials (an API server that allows it, e.g. a test fake).
+    None,
+    /// `Authorization: Bearer …`
+    Token(SecretString),
+    /// Mutual TLS: the client certificate chain and key, PEM.
+    ClientCert(SecretBytes),
+}
+
+/// One API server and how to talk to it.
+#[derive(Debug)]
+pub struct Cluster {
+    /// the API server's base URL, without a trailing slash
+    pub server: String,
+    /// trust only this CA bundle (PEM), when given
+    pub ca_pem: Option<Vec<u8>>,
+    /// credentials
+    pub auth: Auth,
+    /// where this came from, for messages: "context `kind-dev` of /root/.kube/config"
+    pub origin: String,
+}
+
+/// Finds the cluster: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account.
+/// `env` looks up environment variables; `home` is the home directory; `sa_dir` the service account
+/// mount ([`SERVICE_ACCOUNT_DIR`]).
+pub fn find_cluster(
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<PathBuf>,
+    sa_dir: &Path,
+) -> Result<Cluster, SecretsError> {
+    if let Some(list) = env(ENV_KUBECONFIG).filter(|v| !v.trim().is_empty()) {
+        let files: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        let existing: Vec<PathBuf> = files.iter().filter(|p| p.is_file()).cloned().collect();
+        if existing.is_empty() {
+            return Err(SecretsError::Kubeconfig {
+                path: list,
+                reason: format!("{ENV_KUBECONFIG} names no existing file"),
+            });
+        }
+        return from_kubeconfig(&existing);
+    }
+    if let Some(home) = home {
+        let default = home.join(".kube").join("config");
+        if default.is_file() {
+            return from_kubeconfig(&[default]);
+        }
+    }
+    if let (Some(host), Some(port)) = (
+        env("KUBERNETES_SERVICE_HOST"),
+        env("KUBERNETES_SERVICE_PORT"),
+    ) {
+        return in_cluster(&host, &port, sa_dir);
+    }
+    Err(SecretsError::NoCluster(format!(
+        "{ENV_KUBECONFIG} is not set, there is no ~/.kube/config, and this is not a pod \
+         (KUBERNETES_SERVICE_HOST is not set)"
+    )))
+}
+
+/// The in-cluster configuration: `https://HOST:PORT`, the mounted token and CA.
+pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, SecretsError> {
+    let origin = "the in-cluster service account".to_string();
+    let read = |name: &str| {
+        std::fs::read(sa_dir.join(name)).map_err(|e| SecretsError::Kubeconfig {
+            path: origin.clone(),
+            reason: format!("cannot read {}: {e}", sa_dir.join(name).display()),
+        })
+    };
+    let token = String::from_utf8(read("token")?).map_err(|_| SecretsError::Kubeconfig {
+        path: origin.clone(),
+        reason: "the token is not text".into(),
+    })?;
+    let ca = read("ca.crt")?;
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    Ok(Cluster {
+        server: format!("https://{host}:{port}"),
+        ca_pem: Some(ca),
+        auth: Auth::Token(SecretString::from(token.trim().to_string())),
+        origin,
+    })
+}
+
+/// A kubeconfig's current context, from one file or several merged (the first file that sets a
+/// name wins, as kubectl merges them).
+pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, SecretsError> {
+    let mut docs: Vec<(PathBuf, Yaml)> = Vec::new();
+    for f in files {
+        let err = |reason: String| SecretsError::Kubeconfig {
+            path: f.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(f).map_err(|e| err(format!("cannot read it: {e}")))?;
+        let mut parsed =
+            YamlLoader::load_from_str(&text).map_err(|e| err(format!("not YAML: {e}")))?;
+        if parsed.is_empty() {
+            continue;
+        }
+        let doc = parsed.swap_remove(0);
+        if !doc.is_hash() && !doc.is_null() {
+            return Err(err(
+                "not a kubeconfig (the top level is not a mapping)".into()
+            ));
+        }
+        docs.push((f.clone(), doc));
+    }
+    let shown = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let err = |reason: String| SecretsError::Kubeconfig {
+        path: shown.clone(),
+        reason,
+    };
+    let context_name = docs
+        .iter()
+        .find_map(|(_, d)| d["current-context"].as_str().filter(|s| !s.is_empty()))
+        .ok_or_else(|| {
+            err("no current-context: pick one with `kubectl config use-context NAME`".into())
+        })?
+        .to_string();
+    let named = |list: &str, name: &str, field: &str| -> Option<(PathBuf, Yaml)> {
+        docs.iter().find_map(|(path, d)| {
+            d[list].as_vec()?.iter().find_map(|e| {
+                (e["name"].as_str() == Some(name)).then(|| (path.clone(), e[field].clone()))
+            })
+        })
+    };
+    let (_, context) = named("contexts", &context_name, "context").ok_or_else(|| {
+        err(format!(
+            "the current context `{context_name}` is not defined"
+        ))
+    })?;
+    let cluster_name = context["cluster"]
+        .as_str()
+        .ok_or_else(|| err(format!("context `{context_name}` names no cluster")))?;
+    let (cluster_file, cluster) = named("clusters", cluster_name, "cluster")
+        .ok_or_else(|| err(format!("cluster `{cluster_name}` is not defined")))?;
+    let origin = format!("context `{context_name}` of {shown}");
+    let server = cluster["server"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| err(format!("cluster `{cluster_name}` has no server")))?
+        .trim_end_matches('/')
+        .to_string();
+    if cluster["insecure-skip-tls-verify"].as_bool() == Some(true) {
+        return Err(SecretsError::KubeconfigUnsupported {
+            path: shown.clone(),
+            what: format!("insecure-skip-tls-verify on cluster `{cluster_name}`"),
+            hint: "give the cluster's CA (certificate-authority-data) instead: ferrosign does not \
+                   send a signing key over a connection it cannot verify"
+                .into(),
+        });
+    }
+    let ca_pem = data_or_file(&cluster, "certificate-authority", &cluster_file)
+        .map_err(|r| err(format!("cluster `{cluster_name}`: {r}")))?
+        .map(|s| s.expose().clone());
+    let auth = match context["user"].as_str().filter(|s| !s.is_empty()) {
+        None => Auth::None,
+        Some(user_name) => {
+            let (user_file, user) = named("users", user_name, "user")
+                .ok_or_else(|| err(format!("user `{user_name}` is not defined")))?;
+            user_auth(&user, user_name, &user_file, &shown)?
+        }
+    };
+    Ok(Cluster {
+        server,
+        ca_pem,
+        auth,
+        origin,
+    })
+}
+
+fn user_auth(user: &Yaml, name: &str, file: &Path, shown: &str) -> Result<Auth, SecretsError> {
+    let unsupported = |what: String| SecretsError::KubeconfigUnsupported {
+        path: shown.to_string(),
+        what,
+        hint: "use a context whose user has a token or a client certificate (e.g. a service \
+               account token from `kubectl create token NAME`), or make key files with \
+               `ferrosign generate-key-pair` and create the Secret with kubectl"
+            .into(),
+    };
+    let err = |reason: String| SecretsError::Kubeconfig {
+        path: shown.to_string(),
+        reason: format!("user `{name}`: {reason}"),
+    };
+    if !user["exec"].is_badvalue() && !user["exec"].is_null() {
+        return Err(unsupported(format!(
+            "the exec credential plugin of user `{name}`"
+        )));
+    }
+    if !user["auth-provider"].is_badvalue() && !user["auth-provider"].is_null() {
+        return Err(unsupported(format!("the auth-provider of user `{name}`")));
+    }
+    if let Some(t) = user["token"].as_str().filter(|t| !t.is_empty()) {
+        return Ok(Auth::Token(SecretString::from(t.trim().to_string())));
+    }
+    if let Some(path) = user["tokenFile"].as_str().filter(|t| !t.is_empty()) {
+        let path = resolve(file, path);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| err(format!("cannot read tokenFile {}: {e}", path.display())))?;
+        return Ok(Auth::Token(SecretString::from(text.trim().to_string())));
+    }
+    let cert = data_or_file(user, "client-certificate", file).map_err(err)?;
+    let key = data_or_file(user, "client-key", file).map_err(err)?;
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = key.expose().clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(cert.expose());
+            Ok(Auth::ClientCert(SecretBytes::from(pem)))
+        }
+        (None, None) => {
+            if user["username"].as_str().is_some() || user["password"].as_str().is_some() {
+                Err(unsupported(format!(
+                    "basic authentication of user `{name}`"
+                )))
+            } else {
+                Ok(Auth::None)
+            }
+        }
+        _ => Err(err("needs both client-certificate and client-key".into())),
+    }
+}
+
+/// `FIELD-data` (base64) or `FIELD` (a path, relative to the kubeconfig's directory).
+fn data_or_file(node: &Yaml, field: &str, file: &Path) -> Result<Option<SecretBytes>, String> {
+    if let Some(data) = node[format!("{field}-data").as_str()]
+        .as_str()
+        .filter(|d| !d.is_empty())
+    {
+        let compact: String = data.split_whitespace().collect();
+        return B64
+            .decode(compact)
+            .map(|b| Some(SecretBytes::from(b)))
+            .map_err(|e| format!("{field}-data is not base64: {e}"));
+    }
+    if let Some(path) = node[field].as_str().filter(|p| !p.is_empty()) {
+        let path = resolve(file, path);
+        return std::fs::read(&path)
+            .map(|b| Some(SecretBytes::from(b)))
+            .map_err(|e| format!("cannot read {field} {}: {e}", path.display()));
+    }
+    Ok(None)
+}
+
+fn resolve(kubeconfig: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    kubeconfig
+        .parent()
+        .map(|d| d.join(p))
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
+/// The Secret object: immutable, Opaque, the three keys base64-encoded. Secret bytes.
+fn secret_body(target: &K8sTarget, key_pem: &str, pub_pem: &str, password: &str) -> SecretBytes {
+    let body = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": target.name,
+            "namespace": target.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "ferrosign"},
+        },
+        "type": "Opaque",
+        "immutable": true,
+        "data": {
+            "cosign.key": B64.encode(key_pem),
+            "cosign.pub": B64.encode(pub_pem),
+            "cosign.password": B64.encode(password),
+        },
+    });
+    // Serialising a JSON value built from strings cannot fail.
+    SecretBytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
 
 /// `generate-key-pair k8s://NAMESPACE/NAME`.
 pub async fn provision(
-    _req: &GenerateKeyPair,
-    _target: &K8sTarget,
-    _ui: &mut Ui,
+    req: &GenerateKeyPair,
+    target: &K8sTarget,
+    ui: &mut Ui,
 ) -> Result<(), Error> {
-    Err(Error::NotAvailable {
-        message: "storing key pairs in Kubernetes is not available in this build yet".into(),
-        hint: "write key files (no TARGET) and create the Secret with kubectl".into(),
-    })
+    let pub_path = check_local_pub(req)?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let cluster = find_cluster(
+        &|n| std::env::var(n).ok(),
+        home,
+        Path::new(SERVICE_ACCOUNT_DIR),
+    )?;
+    let (token, identity) = match &cluster.auth {
+        Auth::None => (None, None),
+        Auth::Token(t) => (Some(t.clone()), None),
+        Auth::ClientCert(pem) => (None, Some(pem.clone())),
+    };
+    let http = Http::with_tls(
+        HttpOptions::default(),
+        &TlsSettings {
+            roots_pem: cluster.ca_pem.clone(),
+            identity_pem: identity,
+        },
+    )
+    .map_err(|e| SecretsError::Kubeconfig {
+        path: cluster.origin.clone(),
+        reason: e.to_string(),
+    })?;
+    let material = make_material(req, ui)?;
+    let body = secret_body(
+        target,
+        material.pair.private_pem.expose(),
+        &material.pair.public.to_pem(),
+        material.password.expose(),
+    );
+    let (ns, name) = (&target.namespace, &target.name);
+    let url = format!("{}/api/v1/namespaces/{ns}/secrets", cluster.server);
+    let resp = http
+        .send(&url, |c, u| {
+            let r = c
+                .post(u)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body.expose().clone());
+            match &token {
+                Some(t) => r.bearer_auth(t.expose()),
+                None => r,
+            }
+        })
+        .await
+        .map_err(SecretsError::from)?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::CONFLICT {
+        return Err(SecretsError::K8sSecretExists {
+            namespace: ns.clone(),
+            name: name.clone(),
+        }
+        .into());
+    }
+    if !status.is_success() {
+        let text = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        return Err(SecretsError::Status {
+            service: SERVICE,
+            action: format!("creating secret {ns}/{name} through {}", cluster.origin),
+            status: status.as_u16(),
+            message: server_message(&text),
+            target: format!("namespace {ns}"),
+        }
+        .into());
+    }
+    ui.info(&format!(
+        "Created immutable secret {ns}/{name} (cosign.key, cosign.pub, cosign.password) through {}",
+        cluster.origin
+    ));
+    ui.info(&format!(
+        "Public key fingerprint (SHA-256): {}",
+        material.pair.public.fingerprint()
+    ));
+    write_local_pub(&pub_path, &material, ui)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const TWO_CONTEXTS: &str = r#"
+apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: prod
+  cluster: {server: "https://prod.example:6443"}
+- name: dev
+  cluster:
+    server: https://127.0.0.1:6443/
+    certificate-authority: ca.pem
+contexts:
+- name: prod
+  context: {cluster: prod, user: prod}
+- name: dev
+  context: {cluster: dev, user: dev, namespace: signing}
+users:
+- name: prod
+  user: {token: prod-token}
+- name: dev
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key: keys/dev.key
+"#;
+
+    #[test]
+    fn current_context_with_files_relative_to_the_kubeconfig() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("keys")).unwrap();
+        write(d.path(), "ca.pem", "CA");
+        write(d.path(), "keys/dev.key", "KEY");
+        let cfg = write(d.path(), "config", TWO_CONTEXTS);
+        let c = from_kubeconfig(&[cfg]).unwrap();
+        assert_eq!(c.server, "https://127.0.0.1:6443");
+        assert_eq!(c.ca_pem.as_deref(), Some(&b"CA"[..]));
+        match c.auth {
+            Auth::ClientCert(pem) => assert_eq!(pem.expose(), b"KEY\nCERT"),
+            other => panic!("{other:?}"),
+        }
+        assert!(c.origin.starts_with("context `dev` of "), "{}", c.origin);
+    }
+
+    #[test]
+    fn merged_files_first_wins_and_token_users() {
+        let d = tempfile::tempdir().unwrap();
+        let a = write(d.path(), "a", "current-context: prod\n");
+        let b = write(d.path(), "b", TWO_CONTEXTS);
+        let c = from_kubeconfig(&[a, b]).unwrap();
+        assert_eq!(c.server, "https://prod.example:6443");
+        assert!(matches!(c.auth, Auth::Token(t) if t.expose() == "prod-token"));
+        assert!(c.ca_pem.is_none());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do_safely() {
+        let d = tempfile::tempdir().unwrap();
+        let exec = TWO_CONTEXTS
+            .replace(
+                "user: {token: prod-token}",
+                "user: {exec: {command: gke-gcloud-auth-plugin}}",
+            )
+            .replace("current-context: dev", "current-context: prod");
+        let e = from_kubeconfig(&[write(d.path(), "exec", &exec)]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("exec credential plugin of user `prod` is not supported"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("kubectl create token"));
+        let insecure = TWO_CONTEXTS
+            .replace(
+                "{server: \"https://prod.example:6443\"}",
+                "{server: \"https://p:1\", insecure-skip-tls-verify: true}",
+            )
+            .replace("current-context: dev", "current-context: prod");
+        let e = from_kubeconfig(&[write(d.path(), "insecure", &insecure)]).unwrap_err();
+        assert!(e.to_string().contains("insecure-skip-tls-verify"), "{e}");
+        let e = from_kubeconfig(&[write(d.path(), "nocur", "clusters: []\n")]).unwrap_err();
+        assert!(e.to_string().contains("no current-context"), "{e}");
+        let e = from_kubeconfig(&[write(d.path(), "bad", "current-context: x\n")]).unwrap_err();
+        assert!(e.to_string().contains("`x` is not defined"), "{e}");
+        let e = from_kubeconfig(&[write(d.path(), "notyaml", "a: [\n")]).unwrap_err();
+        assert!(e.to_string().contains("not YAML"), "{e}");
+    }
+
+    #[test]
+    fn search_order_and_in_cluster() {
+        let d = tempfile::tempdir().unwrap();
+        let sa = d.path().join("sa");
+        std::fs::create_dir(&sa).unwrap();
+        write(&sa, "token", "sa-token\n");
+        write(&sa, "ca.crt", "SA-CA");
+        let pod = |n: &str| match n {
+            "KUBERNETES_SERVICE_HOST" => Some("10.0.0.1".to_string()),
+            "KUBERNETES_SERVICE_PORT" => Some("443".to_string()),
+            _ => None,
+        };
+        let c = find_cluster(&pod, Some(d.path().to_path_buf()), &sa).unwrap();
+        assert_eq!(c.server, "https://10.0.0.1:443");
+        assert!(matches!(c.auth, Auth::Token(ref t) if t.expose() == "sa-token"));
+        assert_eq!(c.ca_pem.as_deref(), Some(&b"SA-CA"[..]));
+        // ~/.kube/config comes before the service account.
+        std::fs::create_dir(d.path().join(".kube")).unwrap();
+        write(
+            &d.path().join(".kube"),
+            "config",
+            &TWO_CONTEXTS.replace("current-context: dev", "current-context: prod"),
+        );
+        let c = find_cluster(&pod, Some(d.path().to_path_buf()), &sa).unwrap();
+        assert_eq!(c.server, "https://prod.example:6443");
+        // KUBECONFIG comes first and must name a file.
+        let missing =
+            |n: &str| (n == ENV_KUBECONFIG).then(|| "/nonexistent/kubeconfig".to_string());
+        let e = find_cluster(&missing, Some(d.path().to_path_buf()), &sa).unwrap_err();
+        assert!(e.to_string().contains("names no existing file"), "{e}");
+        let e = find_cluster(&|_| None, None, &sa).unwrap_err();
+        assert!(matches!(e, SecretsError::NoCluster(_)));
+    }
+
+    #[test]
+    fn the_secret_object() {
+        let t = K8sTarget {
+            namespace: "signing".into(),
+            name: "cosign".into(),
+        };
+        let body = secret_body(&t, "KEY", "PUB", "pw");
+        let v: serde_json::Value = serde_json::from_slice(body.expose()).unwrap();
+        assert_eq!(v["immutable"], true);
+        assert_eq!(v["type"], "Opaque");
+        assert_eq!(v["metadata"]["namespace"], "signing");
+        assert_eq!(v["data"]["cosign.password"], B64.encode("pw"));
+        assert_eq!(v["data"].as_object().unwrap().len(), 3);
+    }
 }

@@ -514,3 +514,323 @@ fn in_actions_secrets_are_masked_before_any_other_output() {
     );
     assert_no_secret_in(&r.stderr, &secrets);
 }
+
+// ---- Kubernetes ----
+
+const KTOKEN: &str = "k8s-fake-bearer-token";
+
+fn fake_kubernetes(args: &[&str]) -> Peer {
+    Peer::start("fake_kubernetes.py", args)
+}
+
+/// A kubeconfig whose current context `test` points at `server`; another context points at a dead port.
+fn kubeconfig(server: &str, cluster_extra: &str, user: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n\
+         - name: elsewhere\n  cluster: {{server: \"http://127.0.0.1:9\"}}\n\
+         - name: fake\n  cluster:\n    server: {server}\n{cluster_extra}\
+         contexts:\n- name: other\n  context: {{cluster: elsewhere, user: u}}\n\
+         - name: test\n  context: {{cluster: fake, user: u, namespace: default}}\n\
+         users:\n- name: u\n  user:\n{user}"
+    )
+}
+
+/// The POSTs the fake accepted, as secret name (GitHub style) → value, for [`check_key_pair`].
+fn k8s_secrets(rec: &Value) -> BTreeMap<String, Vec<u8>> {
+    let d = &rec["decoded"];
+    [
+        ("COSIGN_PASSWORD", "cosign.password"),
+        ("COSIGN_PRIVATE_KEY", "cosign.key"),
+        ("COSIGN_PUBLIC_KEY", "cosign.pub"),
+    ]
+    .into_iter()
+    .map(|(n, k)| (n.to_string(), d[k].as_str().expect(k).as_bytes().to_vec()))
+    .collect()
+}
+
+fn gen_k8s(dir: &Path, home: &Path, target: &str, extra: &[(&str, &str)]) -> Run {
+    let mut c = ferrosign(dir);
+    c.args(["generate-key-pair", target]).env("HOME", home);
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    run(&mut c)
+}
+
+#[test]
+fn k8s_secret_is_immutable_opaque_and_holds_a_working_key() {
+    let k = fake_kubernetes(&["--token", KTOKEN]);
+    let home = tempdir();
+    std::fs::create_dir(home.path().join(".kube")).unwrap();
+    std::fs::write(
+        home.path().join(".kube/config"),
+        kubeconfig(&k.url(), "", &format!("    token: {KTOKEN}\n")),
+    )
+    .unwrap();
+    let d = tempdir();
+    let r = gen_k8s(d.path(), home.path(), "k8s://signing/cosign-keys", &[]).ok();
+    let records = k.records();
+    assert_eq!(records.len(), 1, "one POST: {records:?}");
+    let rec = &records[0];
+    assert_eq!(rec["status"], 201, "{rec}");
+    assert_eq!(rec["path"], "/api/v1/namespaces/signing/secrets");
+    assert_eq!(rec["authorization_ok"], true);
+    assert_eq!(rec["content_type"], "application/json");
+    assert_eq!(rec["problems"], serde_json::json!([]));
+    assert_eq!(rec["object"]["immutable"], true);
+    assert_eq!(rec["object"]["type"], "Opaque");
+    assert_eq!(rec["object"]["metadata"]["name"], "cosign-keys");
+    let secrets = k8s_secrets(rec);
+    let pw = check_key_pair(d.path(), &secrets);
+    assert!(pw.len() >= 32, "generated password too short");
+    assert_no_secret_in(&r.all(), &secrets);
+    assert!(
+        r.stderr
+            .contains("Created immutable secret signing/cosign-keys"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("context `test`"), "{}", r.stderr);
+}
+
+/// Makes a CA, a server certificate for 127.0.0.1 and a client certificate with openssl.
+fn pki(dir: &Path, ca: &str) {
+    let sh = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca_key = format!("{ca}.key");
+    let ca_crt = format!("{ca}.crt");
+    sh(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca_crt,
+            "-subj",
+            "/CN=fake-k8s-ca",
+            "-days",
+            "1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (who, cn) in [("server", "kube-apiserver"), ("client", "ferrosign-test")] {
+        sh(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                &format!("{who}.key"),
+                "-out",
+                &format!("{who}.csr"),
+                "-subj",
+                &format!("/O=system:masters/CN={cn}"),
+            ],
+        ]
+        .concat());
+        sh(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{who}.csr"),
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &format!("{who}.crt"),
+            "-days",
+            "1",
+            "-extfile",
+            &format!("{who}.ext"),
+        ]);
+    }
+}
+
+#[test]
+fn k8s_over_tls_with_the_cluster_ca_and_a_client_certificate() {
+    use base64::Engine;
+    let b64 =
+        |p: &Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
+    let pkd = tempdir();
+    let p = pkd.path();
+    pki(p, "ca");
+    let k = fake_kubernetes(&[
+        "--tls-cert",
+        p.join("server.crt").to_str().unwrap(),
+        "--tls-key",
+        p.join("server.key").to_str().unwrap(),
+        "--client-ca",
+        p.join("ca.crt").to_str().unwrap(),
+    ]);
+    let server = format!("https://127.0.0.1:{}", k.port);
+    // CA as data, client certificate as a path relative to the kubeconfig, client key as data.
+    let cfg = kubeconfig(
+        &server,
+        &format!(
+            "    certificate-authority-data: {}\n",
+            b64(&p.join("ca.crt"))
+        ),
+        &format!(
+            "    client-certificate: client.crt\n    client-key-data: {}\n",
+            b64(&p.join("client.key"))
+        ),
+    );
+    std::fs::write(p.join("kubeconfig"), cfg).unwrap();
+    let home = tempdir();
+    let d = tempdir();
+    let kc = p.join("kubeconfig");
+    gen_k8s(
+        d.path(),
+        home.path(),
+        "k8s://default/cosign",
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    )
+    .ok();
+    let records = k.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], 201, "{}", records[0]);
+    assert_eq!(records[0]["client_cn"], "ferrosign-test");
+    let secrets = k8s_secrets(&records[0]);
+    check_key_pair(d.path(), &secrets);
+    // The real cosign reads the Secret back through the same kubeconfig, key and password from the
+    // Secret. (client-go sends credentials over TLS only, hence here and not in the plain-HTTP test.)
+    for major in [2, 3] {
+        let out = run(cosign(major, d.path()).env("KUBECONFIG", &kc).args([
+            "public-key",
+            "--key",
+            "k8s://default/cosign",
+        ]));
+        assert_eq!(
+            out.code,
+            0,
+            "cosign v{major} cannot use the Secret: {}",
+            out.all()
+        );
+        assert_eq!(
+            out.stdout.trim(),
+            String::from_utf8_lossy(&secrets["COSIGN_PUBLIC_KEY"]).trim()
+        );
+    }
+    assert_eq!(k.records().len(), 3, "cosign's two reads reached the fake");
+
+    // A kubeconfig trusting another CA does not talk to this server.
+    let other = tempdir();
+    pki(other.path(), "other");
+    let cfg = kubeconfig(
+        &server,
+        &format!(
+            "    certificate-authority-data: {}\n",
+            b64(&other.path().join("other.crt"))
+        ),
+        &format!(
+            "    client-certificate: {}\n    client-key: {}\n",
+            p.join("client.crt").display(),
+            p.join("client.key").display()
+        ),
+    );
+    std::fs::write(other.path().join("kubeconfig"), cfg).unwrap();
+    let d = tempdir();
+    let kc = other.path().join("kubeconfig");
+    gen_k8s(
+        d.path(),
+        home.path(),
+        "k8s://default/cosign2",
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    )
+    .fails(1, "cannot reach");
+    assert_eq!(k.records().len(), 3, "nothing more reached the server");
+    assert!(!d.path().join("cosign.pub").exists());
+}
+
+#[test]
+fn k8s_existing_secret_forbidden_and_missing_namespace() {
+    let k = fake_kubernetes(&["--token", KTOKEN, "--existing", "default/cosign"]);
+    let home = tempdir();
+    let kc = home.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        kubeconfig(&k.url(), "", &format!("    token: {KTOKEN}\n")),
+    )
+    .unwrap();
+    let env = [("KUBECONFIG", kc.to_str().unwrap())];
+    let d = tempdir();
+    gen_k8s(d.path(), home.path(), "k8s://default/cosign", &env)
+        .fails(
+            1,
+            "secret default/cosign already exists in the cluster: nothing was changed",
+        )
+        .hint("kubectl delete secret -n default cosign");
+    assert!(!d.path().join("cosign.pub").exists());
+    gen_k8s(d.path(), home.path(), "k8s://nowhere/cosign", &env)
+        .fails(
+            1,
+            "Kubernetes answered 404 (namespaces \"nowhere\" not found)",
+        )
+        .hint("kubectl create namespace");
+    let k403 = fake_kubernetes(&["--token", KTOKEN, "--status", "403"]);
+    std::fs::write(
+        &kc,
+        kubeconfig(&k403.url(), "", &format!("    token: {KTOKEN}\n")),
+    )
+    .unwrap();
+    gen_k8s(d.path(), home.path(), "k8s://default/cosign", &env)
+        .fails(1, "Kubernetes answered 403")
+        .hint("RBAC `create` on `secrets`");
+    std::fs::write(&kc, kubeconfig(&k403.url(), "", "    token: wrong\n")).unwrap();
+    gen_k8s(d.path(), home.path(), "k8s://default/cosign", &env)
+        .fails(1, "Kubernetes answered 401")
+        .hint("kubectl create token");
+    assert!(!d.path().join("cosign.pub").exists());
+}
+
+#[test]
+fn k8s_without_a_usable_cluster_says_what_to_do() {
+    let home = tempdir();
+    let d = tempdir();
+    gen_k8s(d.path(), home.path(), "k8s://default/cosign", &[])
+        .fails(1, "no Kubernetes cluster configured")
+        .hint("KUBECONFIG");
+    let kc = home.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        kubeconfig(
+            "https://127.0.0.1:9",
+            "",
+            "    exec:\n      command: gke-gcloud-auth-plugin\n",
+        ),
+    )
+    .unwrap();
+    gen_k8s(
+        d.path(),
+        home.path(),
+        "k8s://default/cosign",
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    )
+    .fails(1, "exec credential plugin of user `u` is not supported")
+    .hint("kubectl create token");
+}
