@@ -1,14 +1,15 @@
 //! `sign-blob` and `verify-blob` for local files.
 
 use crate::bundle::{
-    self, AnyBundle, Bundle, HashOutput, MessageSignature, PublicKeyIdentifier,
-    VerificationMaterial,
+    self, Bundle, HashOutput, MessageSignature, PublicKeyIdentifier, VerificationMaterial,
 };
-use crate::config::{BlobEvidence, SignBlob, VerifyBlob};
+use crate::config::{BlobEvidence, SignBlob, VerifyBlob, VerifySigner};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::gha::Ui;
 use crate::signing::{sha256_reader, KeyError, PublicKey};
+use crate::trust::TrustRoot;
+use crate::verify;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::path::Path;
@@ -98,26 +99,24 @@ pub fn decode_signature(text: &str) -> Result<Vec<u8>, KeyError> {
         .map_err(|_| KeyError::MalformedSignature("it is not base64".into()))
 }
 
-/// Verifies a file against a signature or bundle with a public key.
+/// Verifies a file against a signature or bundle: with a public key, or keylessly against a trusted root.
 pub fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<(), Error> {
-    let key = req
-        .key
-        .load_public()
-        .map_err(|e| Error::key(format!("cannot load the public key from {}", req.key), e))?;
-    let digest = digest_file(&req.file)?;
-    let sig = match &req.evidence {
+    let key = match &req.signer {
+        VerifySigner::Key(k) => Some(
+            k.load_public()
+                .map_err(|e| Error::key(format!("cannot load the public key from {k}"), e))?,
+        ),
+        VerifySigner::Keyless(_) => None,
+    };
+    match &req.evidence {
         BlobEvidence::Signature(s) => {
-            let p = Path::new(s);
-            let text = if p.is_file() {
-                std::fs::read_to_string(p).map_err(|source| Error::Io {
-                    context: "cannot read",
-                    path: p.to_path_buf(),
-                    source,
-                })?
-            } else {
-                s.clone()
+            let Some(key) = key else {
+                // config only builds this pair with a key
+                return Err(Error::usage("a bare signature needs --key", "pass --key"));
             };
-            decode_signature(&text).map_err(|e| Error::key("cannot read the signature", e))?
+            verify_signature(req, &key, s)?;
+            ui.info("Verified OK");
+            Ok(())
         }
         BlobEvidence::Bundle(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io {
@@ -125,55 +124,95 @@ pub fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<(), Error> {
                 path: path.clone(),
                 source,
             })?;
-            let parsed = bundle::parse(&bytes).map_err(|reason| Error::Verification {
-                reason: format!(
-                    "{} is not a bundle ferrosign can read: {reason}",
-                    path.display()
-                ),
-                hint: Some("pass the file written by `sign-blob --bundle`".into()),
-            })?;
-            match parsed {
-                AnyBundle::Legacy(l) => decode_signature(&l.base64_signature)
-                    .map_err(|e| Error::key("cannot read the bundle's signature", e))?,
-                AnyBundle::Sigstore(b) => {
-                    let Some(ms) = b.message_signature else {
-                        return Err(Error::NotAvailable {
-                            message: "verifying DSSE envelopes (attestations) is not available in this build yet".into(),
-                            hint: "verify a bundle written by `sign-blob`".into(),
-                        });
-                    };
-                    if let Some(md) = &ms.message_digest {
-                        let ok = md.algorithm == "SHA2_256"
-                            && B64.decode(&md.digest).ok().as_deref() == Some(&digest[..]);
-                        if !ok {
-                            return Err(Error::Verification {
-                                reason: format!(
-                                    "the bundle is for other data than {}",
-                                    req.file.display()
-                                ),
-                                hint: Some(
-                                    "check that the bundle and the file belong together".into(),
-                                ),
-                            });
-                        }
-                    }
-                    decode_signature(&ms.signature)
-                        .map_err(|e| Error::key("cannot read the bundle's signature", e))?
+            let bundle = verify::load_bundle(&bytes)?;
+            let signer = match (&req.signer, &key) {
+                (VerifySigner::Keyless(p), _) => verify::Signer::Keyless(p),
+                (VerifySigner::Key(_), Some(k)) => verify::Signer::Key(k),
+                (VerifySigner::Key(_), None) => {
+                    return Err(Error::usage("no key loaded", "pass --key"))
                 }
-            }
+            };
+            // The trusted root is read only when the bundle needs it (a key signature without a
+            // log entry does not), so a key-only user never meets a trust error.
+            let needs_trust = matches!(signer, verify::Signer::Keyless(_))
+                || !bundle.verification_material.tlog_entries.is_empty()
+                || !bundle
+                    .verification_material
+                    .timestamp_verification_data
+                    .rfc3161_timestamps
+                    .is_empty();
+            let trust = if needs_trust {
+                TrustRoot::load(req.trusted_root.as_deref())?
+            } else {
+                TrustRoot::production()?
+            };
+            let v =
+                verify::verify_bundle(&trust, &bundle, verify::Artifact::File(&req.file), signer)
+                    .map_err(|e| match e {
+                    verify::VerifyError::ArtifactMismatch(_) => {
+                        verify::VerifyError::ArtifactMismatch(req.file.display().to_string())
+                    }
+                    other => other,
+                })?;
+            report(&v, ui);
+            Ok(())
         }
+    }
+}
+
+/// Prints what was verified (stderr, like cosign's "Verified OK"): signer, issuer, log entries.
+pub fn report(v: &verify::Verified, ui: &mut Ui) {
+    ui.info("Verified OK");
+    if let Some(id) = &v.identity {
+        ui.info(&format!("  identity: {id}"));
+    }
+    if let Some(iss) = &v.issuer {
+        ui.info(&format!("  issuer:   {iss}"));
+    }
+    for e in &v.log_entries {
+        let log = e.log_url.as_deref().unwrap_or("transparency log");
+        let when = e
+            .integrated_time
+            .as_deref()
+            .map(|t| format!(", integrated {t}"))
+            .unwrap_or_default();
+        ui.info(&format!(
+            "  tlog:     {log} log index {} ({}){when}",
+            e.index, e.kind
+        ));
+    }
+    if v.log_entries.is_empty() {
+        ui.warn(
+            "the signature has no transparency log entry: only the signature itself was checked",
+        );
+    }
+}
+
+fn verify_signature(req: &VerifyBlob, key: &PublicKey, s: &str) -> Result<(), Error> {
+    let digest = digest_file(&req.file)?;
+    let p = Path::new(s);
+    let text = if p.is_file() {
+        std::fs::read_to_string(p).map_err(|source| Error::Io {
+            context: "cannot read",
+            path: p.to_path_buf(),
+            source,
+        })?
+    } else {
+        s.to_string()
+    };
+    let sig = decode_signature(&text).map_err(|e| Error::key("cannot read the signature", e))?;
+    let key_name = match &req.signer {
+        VerifySigner::Key(k) => k.to_string(),
+        VerifySigner::Keyless(_) => String::new(),
     };
     key.verify_digest(&digest, &sig).map_err(|e| match e {
         KeyError::BadSignature => Error::Verification {
             reason: format!(
-                "the signature does not match {} and the public key {}",
+                "the signature does not match {} and the public key {key_name}",
                 req.file.display(),
-                req.key
             ),
             hint: e.hint(),
         },
         other => Error::key("cannot check the signature", other),
-    })?;
-    ui.info("Verified OK");
-    Ok(())
+    })
 }

@@ -201,4 +201,39 @@ pub struct VerifyBlobArgs {
     /// A Sigstore bundle (or cosign's older bundle) holding the signature.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Keyless: who must have signed, and the trust material to check it with.
+    #[command(flatten)]
+    pub keyless: KeylessVerifyArgs,
+}
+
+/// Keyless verification: the expected signer and the Sigstore instance's trust material (cosign's flags).
+#[derive(Debug, Args, Default)]
+pub struct KeylessVerifyArgs {
+    /// The identity the signing certificate must carry (its SAN), e.g.
+    /// https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    pub certificate_identity: Option<String>,
+    /// A regular expression the certificate's identity must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer the signing certificate must name, e.g. https://token.actions.githubusercontent.com
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A regular expression the certificate's OIDC issuer must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// The Sigstore instance's trusted_root.json (default: the public-good instance, embedded).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Do not check the certificate's embedded signed certificate timestamp (SCT).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
 }

@@ -214,10 +214,21 @@ pub struct SignBlob {
 pub struct VerifyBlob {
     /// the file
     pub file: PathBuf,
-    /// the public key
-    pub key: KeyRef,
+    /// a public key, or a keyless identity policy
+    pub signer: VerifySigner,
     /// the signature or bundle
     pub evidence: BlobEvidence,
+    /// the Sigstore instance's trusted root (None: the embedded public-good root)
+    pub trusted_root: Option<PathBuf>,
+}
+
+/// What a signature must verify with.
+#[derive(Debug)]
+pub enum VerifySigner {
+    /// a public key (`--key`)
+    Key(KeyRef),
+    /// a Fulcio certificate for this identity and issuer
+    Keyless(crate::verify::KeylessPolicy),
 }
 
 /// What `verify-blob` checks the file against.
@@ -398,13 +409,79 @@ fn sign_blob(a: cli::SignBlobArgs) -> Result<Request, Error> {
     }))
 }
 
+fn matcher(
+    exact: Option<String>,
+    regexp: Option<String>,
+    flag: &str,
+) -> Result<Option<crate::verify::Matcher>, Error> {
+    use crate::verify::Matcher;
+    Ok(match (exact, regexp) {
+        (Some(s), _) if s.is_empty() => {
+            return Err(Error::usage(
+                format!("--{flag} is empty"),
+                format!("pass the expected value to --{flag}"),
+            ))
+        }
+        (Some(s), _) => Some(Matcher::Exact(s)),
+        (None, Some(r)) => Some(Matcher::Regex(regex::Regex::new(&r).map_err(|e| {
+            Error::usage(
+                format!("--{flag}-regexp is not a valid regular expression: {e}"),
+                "use Rust/Go regular expression syntax, e.g. ^https://github.com/acme/",
+            )
+        })?)),
+        (None, None) => None,
+    })
+}
+
+/// The keyless policy from cosign's flags: both an identity and an issuer are required, as in cosign.
+pub fn keyless_policy(
+    a: &cli::KeylessVerifyArgs,
+) -> Result<Option<crate::verify::KeylessPolicy>, Error> {
+    let identity = matcher(
+        a.certificate_identity.clone(),
+        a.certificate_identity_regexp.clone(),
+        "certificate-identity",
+    )?;
+    let issuer = matcher(
+        a.certificate_oidc_issuer.clone(),
+        a.certificate_oidc_issuer_regexp.clone(),
+        "certificate-oidc-issuer",
+    )?;
+    match (identity, issuer) {
+        (Some(identity), Some(issuer)) => Ok(Some(crate::verify::KeylessPolicy {
+            identity,
+            issuer,
+            insecure_ignore_sct: a.insecure_ignore_sct,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage(
+            "keyless verification needs the OIDC issuer too",
+            "add --certificate-oidc-issuer (GitHub Actions: https://token.actions.githubusercontent.com)",
+        )),
+        (None, Some(_)) => Err(Error::usage(
+            "keyless verification needs the signer's identity too",
+            "add --certificate-identity (GitHub Actions: https://github.com/OWNER/REPO/.github/workflows/FILE@REF) or --certificate-identity-regexp",
+        )),
+    }
+}
+
 fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {
-    let Some(key) = a.key else {
-        return Err(Error::NotAvailable {
-            message: "keyless verification (without --key) is not available in this build yet"
-                .into(),
-            hint: "verify with the signer's public key: --key cosign.pub".into(),
-        });
+    let policy = keyless_policy(&a.keyless)?;
+    let signer = match (a.key, policy) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "--key and --certificate-identity/--certificate-oidc-issuer exclude each other",
+                "pass --key for a key signature, or the identity flags for a keyless one",
+            ))
+        }
+        (Some(key), None) => VerifySigner::Key(key_ref(&key)?),
+        (None, Some(p)) => VerifySigner::Keyless(p),
+        (None, None) => {
+            return Err(Error::usage(
+                "verify-blob needs the signer: --key, or --certificate-identity and --certificate-oidc-issuer",
+                "pass --key cosign.pub, or for a keyless signature --certificate-identity URL_OR_EMAIL --certificate-oidc-issuer URL",
+            ))
+        }
     };
     let evidence = match (a.signature, a.bundle) {
         (Some(s), None) => BlobEvidence::Signature(s),
@@ -416,10 +493,18 @@ fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {
             ))
         }
     };
+    if matches!(signer, VerifySigner::Keyless(_)) && matches!(evidence, BlobEvidence::Signature(_))
+    {
+        return Err(Error::usage(
+            "keyless verification needs the Sigstore bundle (certificate and log entry), not a bare signature",
+            "pass --bundle FILE (written by `sign-blob --bundle`)",
+        ));
+    }
     Ok(Request::VerifyBlob(VerifyBlob {
         file: a.file,
-        key: key_ref(&key)?,
+        signer,
         evidence,
+        trusted_root: a.keyless.trusted_root,
     }))
 }
 

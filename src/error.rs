@@ -6,6 +6,8 @@ use crate::oci::OciError;
 use crate::secrets::SecretsError;
 use crate::signing::payload::PayloadError;
 use crate::signing::KeyError;
+use crate::trust::TrustError;
+use crate::verify::VerifyError;
 use std::path::PathBuf;
 
 /// Every way a ferrosign run can fail.
@@ -61,6 +63,12 @@ pub enum Error {
     /// Bad annotations or an unreadable signed payload.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// The Sigstore trust material (trusted root) could not be loaded.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    /// A signature, certificate or log entry did not verify (exit 1).
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerifyError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
     NotAvailable {
@@ -104,6 +112,8 @@ impl Error {
             Error::Secrets(e) => e.hint(),
             Error::Oci(e) => e.hint(),
             Error::Payload(e) => e.hint(),
+            Error::Trust(e) => e.hint(),
+            Error::Verify(e) => e.hint(),
         }
     }
 

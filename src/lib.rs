@@ -20,6 +20,8 @@ pub mod oci;
 pub mod secret;
 pub mod secrets;
 pub mod signing;
+pub mod trust;
+pub mod verify;
 
 use clap::Parser;
 use config::Request;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Refreshes the public-good Sigstore trusted root embedded in ferrosign (src/trust/production_trusted_root.json).
+#
+# Where it comes from: Sigstore's TUF repository (tuf-repo-cdn.sigstore.dev) publishes trusted_root.json;
+# sigstore-python ships the TUF-verified copy of that target inside its PyPI package as its offline
+# bootstrap (sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json). This script
+# installs a pinned sigstore-python from PyPI into a throwaway venv, takes that file, checks that it is a
+# trusted root that ferrosign parses, and replaces the snapshot. The build itself never touches the network.
+#
+#   bash scripts/refresh-trusted-root.sh            # the version pinned below
+#   SIGSTORE_PY_VERSION=4.6.0 bash scripts/refresh-trusted-root.sh
+#
+# Then review `git diff src/trust/production_trusted_root.json` (new log keys, CAs, CT logs or TSAs and
+# their validity windows), run `cargo test --lib trust`, and commit with the sigstore-python version in the
+# message. Refresh when Sigstore announces a key rotation or a new log shard (Rekor v2 shards rotate).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIGSTORE_PY_VERSION="${SIGSTORE_PY_VERSION:-4.5.1}"
+FERROSIGN_CACHE="${FERROSIGN_CACHE:-$HOME/.cache/ferrosign}"
+venv="$FERROSIGN_CACHE/trust-refresh-sigstore-$SIGSTORE_PY_VERSION"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "sigstore==$SIGSTORE_PY_VERSION"
+fi
+src=$("$venv/bin/python" - <<'PY'
+import importlib.resources as r
+p = r.files("sigstore") / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" / "trusted_root.json"
+print(p)
+PY
+)
+"$venv/bin/python" - "$src" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["mediaType"].startswith("application/vnd.dev.sigstore.trustedroot"), d["mediaType"]
+for t in d["tlogs"]:
+    print("rekor ", t["baseUrl"], t["publicKey"]["keyDetails"], t["publicKey"].get("validFor"))
+for c in d["certificateAuthorities"]:
+    print("fulcio", c["uri"], c.get("validFor"))
+for c in d["ctlogs"]:
+    print("ctlog ", c["baseUrl"], c["publicKey"].get("validFor"))
+for t in d.get("timestampAuthorities", []):
+    print("tsa   ", t.get("uri"), t.get("validFor"))
+PY
+dst=src/trust/production_trusted_root.json
+if cmp -s "$src" "$dst"; then
+  echo "== $dst is already sigstore-python $SIGSTORE_PY_VERSION's copy"
+else
+  cp "$src" "$dst"
+  echo "== updated $dst from sigstore-python $SIGSTORE_PY_VERSION; review the diff and run: cargo test --lib trust"
+fi

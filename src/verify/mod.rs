@@ -1,0 +1,574 @@
+//! Verification of Sigstore bundles and cosign signatures against a trusted root.
+//!
+//! The cryptography and the order of checks are the `sigstore-verify` crate's (the Sigstore
+//! project's Rust verifier, run against the Sigstore conformance suite): certificate chain to a
+//! trusted Fulcio CA at every verified time, the embedded SCT with a trusted CT log key, Rekor v1
+//! SETs over the canonical `{body,integratedTime,logID,logIndex}`, inclusion proofs with signed
+//! checkpoints (Rekor v1 and v2, cosignatures ignored unless they are the log's own), RFC 3161
+//! timestamps from a trusted TSA, the log body's consistency with the signature, key or
+//! certificate and artifact digest, and `integratedTime` inside the certificate's validity.
+//!
+//! This module adds what ferrosign needs around it:
+//! - cosign's formats turned into Sigstore bundles ([`cosign`]): the older `verify-blob` bundle
+//!   and the `.sig` image layer's signature/certificate/chain/bundle annotations;
+//! - identity and issuer matching with cosign's flags (exact or regular expression);
+//! - key-mode bundles without a log entry (`--tlog-upload=false`), checked as plain signatures;
+//! - errors that say which check failed and what to do, naming the trusted root in use.
+
+pub mod cosign;
+
+use crate::signing::PublicKey;
+use crate::trust::TrustRoot;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use sha2::Digest;
+use sigstore_verify::types::{
+    Bundle, HashAlgorithm, SignatureContent, VerificationMaterialContent,
+};
+use sigstore_verify::{CertificateError, TimestampError, TransparencyLogError};
+use std::path::Path;
+
+/// Matches a certificate claim: exactly, or with a regular expression (unanchored, as cosign's).
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    /// equal to this string
+    Exact(String),
+    /// matched by this expression (add `^…$` to anchor it, as with cosign)
+    Regex(regex::Regex),
+}
+
+impl Matcher {
+    /// Whether `value` satisfies this matcher.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regex(r) => r.is_match(value),
+        }
+    }
+}
+
+impl std::fmt::Display for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Matcher::Exact(s) => write!(f, "`{s}`"),
+            Matcher::Regex(r) => write!(f, "a match for /{}/", r.as_str()),
+        }
+    }
+}
+
+/// Who must have signed, for keyless (certificate) signatures.
+#[derive(Clone, Debug)]
+pub struct KeylessPolicy {
+    /// the certificate's SAN (`--certificate-identity` / `-regexp`)
+    pub identity: Matcher,
+    /// the certificate's OIDC issuer extension (`--certificate-oidc-issuer` / `-regexp`)
+    pub issuer: Matcher,
+    /// skip the embedded SCT check (`--insecure-ignore-sct`)
+    pub insecure_ignore_sct: bool,
+}
+
+/// What the signature must verify with.
+#[derive(Clone, Copy, Debug)]
+pub enum Signer<'a> {
+    /// a Fulcio certificate whose identity matches the policy
+    Keyless(&'a KeylessPolicy),
+    /// a public key
+    Key(&'a PublicKey),
+}
+
+/// The signed data.
+#[derive(Clone, Copy, Debug)]
+pub enum Artifact<'a> {
+    /// bytes in memory (an image's simple-signing payload)
+    Bytes(&'a [u8]),
+    /// a file, streamed
+    File(&'a Path),
+}
+
+/// One transparency log entry that verified.
+#[derive(Clone, Debug)]
+pub struct LogEntry {
+    /// the entry's index in its log
+    pub index: u64,
+    /// the log's base URL from the trusted root, when listed
+    pub log_url: Option<String>,
+    /// `hashedrekord 0.0.1`, …
+    pub kind: String,
+    /// the SET-authenticated integration time (Rekor v1), RFC 3339
+    pub integrated_time: Option<String>,
+}
+
+/// What a successful verification established.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// the certificate's SAN (keyless)
+    pub identity: Option<String>,
+    /// the certificate's OIDC issuer (keyless)
+    pub issuer: Option<String>,
+    /// the log entries in the bundle (empty when the signature was not logged)
+    pub log_entries: Vec<LogEntry>,
+    /// whether the log entries' inclusion (SET, proof, checkpoint) was verified
+    pub tlog_verified: bool,
+    /// whether the certificate's SCT was verified
+    pub sct_verified: bool,
+    /// the verified signing times (TSA and SET), RFC 3339
+    pub verified_times: Vec<String>,
+}
+
+/// Why a signature did not verify. Every variant is a clear refusal (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bundle cannot be read.
+    #[error("the bundle cannot be read: {0}")]
+    Malformed(String),
+    /// The bundle uses a format or entry kind ferrosign does not verify.
+    #[error("the bundle is not supported: {0}")]
+    Unsupported(String),
+    /// A key-signed bundle, verified without `--key`.
+    #[error("the bundle was signed with a key, not with a Fulcio certificate")]
+    NeedsKey,
+    /// A keyless bundle, verified with `--key`.
+    #[error("the bundle carries a Fulcio certificate (keyless signature), not a key signature")]
+    NeedsIdentity,
+    /// The certificate's SAN is not the expected identity.
+    #[error("the certificate's identity is `{actual}`, not {expected}")]
+    IdentityMismatch {
+        /// what was asked for
+        expected: String,
+        /// what the certificate says
+        actual: String,
+    },
+    /// The certificate's OIDC issuer is not the expected one.
+    #[error("the certificate's OIDC issuer is `{actual}`, not {expected}")]
+    IssuerMismatch {
+        /// what was asked for
+        expected: String,
+        /// what the certificate says
+        actual: String,
+    },
+    /// The signature does not verify over the artifact.
+    #[error("the signature does not match the data and the signer's key: {0}")]
+    BadSignature(String),
+    /// The bundle is for other data.
+    #[error("the bundle is for other data than {0}")]
+    ArtifactMismatch(String),
+    /// The certificate does not chain to a trusted Fulcio CA.
+    #[error(
+        "the signing certificate was not issued by a certificate authority in {trust}: {reason}"
+    )]
+    UntrustedCertificate {
+        /// the trusted root in use
+        trust: String,
+        /// the chain error
+        reason: String,
+    },
+    /// The certificate was not valid when the signature was logged or timestamped.
+    #[error("the signing certificate was not valid when the signature was made: {0}")]
+    CertificateTime(String),
+    /// The certificate's SCT does not verify with a trusted CT log key.
+    #[error("the certificate's signed certificate timestamp (SCT) does not verify with a CT log in {trust}: {reason}")]
+    Sct {
+        /// the trusted root in use
+        trust: String,
+        /// the SCT error
+        reason: String,
+    },
+    /// The entry names a log the trusted root does not list.
+    #[error("the bundle's log entry comes from a transparency log that {trust} does not list (log ID {log_id})")]
+    UnknownLog {
+        /// the trusted root in use
+        trust: String,
+        /// hex log ID
+        log_id: String,
+    },
+    /// The SET, inclusion proof or checkpoint does not verify.
+    #[error("the transparency log entry does not verify with the log keys in {trust}: {reason}")]
+    LogProof {
+        /// the trusted root in use
+        trust: String,
+        /// which proof failed
+        reason: String,
+    },
+    /// The log entry describes another signature, key, certificate or artifact.
+    #[error("the transparency log entry does not describe this signature: {0}")]
+    EntryMismatch(String),
+    /// The log's integration time is outside the certificate's validity or in the future.
+    #[error("the log entry's time is not acceptable: {0}")]
+    EntryTime(String),
+    /// An RFC 3161 timestamp does not verify with a trusted TSA.
+    #[error(
+        "the RFC 3161 timestamp does not verify with a timestamp authority in {trust}: {reason}"
+    )]
+    Timestamp {
+        /// the trusted root in use
+        trust: String,
+        /// the timestamp error
+        reason: String,
+    },
+    /// Nothing in the bundle proves when the signature was made.
+    #[error("the bundle has no verifiable time for the signature: {0}")]
+    NoVerifiedTime(String),
+    /// A key-mode bundle without a log entry, whose signature content cannot be checked offline.
+    #[error("the artifact cannot be read: {0}")]
+    Read(String),
+    /// Another verification failure.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl VerifyError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        let other_instance = "if the signature was made with another Sigstore instance, pass that \
+                              instance's trusted_root.json with --trusted-root";
+        Some(match self {
+            VerifyError::Malformed(_) => {
+                "pass a Sigstore bundle (v0.1–v0.3, e.g. from `cosign sign-blob --bundle`) or \
+                 cosign's older bundle"
+                    .into()
+            }
+            VerifyError::Unsupported(_) => return None,
+            VerifyError::NeedsKey => "pass the signer's public key with --key".into(),
+            VerifyError::NeedsIdentity => {
+                "verify it with --certificate-identity and --certificate-oidc-issuer instead of --key"
+                    .into()
+            }
+            VerifyError::IdentityMismatch { actual, .. } => format!(
+                "check --certificate-identity: the signer was `{actual}` (for GitHub Actions, \
+                 https://github.com/OWNER/REPO/.github/workflows/FILE@REF)"
+            ),
+            VerifyError::IssuerMismatch { actual, .. } => format!(
+                "check --certificate-oidc-issuer: the certificate was issued for `{actual}` \
+                 (GitHub Actions: https://token.actions.githubusercontent.com)"
+            ),
+            VerifyError::BadSignature(_) | VerifyError::ArtifactMismatch(_) => {
+                "check that the bundle and the file belong together; either was changed after signing"
+                    .into()
+            }
+            VerifyError::UntrustedCertificate { .. }
+            | VerifyError::UnknownLog { .. }
+            | VerifyError::Timestamp { .. } => other_instance.into(),
+            VerifyError::Sct { .. } => format!(
+                "{other_instance}; --insecure-ignore-sct skips this check for certificates that \
+                 were not logged"
+            ),
+            VerifyError::LogProof { .. } => format!(
+                "the log entry was altered or signed by another log; {other_instance}"
+            ),
+            VerifyError::EntryMismatch(_) | VerifyError::EntryTime(_) => {
+                "the bundle was altered: its log entry and its signature do not belong together"
+                    .into()
+            }
+            VerifyError::CertificateTime(_) => {
+                "the bundle was altered, or its certificate was used outside its short validity"
+                    .into()
+            }
+            VerifyError::NoVerifiedTime(_) => {
+                "keyless signatures need a Rekor entry or an RFC 3161 timestamp: sign with the \
+                 transparency log on"
+                    .into()
+            }
+            VerifyError::Read(_) => "check the path".into(),
+            VerifyError::Other(_) => return None,
+        })
+    }
+}
+
+/// Checks a bundle's signature over `artifact`, with the trust material of `trust`.
+pub fn verify_bundle(
+    trust: &TrustRoot,
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: Signer<'_>,
+) -> Result<Verified, VerifyError> {
+    let has_cert = !matches!(
+        bundle.verification_material.content,
+        VerificationMaterialContent::PublicKey(_)
+    );
+    match signer {
+        Signer::Keyless(_) if !has_cert => return Err(VerifyError::NeedsKey),
+        Signer::Key(_) if has_cert => return Err(VerifyError::NeedsIdentity),
+        _ => {}
+    }
+    let entries = bundle.verification_material.tlog_entries.as_slice();
+    let has_timestamps = !bundle
+        .verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .is_empty();
+    if let Signer::Key(key) = signer {
+        if entries.is_empty() && !has_timestamps {
+            // Signed with --tlog-upload=false: nothing to check against the trust root.
+            return verify_plain(bundle, artifact, key);
+        }
+    }
+    let trust_name = trust.describe();
+    for e in entries {
+        if trust.rekor_log(e.log_id.key_id.as_bytes()).is_none() {
+            return Err(VerifyError::UnknownLog {
+                trust: trust_name,
+                log_id: hex::encode(e.log_id.key_id.as_bytes()),
+            });
+        }
+    }
+    let verifier = sigstore_verify::Verifier::new(trust.root()).map_err(|e| map(e, &trust_name))?;
+    let mut out = Verified {
+        identity: None,
+        issuer: None,
+        log_entries: Vec::new(),
+        tlog_verified: false,
+        sct_verified: false,
+        verified_times: Vec::new(),
+    };
+    let result = match signer {
+        Signer::Keyless(policy) => {
+            let mut p = sigstore_verify::VerificationPolicy::any_identity();
+            if policy.insecure_ignore_sct {
+                p = p.skip_sct();
+            }
+            let r = run(&verifier, artifact, bundle, &p).map_err(|e| map(e, &trust_name))?;
+            // Only a verified chain makes the claims worth matching; the policy above keeps it on.
+            if !r.certificate_verified() {
+                return Err(VerifyError::Other(
+                    "the signing certificate was not verified".into(),
+                ));
+            }
+            let identity = r
+                .identity()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            let issuer = r.issuer().unwrap_or_default().to_string();
+            if !policy.identity.matches(&identity) {
+                return Err(VerifyError::IdentityMismatch {
+                    expected: policy.identity.to_string(),
+                    actual: identity,
+                });
+            }
+            if !policy.issuer.matches(&issuer) {
+                return Err(VerifyError::IssuerMismatch {
+                    expected: policy.issuer.to_string(),
+                    actual: issuer,
+                });
+            }
+            out.identity = Some(identity);
+            out.issuer = Some(issuer);
+            r
+        }
+        Signer::Key(key) => {
+            let p = sigstore_verify::PublicKeyVerificationPolicy::new(
+                sigstore_verify::types::DerPublicKey::new(key.to_der()),
+            );
+            run(&verifier, artifact, bundle, &p).map_err(|e| map(e, &trust_name))?
+        }
+    };
+    out.tlog_verified = result.tlog_verified();
+    out.sct_verified = result.sct_verified();
+    out.verified_times = result
+        .verified_timestamps()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    out.log_entries = entries
+        .iter()
+        .map(|e| LogEntry {
+            index: e.log_index.get(),
+            log_url: trust
+                .rekor_log(e.log_id.key_id.as_bytes())
+                .map(|l| l.base_url),
+            kind: format!("{} {}", e.kind_version.kind(), e.kind_version.version()),
+            integrated_time: e.integrated_time.map(|t| t.to_string()),
+        })
+        .collect();
+    Ok(out)
+}
+
+fn run(
+    verifier: &sigstore_verify::Verifier,
+    artifact: Artifact<'_>,
+    bundle: &Bundle,
+    policy: &(impl sigstore_verify::Policy + ?Sized),
+) -> Result<sigstore_verify::VerificationResult, sigstore_verify::Error> {
+    match artifact {
+        Artifact::Bytes(b) => verifier.verify(b, bundle, policy),
+        Artifact::File(path) => {
+            let f = std::fs::File::open(path).map_err(sigstore_verify::Error::ArtifactRead)?;
+            verifier.verify_reader(std::io::BufReader::new(f), bundle, policy)
+        }
+    }
+}
+
+fn artifact_sha256(artifact: Artifact<'_>) -> Result<[u8; 32], VerifyError> {
+    match artifact {
+        Artifact::Bytes(b) => Ok(sha2::Sha256::digest(b).into()),
+        Artifact::File(path) => {
+            let f = std::fs::File::open(path)
+                .map_err(|e| VerifyError::Read(format!("{}: {e}", path.display())))?;
+            crate::signing::sha256_reader(std::io::BufReader::new(f))
+                .map_err(|e| VerifyError::Read(format!("{}: {e}", path.display())))
+        }
+    }
+}
+
+fn artifact_name(artifact: Artifact<'_>) -> String {
+    match artifact {
+        Artifact::Bytes(_) => "the signed payload".into(),
+        Artifact::File(p) => p.display().to_string(),
+    }
+}
+
+/// A key-signed message signature without log entry or timestamp: the signature alone.
+fn verify_plain(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    key: &PublicKey,
+) -> Result<Verified, VerifyError> {
+    let SignatureContent::MessageSignature(ms) = &bundle.content else {
+        return Err(VerifyError::Unsupported(
+            "a DSSE envelope (attestation) without a transparency log entry".into(),
+        ));
+    };
+    let digest = artifact_sha256(artifact)?;
+    if let Some(md) = &ms.message_digest {
+        if md.algorithm != HashAlgorithm::Sha2256 || md.digest.as_bytes() != digest {
+            return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
+        }
+    }
+    key.verify_digest(&digest, ms.signature.as_bytes())
+        .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
+    Ok(Verified {
+        identity: None,
+        issuer: None,
+        log_entries: Vec::new(),
+        tlog_verified: false,
+        sct_verified: false,
+        verified_times: Vec::new(),
+    })
+}
+
+/// Maps the verifier's error to ours, naming the trusted root where the cause may be a wrong instance.
+fn map(e: sigstore_verify::Error, trust: &str) -> VerifyError {
+    use sigstore_verify::Error as E;
+    let trust = trust.to_string();
+    match e {
+        E::IdentityMismatch { expected, actual } => VerifyError::IdentityMismatch {
+            expected: expected.to_string(),
+            actual: actual.map(|a| a.to_string()).unwrap_or_default(),
+        },
+        E::IssuerMismatch { expected, actual } => VerifyError::IssuerMismatch {
+            expected,
+            actual: actual.unwrap_or_default(),
+        },
+        E::SignatureInvalid(r) => VerifyError::BadSignature(r),
+        E::ArtifactMismatch(_) => VerifyError::ArtifactMismatch("the file given".into()),
+        E::ArtifactRead(io) => VerifyError::Read(io.to_string()),
+        E::Certificate(c) => match c {
+            CertificateError::ChainInvalid(reason) => {
+                VerifyError::UntrustedCertificate { trust, reason }
+            }
+            CertificateError::NoValidAuthority { time } => VerifyError::UntrustedCertificate {
+                trust,
+                reason: format!("no certificate authority is valid at {time}"),
+            },
+            CertificateError::NotYetValid { .. } | CertificateError::Expired { .. } => {
+                VerifyError::CertificateTime(c.to_string())
+            }
+            CertificateError::Sct(reason) => VerifyError::Sct { trust, reason },
+            other => VerifyError::Malformed(other.to_string()),
+        },
+        E::TransparencyLog(t) => match t {
+            TransparencyLogError::UnknownLog { log_id } => {
+                VerifyError::UnknownLog { trust, log_id }
+            }
+            TransparencyLogError::InclusionProof(r)
+            | TransparencyLogError::Checkpoint(r)
+            | TransparencyLogError::InclusionPromise(r) => {
+                VerifyError::LogProof { trust, reason: r }
+            }
+            TransparencyLogError::EntryMismatch(r) | TransparencyLogError::MalformedEntry(r) => {
+                VerifyError::EntryMismatch(r)
+            }
+            TransparencyLogError::IntegratedTime(r) => VerifyError::EntryTime(r),
+            other => VerifyError::Other(other.to_string()),
+        },
+        E::Timestamp(t) => match t {
+            TimestampError::NoVerifiedTimestamp(r) => VerifyError::NoVerifiedTime(r),
+            other => VerifyError::Timestamp {
+                trust,
+                reason: other.to_string(),
+            },
+        },
+        E::InvalidBundle(r) => VerifyError::Malformed(r),
+        E::Bundle(b) => VerifyError::Malformed(b.to_string()),
+        E::Types(t) => VerifyError::Malformed(t.to_string()),
+        E::UnsupportedBundle(r) | E::UnsupportedArtifact(r) => VerifyError::Unsupported(r),
+        other => VerifyError::Other(other.to_string()),
+    }
+}
+
+/// Reads a bundle file's bytes: a Sigstore bundle (v0.1–v0.3) or cosign's older blob bundle.
+pub fn load_bundle(bytes: &[u8]) -> Result<Bundle, VerifyError> {
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| VerifyError::Malformed(format!("not JSON: {e}")))?;
+    if v.get("mediaType").is_some() {
+        serde_json::from_value::<Bundle>(v)
+            .map_err(|e| VerifyError::Malformed(format!("not a Sigstore bundle: {e}")))
+    } else if v.get("base64Signature").is_some() {
+        let legacy: crate::bundle::LegacyBundle = serde_json::from_value(v)
+            .map_err(|e| VerifyError::Malformed(format!("not a cosign bundle: {e}")))?;
+        cosign::from_legacy_blob_bundle(&legacy)
+    } else {
+        Err(VerifyError::Malformed(
+            "neither a Sigstore bundle (no mediaType) nor a cosign bundle (no base64Signature)"
+                .into(),
+        ))
+    }
+}
+
+/// Decodes standard base64, tolerating white space.
+pub(crate) fn b64(text: &str, what: &str) -> Result<Vec<u8>, VerifyError> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(compact.as_bytes())
+        .map_err(|_| VerifyError::Malformed(format!("{what} is not base64")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_follow_cosign() {
+        let exact =
+            Matcher::Exact("https://github.com/a/b/.github/workflows/r.yml@refs/heads/main".into());
+        assert!(exact.matches("https://github.com/a/b/.github/workflows/r.yml@refs/heads/main"));
+        assert!(!exact.matches("https://github.com/a/b/.github/workflows/r.yml@refs/heads/mainx"));
+        // cosign's regular expressions are unanchored
+        let re = Matcher::Regex(regex::Regex::new("github.com/a/").unwrap());
+        assert!(re.matches("https://github.com/a/b"));
+        assert!(!re.matches("https://github.com/ab/"));
+        let anchored = Matcher::Regex(regex::Regex::new("^https://github.com/a/b/").unwrap());
+        assert!(!anchored.matches("https://evil.example/https://github.com/a/b/"));
+        assert_eq!(
+            exact.to_string(),
+            "`https://github.com/a/b/.github/workflows/r.yml@refs/heads/main`"
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        for (bytes, needle) in [
+            (&b""[..], "not JSON"),
+            (b"{", "not JSON"),
+            (b"{}", "neither"),
+            (b"[1]", "neither"),
+            (
+                br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.9+json"}"#,
+                "not a Sigstore bundle",
+            ),
+            (br#"{"base64Signature":5}"#, "not a cosign bundle"),
+        ] {
+            let e = load_bundle(bytes).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+}
