@@ -463,6 +463,15 @@ fn map(e: sigstore_verify::Error, trust: &str) -> VerifyError {
         E::ArtifactMismatch(_) => VerifyError::ArtifactMismatch("the file given".into()),
         E::ArtifactRead(io) => VerifyError::Read(io.to_string()),
         E::Certificate(c) => match c {
+            // webpki checks the validity period while building the chain, at each verified time
+            // (the log's integration time, a TSA's time): that is a time problem, not a wrong CA.
+            CertificateError::ChainInvalid(reason)
+                if reason.contains("CertNotValidYet") || reason.contains("CertExpired") =>
+            {
+                VerifyError::CertificateTime(format!(
+                    "the verified signing time is outside the certificate's validity ({reason})"
+                ))
+            }
             CertificateError::ChainInvalid(reason) => {
                 VerifyError::UntrustedCertificate { trust, reason }
             }
@@ -498,6 +507,9 @@ fn map(e: sigstore_verify::Error, trust: &str) -> VerifyError {
                 reason: other.to_string(),
             },
         },
+        E::InvalidTrustRoot(reason) if reason.contains("CT log") => {
+            VerifyError::Sct { trust, reason }
+        }
         E::InvalidBundle(r) => VerifyError::Malformed(r),
         E::Bundle(b) => VerifyError::Malformed(b.to_string()),
         E::Types(t) => VerifyError::Malformed(t.to_string()),

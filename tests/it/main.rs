@@ -8,3 +8,4 @@ mod blob;
 mod keyless;
 mod keys;
 mod secrets;
+mod verify;

@@ -475,9 +475,35 @@ class Instance:
         detached = "fulcio-detached-sct" in self.faults
         leaf, sct = issue_leaf(ca, self.ct, public_key, claims, self.issuer, embed_sct=not detached)
         chain = {"certificates": [cert_pem(leaf), cert_pem(ca.intermediate), cert_pem(ca.root)]}
+        # Fulcio's v2 REST API (grpc-gateway) answers 200; sigstore-go (cosign v3) refuses anything else.
         if detached:
-            return 201, {"signedCertificateDetachedSct": {"chain": chain, "signedCertificateTimestamp": b64(sct)}}
-        return 201, {"signedCertificateEmbeddedSct": {"chain": chain}}
+            return 200, {"signedCertificateDetachedSct": {"chain": chain, "signedCertificateTimestamp": b64(sct)}}
+        return 200, {"signedCertificateEmbeddedSct": {"chain": chain}}
+
+    def signing_cert_v1(self, req: dict, auth_header: str) -> tuple[int, object, dict]:
+        """Fulcio's legacy v1 API (cosign v2): the same checks, answered as a PEM chain (201) and an SCT header."""
+        v2 = {}
+        pk = (req or {}).get("publicKey") or {}
+        try:
+            if pk.get("content"):
+                raw = base64.b64decode(pk["content"], validate=True)
+                key = (serialization.load_pem_public_key(raw) if raw.lstrip().startswith(b"-----BEGIN")
+                       else serialization.load_der_public_key(raw))
+                pem = key.public_bytes(serialization.Encoding.PEM,
+                                       serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+                v2["publicKeyRequest"] = {"publicKey": {"algorithm": "ECDSA", "content": pem},
+                                          "proofOfPossession": req.get("signedEmailAddress") or ""}
+            elif req.get("certificateSigningRequest"):
+                v2["certificateSigningRequest"] = req["certificateSigningRequest"]
+        except (ValueError, TypeError) as e:
+            return 400, {"code": 400, "message": f"invalid public key: {e}"}, {}
+        status, obj = self.signing_cert(v2, auth_header)
+        if status != 200:
+            return status, obj, {}
+        if "signedCertificateDetachedSct" in obj:
+            d = obj["signedCertificateDetachedSct"]
+            return 201, "".join(d["chain"]["certificates"]), {"SCT": d["signedCertificateTimestamp"]}
+        return 201, "".join(obj["signedCertificateEmbeddedSct"]["chain"]["certificates"]), {}
 
     # Outputs
     def trusted_root(self, base_url: str) -> dict:
@@ -654,6 +680,11 @@ def make_handler(inst: Instance):
                     return self.reply(400, {"code": 3, "message": "invalid JSON"})
                 status, obj = inst.signing_cert(req, self.headers.get("Authorization", ""))
                 return self.reply(status, obj)
+            if url.path == "/api/v1/signingCert":
+                status, obj, headers = inst.signing_cert_v1(req if isinstance(req, dict) else {},
+                                                            self.headers.get("Authorization", ""))
+                return self.reply(status, obj, "application/pem-certificate-chain" if status == 201
+                                  else "application/json", headers)
             if url.path == "/api/v1/log/entries":
                 status = inst.fault_status("rekor")
                 if status:
@@ -661,7 +692,9 @@ def make_handler(inst: Instance):
                 if not isinstance(req, dict):
                     return self.reply(400, err(400, "invalid JSON"))
                 status, obj, location = inst.rekor.add(req)
-                return self.reply(status, obj, headers={"Location": location} if location else None)
+                # Rekor names the new entry in Location and ETag; sigstore-go (cosign v3) reads the ETag.
+                headers = {"Location": location, "ETag": location.rsplit("/", 1)[1]} if location else None
+                return self.reply(status, obj, headers=headers)
             return self.reply(404, {"code": 404, "message": "not found"})
 
     return Handler
