@@ -96,10 +96,13 @@ pub struct VerifyArgs {
     /// Require these key=value annotations in the signed payload (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
-    /// Do not require a transparency log entry (this build never checks them yet).
+    /// Do not check transparency log entries (Rekor bundles attached to the signatures).
     #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub insecure_ignore_tlog: bool,
+    /// Keyless: who must have signed, and the trust material to check it with.
+    #[command(flatten)]
+    pub keyless: KeylessVerifyArgs,
     /// Registry access.
     #[command(flatten)]
     pub registry: RegistryArgs,

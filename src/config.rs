@@ -64,8 +64,10 @@ pub struct SignImages {
 pub struct VerifyImages {
     /// the images
     pub images: Vec<ImageRef>,
-    /// the public key
-    pub key: KeyRef,
+    /// a public key, or a keyless identity policy
+    pub signer: VerifySigner,
+    /// the Sigstore instance's trusted root (None: the embedded public-good root)
+    pub trusted_root: Option<PathBuf>,
     /// annotations every accepted payload must carry
     pub annotations: BTreeMap<String, String>,
     /// `--insecure-ignore-tlog` was given
@@ -350,16 +352,26 @@ fn sign_images(a: cli::SignArgs) -> Result<Request, Error> {
 fn verify_images(a: cli::VerifyArgs) -> Result<Request, Error> {
     let images = image_refs(&a.images)?;
     let annotations = parse_annotations(&a.annotations)?;
-    let Some(key) = a.key else {
-        return Err(Error::NotAvailable {
-            message: "keyless verification (without --key) is not available in this build yet"
-                .into(),
-            hint: "verify with the signer's public key: --key cosign.pub".into(),
-        });
+    let signer = match (a.key, keyless_policy(&a.keyless)?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "--key and --certificate-identity/--certificate-oidc-issuer exclude each other",
+                "pass --key for key signatures, or the identity flags for keyless ones",
+            ))
+        }
+        (Some(key), None) => VerifySigner::Key(key_ref(&key)?),
+        (None, Some(p)) => VerifySigner::Keyless(p),
+        (None, None) => {
+            return Err(Error::usage(
+                "verify needs the signer: --key, or --certificate-identity and --certificate-oidc-issuer",
+                "pass --key cosign.pub, or for keyless signatures --certificate-identity URL_OR_EMAIL --certificate-oidc-issuer URL",
+            ))
+        }
     };
     Ok(Request::VerifyImages(VerifyImages {
         images,
-        key: key_ref(&key)?,
+        signer,
+        trusted_root: a.keyless.trusted_root,
         annotations,
         ignore_tlog: a.insecure_ignore_tlog,
         registry: registry_options(a.registry)?,

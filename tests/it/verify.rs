@@ -693,3 +693,189 @@ fn usage_errors_for_keyless_flags() {
     ]))
     .fails(2, "exclude each other");
 }
+
+/// Debian's docker-registry on a free loopback port (killed on drop). The registry tests have a fuller
+/// harness; image verification needs only a place to push to.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Self {
+        let dir = tempdir();
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr = format!("127.0.0.1:{port}");
+            let config = dir.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+                    dir.path().join("storage").display()
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new("/usr/bin/docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("docker-registry (run `bash scripts/test.sh`)");
+            for _ in 0..300 {
+                if std::net::TcpStream::connect(&addr).is_ok() {
+                    return Registry {
+                        child,
+                        addr,
+                        _dir: dir,
+                    };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start");
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn images_signed_by_cosign_keyless_and_with_a_key_and_rekor_verify() {
+    let b = Bench::new();
+    b.keypair();
+    let reg = Registry::start();
+    let up = run(ferrosign(b.p()).args([
+        "upload",
+        "blob",
+        "-f",
+        "f.txt",
+        "--allow-http-registry",
+        &format!("{}/acme/app:v1", reg.addr),
+    ]))
+    .ok();
+    let image = up.stdout.trim().to_string();
+    assert!(image.contains("@sha256:"), "{image}");
+    let url = b.fake.url();
+    // cosign v2 signs keylessly (legacy .sig layout: certificate, chain and Rekor bundle annotations)
+    let mut c = cosign(2, b.p());
+    c.args([
+        "sign",
+        "--yes",
+        "--allow-http-registry",
+        "--fulcio-url",
+        &url,
+        "--rekor-url",
+        &url,
+        "--identity-token",
+        &b.fake.get("token"),
+        &image,
+    ]);
+    for (k, v) in b.fake.cosign_v2_env() {
+        c.env(k, v);
+    }
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "cosign sign: {}", r.all());
+    let verify_keyless = |root: Option<&Path>, identity: &str| {
+        let mut c = ferrosign(b.p());
+        c.args(["verify", "--allow-http-registry"]);
+        if let Some(root) = root {
+            c.arg("--trusted-root").arg(root);
+        }
+        run(c
+            .args([
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                &b.fake.issuer(),
+            ])
+            .arg(&image))
+    };
+    let root = b.fake.trusted_root();
+    let r = verify_keyless(Some(&root), &b.fake.identity()).ok();
+    assert!(
+        r.stderr
+            .contains(&format!("identity: {}", b.fake.identity())),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("log index "), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("verified using trusted certificate authority"),
+        "{}",
+        r.stderr
+    );
+    let payloads: Value = serde_json::from_str(&r.stdout).expect("a JSON array on stdout");
+    assert_eq!(
+        payloads[0]["critical"]["image"]["docker-manifest-digest"],
+        json!(image.rsplit('@').next().unwrap())
+    );
+    verify_keyless(
+        Some(&root),
+        "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main",
+    )
+    .fails(1, "the certificate's identity is")
+    .hint("--certificate-identity");
+    verify_keyless(None, &b.fake.identity())
+        .fails(1, "does not list")
+        .hint("--trusted-root");
+    // a key verification of a keyless signature
+    run(ferrosign(b.p())
+        .args(["verify", "--allow-http-registry", "--key", "cosign.pub"])
+        .arg("--trusted-root")
+        .arg(&root)
+        .arg(&image))
+    .fails(1, "no signature of");
+
+    // cosign v2 signs with a key and uploads to Rekor: the attached bundle is checked
+    let mut c = cosign(2, b.p());
+    c.args([
+        "sign",
+        "--yes",
+        "--allow-http-registry",
+        "--key",
+        "cosign.key",
+        "--rekor-url",
+        &url,
+        &image,
+    ])
+    .env("COSIGN_PASSWORD", PW);
+    for (k, v) in b.fake.cosign_v2_env() {
+        c.env(k, v);
+    }
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "cosign sign --key: {}", r.all());
+    let verify_key = |root: &Path| {
+        run(ferrosign(b.p())
+            .args(["verify", "--allow-http-registry", "--key", "cosign.pub"])
+            .arg("--trusted-root")
+            .arg(root)
+            .arg(&image))
+    };
+    let r = verify_key(&root).ok();
+    assert!(
+        r.stderr.contains("transparency log was verified offline"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("log index "), "{}", r.stderr);
+    let other = FakeSigstore::start(&[]);
+    verify_key(&other.trusted_root()).fails(1, "has a Rekor bundle that does not verify");
+}
