@@ -66,6 +66,7 @@ install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
   apt_install /usr/bin/docker-registry docker-registry
+  apt_install htpasswd apache2-utils   # bcrypt htpasswd for the registry-auth tests
   install_cosign v2 "$COSIGN_V2_VERSION"
   install_cosign v3 "$COSIGN_V3_VERSION"
   install_sigstore_peers

@@ -7,5 +7,6 @@ mod action;
 mod blob;
 mod keyless;
 mod keys;
+mod registry;
 mod secrets;
 mod verify;

@@ -1,6 +1,8 @@
 //! The small harness every test module uses: run the binary, find the real cosign, temp dirs.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
