@@ -2,11 +2,14 @@
 
 use crate::bundle::{
     self, Bundle, HashOutput, MessageSignature, PublicKeyIdentifier, VerificationMaterial,
+    X509Certificate,
 };
-use crate::config::{BlobEvidence, SignBlob, VerifyBlob, VerifySigner};
+use crate::config::{BlobEvidence, SignBlob, SignerSpec, VerifyBlob, VerifySigner};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::gha::Ui;
+use crate::http::{Http, HttpOptions};
+use crate::keyless::{check_private_repository, KeylessSigner, Tlog, Trust};
 use crate::signing::{sha256_reader, KeyError, PublicKey};
 use crate::trust::TrustRoot;
 use crate::verify;
@@ -41,26 +44,78 @@ pub fn key_hint(key: &PublicKey) -> String {
     B64.encode(sha2::Sha256::digest(key.to_der()))
 }
 
-/// Signs a file with a key; prints the base64 signature, and writes the signature file and bundle asked for.
-pub fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<(), Error> {
+/// Signs a file with a key or keylessly; records the signature in Rekor unless told not to; prints the
+/// base64 signature, and writes the signature file, certificate and bundle asked for.
+pub async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<(), Error> {
     let digest = digest_file(&req.file)?;
-    let key = req
-        .key
-        .load_private(&req.password)
-        .map_err(|e| Error::key(format!("cannot load the private key from {}", req.key), e))?;
-    let sig = key
-        .sign_digest(&digest)
-        .map_err(|e| Error::key("cannot sign", e))?;
+    let needs_trust = req.tlog_upload || matches!(req.signer, SignerSpec::Keyless(_));
+    let trust = if needs_trust {
+        Trust::load(req.instance.trusted_root.as_deref())?
+    } else {
+        Trust::default()
+    };
+    let http = Http::new(HttpOptions::default()).map_err(crate::rekor::RekorError::from)?;
+    // The signature, the PEM Rekor checks it with, and the bundle's verification material.
+    let (sig, verifier_pem, mut material, cert_pem) = match &req.signer {
+        SignerSpec::Key { key, password } => {
+            let private = key
+                .load_private(password)
+                .map_err(|e| Error::key(format!("cannot load the private key from {key}"), e))?;
+            if req.tlog_upload {
+                check_private_repository(
+                    req.instance.private_repository,
+                    None,
+                    "the signature, public key and file digest go to the public Rekor log",
+                    ui,
+                )?;
+            }
+            let sig = private
+                .sign_digest(&digest)
+                .map_err(|e| Error::key("cannot sign", e))?;
+            let material = VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: key_hint(&private.public_key()),
+                }),
+                ..Default::default()
+            };
+            (sig, private.public_key().to_pem(), material, None)
+        }
+        SignerSpec::Keyless(token) => {
+            let signer = KeylessSigner::obtain(token, &req.instance, &trust, &http, ui).await?;
+            let sig = signer.sign_digest(&digest)?;
+            let cert = signer.certificate();
+            let material = VerificationMaterial {
+                certificate: Some(X509Certificate {
+                    raw_bytes: B64.encode(&cert.leaf_der),
+                }),
+                ..Default::default()
+            };
+            (
+                sig,
+                cert.leaf_pem.clone(),
+                material,
+                Some(cert.leaf_pem.clone()),
+            )
+        }
+    };
+    if req.tlog_upload {
+        let tlog = Tlog::new(&http, &req.instance.rekor_url, &trust);
+        let entry = tlog.record(&digest, &sig, &verifier_pem).await?;
+        ui.info(&format!(
+            "tlog entry created with index: {}",
+            entry.log_index
+        ));
+        material.tlog_entries.push(entry.bundle_entry());
+    } else {
+        ui.warn(
+            "--tlog-upload=false: the signature is not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)",
+        );
+    }
     let sig_b64 = B64.encode(&sig);
     if let Some(path) = &req.bundle {
         let b = Bundle {
             media_type: bundle::MEDIA_TYPE_V03.into(),
-            verification_material: VerificationMaterial {
-                public_key: Some(PublicKeyIdentifier {
-                    hint: key_hint(&key.public_key()),
-                }),
-                ..Default::default()
-            },
+            verification_material: material,
             message_signature: Some(MessageSignature {
                 message_digest: Some(HashOutput {
                     algorithm: "SHA2_256".into(),
@@ -78,6 +133,13 @@ pub fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<(), Error> {
         })?;
         write(path, &json)?;
         ui.info(&format!("Wrote bundle to file {}", path.display()));
+    }
+    if let (Some(path), Some(pem)) = (&req.output_certificate, &cert_pem) {
+        write(path, pem.as_bytes())?;
+        ui.info(&format!("Wrote certificate to file {}", path.display()));
+    }
+    if cert_pem.is_some() && req.bundle.is_none() && req.output_certificate.is_none() {
+        ui.warn("keyless signature without --bundle or --output-certificate: verifiers will have no certificate to check it with");
     }
     match &req.output_signature {
         Some(path) => {

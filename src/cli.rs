@@ -181,6 +181,9 @@ pub struct SignBlobArgs {
     /// Write a Sigstore bundle (v0.3) to this file.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Keyless: also write the signing certificate (PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output_certificate: Option<PathBuf>,
     /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -188,6 +191,44 @@ pub struct SignBlobArgs {
     /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Keyless signing and the transparency log.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
+}
+
+/// What to do in a private repository, where signing publishes the repository's identity data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrivateRepositoryArg {
+    /// warn and sign
+    #[default]
+    Warn,
+    /// refuse to sign
+    Refuse,
+    /// sign without a warning
+    Allow,
+}
+
+/// Keyless signing (without --key) and the transparency log: cosign's flag names.
+#[derive(Debug, Args)]
+pub struct SigstoreArgs {
+    /// An OIDC identity token for keyless signing (default: SIGSTORE_ID_TOKEN, else, in GitHub Actions,
+    /// a token requested for the job; that needs `permissions: id-token: write`).
+    #[arg(long, value_name = "TOKEN")]
+    pub identity_token: Option<String>,
+    /// Fulcio (the certificate authority) for keyless signing.
+    #[arg(long, value_name = "URL", default_value = crate::fulcio::DEFAULT_URL)]
+    pub fulcio_url: String,
+    /// Rekor (the transparency log).
+    #[arg(long, value_name = "URL", default_value = crate::rekor::DEFAULT_URL)]
+    pub rekor_url: String,
+    /// The Sigstore instance's trusted root (trusted_root.json) that Fulcio's and Rekor's answers are
+    /// checked against (default: the public-good instance's).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// In a private repository (token claim or event payload), signing publishes its name, workflow and
+    /// commit: warn, refuse, or allow without a warning.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = PrivateRepositoryArg::Warn)]
+    pub private_repository: PrivateRepositoryArg,
 }
 
 /// `verify-blob`.

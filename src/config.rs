@@ -3,7 +3,10 @@
 
 use crate::cli::{self, Command};
 use crate::error::Error;
+use crate::inputs;
+use crate::keyless::{Instance, PrivateRepository};
 use crate::oci::{ImageRef, OciError, RegistryOptions};
+use crate::oidc::TokenSource;
 use crate::secret::SecretString;
 use crate::secrets::SecretsError;
 use crate::signing::payload::parse_annotations;
@@ -196,19 +199,37 @@ pub struct PublicKeyRequest {
     pub outfile: Option<PathBuf>,
 }
 
+/// Who signs: a cosign key, or a keyless identity (an OIDC token traded for a Fulcio certificate).
+#[derive(Debug)]
+pub enum SignerSpec {
+    /// A cosign private key.
+    Key {
+        /// the key
+        key: KeyRef,
+        /// its password
+        password: PasswordSource,
+    },
+    /// Keyless: where the identity token comes from.
+    Keyless(TokenSource),
+}
+
 /// `sign-blob`.
 #[derive(Debug)]
 pub struct SignBlob {
     /// the file
     pub file: PathBuf,
-    /// the private key
-    pub key: KeyRef,
-    /// its password
-    pub password: PasswordSource,
+    /// who signs
+    pub signer: SignerSpec,
     /// also write the signature here
     pub output_signature: Option<PathBuf>,
+    /// keyless: also write the certificate here
+    pub output_certificate: Option<PathBuf>,
     /// write a Sigstore bundle here
     pub bundle: Option<PathBuf>,
+    /// the Sigstore instance (Fulcio, Rekor, trusted root, private repository policy)
+    pub instance: Instance,
+    /// record the signature in Rekor
+    pub tlog_upload: bool,
 }
 
 /// `verify-blob`.
@@ -398,26 +419,24 @@ fn upload_blob(a: cli::UploadBlobArgs) -> Result<Request, Error> {
 }
 
 fn sign_blob(a: cli::SignBlobArgs) -> Result<Request, Error> {
-    let Some(key) = a.key else {
-        return Err(Error::NotAvailable {
-            message: "keyless signing (without --key) is not available in this build yet".into(),
-            hint: "sign with a key: --key cosign.key (make one with `ferrosign generate-key-pair`)"
-                .into(),
-        });
-    };
-    if a.tlog_upload {
-        return Err(Error::NotAvailable {
-            message: "uploading to the Rekor transparency log is not available in this build yet"
-                .into(),
-            hint: "pass --tlog-upload=false to sign without a transparency log entry".into(),
-        });
+    let instance = instance(&a.sigstore)?;
+    let signer = signer_spec(a.key.as_deref(), a.sigstore.identity_token, |name| {
+        std::env::var(name).ok()
+    })?;
+    if a.output_certificate.is_some() && matches!(signer, SignerSpec::Key { .. }) {
+        return Err(Error::usage(
+            "--output-certificate is for keyless signing; a key signature has no certificate",
+            "drop --output-certificate, or drop --key to sign keylessly",
+        ));
     }
     Ok(Request::SignBlob(SignBlob {
         file: a.file,
-        key: key_ref(&key)?,
-        password: PasswordSource::EnvOrPrompt,
+        signer,
         output_signature: a.output_signature,
+        output_certificate: a.output_certificate,
         bundle: a.bundle,
+        instance,
+        tlog_upload: a.tlog_upload,
     }))
 }
 
@@ -475,6 +494,77 @@ pub fn keyless_policy(
             "add --certificate-identity (GitHub Actions: https://github.com/OWNER/REPO/.github/workflows/FILE@REF) or --certificate-identity-regexp",
         )),
     }
+}
+
+/// The Sigstore instance from the command line: URLs checked, the trusted root's path kept.
+pub fn instance(a: &cli::SigstoreArgs) -> Result<Instance, Error> {
+    for (flag, url) in [
+        ("--fulcio-url", &a.fulcio_url),
+        ("--rekor-url", &a.rekor_url),
+    ] {
+        let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok {
+            return Err(Error::usage(
+                format!("{flag} `{url}` is not an http(s) URL"),
+                format!("pass a URL such as {flag}=https://…"),
+            ));
+        }
+    }
+    Ok(Instance {
+        fulcio_url: a.fulcio_url.clone(),
+        rekor_url: a.rekor_url.clone(),
+        trusted_root: a.trusted_root.clone(),
+        private_repository: match a.private_repository {
+            cli::PrivateRepositoryArg::Warn => PrivateRepository::Warn,
+            cli::PrivateRepositoryArg::Refuse => PrivateRepository::Refuse,
+            cli::PrivateRepositoryArg::Allow => PrivateRepository::Allow,
+        },
+    })
+}
+
+/// A key (`--key`), else keyless with the token from `--identity-token`, `SIGSTORE_ID_TOKEN`, or the
+/// GitHub Actions token service; in Actions without the token variables, the reason (no `id-token: write`
+/// permission, or a pull request from a fork).
+pub fn signer_spec(
+    key: Option<&str>,
+    identity_token: Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<SignerSpec, Error> {
+    if let Some(key) = key {
+        if identity_token.is_some() {
+            return Err(Error::usage(
+                "--identity-token is for keyless signing, and --key was given",
+                "drop one of them",
+            ));
+        }
+        return Ok(SignerSpec::Key {
+            key: key_ref(key)?,
+            password: PasswordSource::EnvOrPrompt,
+        });
+    }
+    let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(t) = identity_token.filter(|t| !t.trim().is_empty()) {
+        return Ok(SignerSpec::Keyless(TokenSource::Given(t.into())));
+    }
+    if let Some(t) = env(inputs::ENV_SIGSTORE_ID_TOKEN) {
+        return Ok(SignerSpec::Keyless(TokenSource::Given(t.into())));
+    }
+    if let (Some(url), Some(token)) = (
+        env(inputs::ENV_ID_TOKEN_REQUEST_URL),
+        env(inputs::ENV_ID_TOKEN_REQUEST_TOKEN),
+    ) {
+        return Ok(SignerSpec::Keyless(TokenSource::Actions {
+            url,
+            request_token: token.into(),
+        }));
+    }
+    if env(crate::gha::ENV_GITHUB_ACTIONS).as_deref() == Some("true") {
+        inputs::check_keyless_token_available(&inputs::Inputs::new(env))?;
+    }
+    Err(Error::usage(
+        "keyless signing (without --key) needs an OIDC identity token, and there is none",
+        "in GitHub Actions add `permissions: id-token: write`; elsewhere pass --identity-token (or SIGSTORE_ID_TOKEN); or sign with --key",
+    ))
 }
 
 fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {

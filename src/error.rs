@@ -1,8 +1,11 @@
 //! The top-level error: wraps each module's error with its context, carries the hint, picks the exit code.
 //! Rendered once, at the edge (`main`), as one `error:` line and one `hint:` line.
 
+use crate::fulcio::FulcioError;
 use crate::gha::GhaError;
 use crate::oci::OciError;
+use crate::oidc::OidcError;
+use crate::rekor::RekorError;
 use crate::secrets::SecretsError;
 use crate::signing::payload::PayloadError;
 use crate::signing::KeyError;
@@ -69,6 +72,15 @@ pub enum Error {
     /// A signature, certificate or log entry did not verify (exit 1).
     #[error("verification failed: {0}")]
     Verify(#[from] VerifyError),
+    /// The OIDC identity token could not be had or read.
+    #[error(transparent)]
+    Oidc(#[from] OidcError),
+    /// Fulcio did not give a usable certificate.
+    #[error(transparent)]
+    Fulcio(#[from] FulcioError),
+    /// Rekor did not record the signature, or its answer does not verify.
+    #[error(transparent)]
+    Rekor(#[from] RekorError),
     /// A feature the request asks for that this build cannot do yet.
     #[error("{message}")]
     NotAvailable {
@@ -114,6 +126,9 @@ impl Error {
             Error::Payload(e) => e.hint(),
             Error::Trust(e) => e.hint(),
             Error::Verify(e) => e.hint(),
+            Error::Oidc(e) => e.hint(),
+            Error::Fulcio(e) => e.hint(),
+            Error::Rekor(e) => e.hint(),
         }
     }
 

@@ -241,6 +241,28 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(10)))
 }
 
+/// A server's error answer in one short line: the `message` field of a JSON body (Fulcio, Rekor and
+/// GitHub all use it), else the text itself, whitespace collapsed and cut at 300 characters.
+pub fn body_message(body: &[u8]) -> String {
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let text = match json
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(|m| m.as_str())
+    {
+        Some(m) => m.to_string(),
+        None => String::from_utf8_lossy(body).into_owned(),
+    };
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return "(empty answer)".into();
+    }
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
 /// The URL without its query string (which may carry tokens).
 pub fn redact_query(url: &str) -> String {
     match url.split_once('?') {

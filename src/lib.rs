@@ -11,12 +11,16 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod fulcio;
 pub mod gha;
 pub mod http;
 pub mod image;
 pub mod inputs;
+pub mod keyless;
 pub mod keys;
 pub mod oci;
+pub mod oidc;
+pub mod rekor;
 pub mod secret;
 pub mod secrets;
 pub mod signing;
@@ -83,7 +87,7 @@ pub async fn run(req: Request, ui: &mut Ui) -> Result<(), Error> {
     match req {
         Request::GenerateKeyPair(r) => secrets::generate_key_pair(&r, ui).await,
         Request::PublicKey(r) => keys::public_key(&r, ui),
-        Request::SignBlob(r) => blob::sign_blob(&r, ui),
+        Request::SignBlob(r) => blob::sign_blob(&r, ui).await,
         Request::VerifyBlob(r) => blob::verify_blob(&r, ui),
         Request::SignImages(r) => image::sign(&r, ui).await.map(|_| ()),
         Request::VerifyImages(r) => image::verify(&r, ui).await.map(|_| ()),

@@ -57,16 +57,6 @@ fn sign_prints_base64_and_verifies_in_both_forms() {
 }
 
 #[test]
-fn tlog_upload_is_required_off_until_rekor_lands() {
-    let d = setup();
-    run(ferrosign(d.path())
-        .args(["sign-blob", "--key", "cosign.key", "f.txt"])
-        .env("COSIGN_PASSWORD", PW))
-    .fails(1, "transparency log")
-    .hint("--tlog-upload=false");
-}
-
-#[test]
 fn cosign_verifies_our_signatures_and_bundles() {
     let d = setup();
     let p = d.path();

@@ -2,7 +2,8 @@
 //! verifiers: cosign v2/v3, sigstore-python, sigstore-js.
 
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
-use crate::support::{cosign, run, tempdir};
+use crate::support::{cosign, ferrosign, run, tempdir, Run};
+use std::path::Path;
 use std::process::Command;
 
 /// The fakes themselves: the real sigstore-python signs against them, and the real verifiers accept the
@@ -57,4 +58,385 @@ fn fake_instance_is_accepted_by_real_clients() {
         "cosign accepted another identity:\n{}",
         wrong.all()
     );
+}
+
+const FILE: &[u8] = b"release artifact\n";
+
+/// A temp dir with f.txt and other.txt.
+fn workdir() -> tempfile::TempDir {
+    let d = tempdir();
+    std::fs::write(d.path().join("f.txt"), FILE).unwrap();
+    std::fs::write(d.path().join("other.txt"), b"something else\n").unwrap();
+    d
+}
+
+/// `ferrosign sign-blob` against the fake instance, with `extra` arguments and environment.
+fn sign_blob(fake: &FakeSigstore, dir: &Path, extra: &[&str], env: &[(String, String)]) -> Run {
+    let mut cmd = ferrosign(dir);
+    cmd.arg("sign-blob")
+        .args(["--fulcio-url", &fake.url(), "--rekor-url", &fake.url()])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .args(extra)
+        .arg("f.txt");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+fn cosign_verify_blob(
+    major: u32,
+    fake: &FakeSigstore,
+    dir: &Path,
+    bundle: &str,
+    file: &str,
+) -> Run {
+    run(cosign(major, dir)
+        .args(["verify-blob", "--bundle", bundle])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .args([
+            "--certificate-identity",
+            &fake.identity(),
+            "--certificate-oidc-issuer",
+            &fake.issuer(),
+        ])
+        .arg(file))
+}
+
+fn log_index(r: &Run) -> u64 {
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("tlog entry created with index: "))
+        .unwrap_or_else(|| panic!("no log index:\n{}", r.stderr));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Keyless in Actions: token from the runner's token service, one certificate, a v0.3 bundle with the
+/// tlog entry; cosign v2 and v3, sigstore-python and sigstore-js all accept it, and reject other data.
+#[test]
+fn keyless_blob_bundle_in_actions_is_accepted_by_every_verifier() {
+    let fake = FakeSigstore::start(&[]);
+    let d = workdir();
+    let p = d.path();
+    let r = sign_blob(
+        &fake,
+        p,
+        &["--bundle", "f.sigstore.json"],
+        &fake.actions_env(),
+    )
+    .ok();
+    assert!(r.stdout.contains("ME"), "signature on stdout: {}", r.stdout);
+    assert!(
+        r.all().contains(&fake.identity()),
+        "names the identity:\n{}",
+        r.all()
+    );
+    // Both secrets are masked first, and appear nowhere else.
+    let (request_token, masks) = (
+        fake.get("actions_id_token_request_token"),
+        format!("::add-mask::{}", fake.get("actions_id_token_request_token")),
+    );
+    assert!(
+        r.stdout.starts_with(&masks),
+        "the request token is masked before any output:\n{}",
+        r.stdout
+    );
+    let all = r.all();
+    let leaks: Vec<&str> = all
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .filter(|l| l.contains(&request_token) || l.contains("eyJ"))
+        .collect();
+    assert!(leaks.is_empty(), "secrets leaked: {leaks:?}");
+    let index = log_index(&r);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("f.sigstore.json")).unwrap()).unwrap();
+    assert_eq!(
+        bundle["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["logIndex"], index.to_string());
+    assert!(entry["inclusionProof"]["checkpoint"]["envelope"].is_string());
+    assert!(entry["inclusionPromise"]["signedEntryTimestamp"].is_string());
+    assert!(bundle["verificationMaterial"]["certificate"]["rawBytes"].is_string());
+
+    let bundle = p.join("f.sigstore.json");
+    for major in [2, 3] {
+        cosign_verify_blob(major, &fake, p, "f.sigstore.json", "f.txt").ok();
+        let bad = cosign_verify_blob(major, &fake, p, "f.sigstore.json", "other.txt");
+        assert_ne!(
+            bad.code,
+            0,
+            "cosign v{major} accepted other data:\n{}",
+            bad.all()
+        );
+    }
+    fake.sigstore_python_verify(&p.join("f.txt"), &bundle).ok();
+    fake.sigstore_js_verify(&p.join("f.txt"), &bundle).ok();
+    let bad = fake.sigstore_python_verify(&p.join("other.txt"), &bundle);
+    assert_ne!(
+        bad.code,
+        0,
+        "sigstore-python accepted other data:\n{}",
+        bad.all()
+    );
+    let bad = fake.sigstore_js_verify(&p.join("other.txt"), &bundle);
+    assert_ne!(
+        bad.code,
+        0,
+        "sigstore-js accepted other data:\n{}",
+        bad.all()
+    );
+}
+
+/// Outside Actions: the token from SIGSTORE_ID_TOKEN (or --identity-token); --output-certificate.
+#[test]
+fn keyless_blob_with_a_given_token() {
+    let fake = FakeSigstore::start(&[]);
+    let d = workdir();
+    let p = d.path();
+    let env = [("SIGSTORE_ID_TOKEN".to_string(), fake.get("token"))];
+    let r = sign_blob(
+        &fake,
+        p,
+        &[
+            "--bundle",
+            "b.json",
+            "--output-certificate",
+            "f.pem",
+            "--output-signature",
+            "f.sig",
+        ],
+        &env,
+    )
+    .ok();
+    assert_eq!(r.stdout, "");
+    assert!(!r.all().contains(&fake.get("token")), "token leaked");
+    let pem = std::fs::read_to_string(p.join("f.pem")).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    fake.sigstore_python_verify(&p.join("f.txt"), &p.join("b.json"))
+        .ok();
+    // the old way: signature + certificate, cosign v2 with the instance's roots in the environment
+    let mut v2 = cosign(2, p);
+    v2.args([
+        "verify-blob",
+        "--signature",
+        "f.sig",
+        "--certificate",
+        "f.pem",
+        "--insecure-ignore-tlog",
+    ])
+    .args([
+        "--certificate-identity",
+        &fake.identity(),
+        "--certificate-oidc-issuer",
+        &fake.issuer(),
+        "f.txt",
+    ]);
+    for (k, v) in fake.cosign_v2_env() {
+        v2.env(k, v);
+    }
+    run(&mut v2).ok();
+    // --identity-token works the same
+    let r = sign_blob(
+        &fake,
+        p,
+        &["--identity-token", &fake.get("token"), "--bundle", "c.json"],
+        &[],
+    )
+    .ok();
+    assert!(r.stdout.contains("ME"));
+    cosign_verify_blob(3, &fake, p, "c.json", "f.txt").ok();
+}
+
+/// Key mode records the signature too (cosign's default): the log index is printed, the bundle carries
+/// the entry and cosign verifies it against the instance's trusted root; signing the same file again
+/// meets Rekor's 409 and reuses the existing entry.
+#[test]
+fn key_mode_uploads_to_the_log_and_reuses_an_existing_entry() {
+    let fake = FakeSigstore::start(&[]);
+    let d = workdir();
+    let p = d.path();
+    run(ferrosign(p)
+        .arg("generate-key-pair")
+        .env("COSIGN_PASSWORD", "pw"))
+    .ok();
+    let pw = [("COSIGN_PASSWORD".to_string(), "pw".to_string())];
+    let first = sign_blob(
+        &fake,
+        p,
+        &["--key", "cosign.key", "--bundle", "k.json"],
+        &pw,
+    )
+    .ok();
+    let index = log_index(&first);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("k.json")).unwrap()).unwrap();
+    assert!(bundle["verificationMaterial"]["publicKey"]["hint"].is_string());
+    assert_eq!(
+        bundle["verificationMaterial"]["tlogEntries"][0]["logIndex"],
+        index.to_string()
+    );
+    run(cosign(3, p)
+        .args(["verify-blob", "--key", "cosign.pub", "--bundle", "k.json"])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .arg("f.txt"))
+    .ok();
+    // ECDSA signatures here are deterministic (RFC 6979): the same entry again → 409 → the same index
+    let again = sign_blob(&fake, p, &["--key", "cosign.key"], &pw).ok();
+    assert_eq!(
+        log_index(&again),
+        index,
+        "a duplicate must reuse the existing entry"
+    );
+    // --tlog-upload=false: a warning, no entry
+    let r = sign_blob(
+        &fake,
+        p,
+        &[
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "--bundle",
+            "n.json",
+        ],
+        &pw,
+    )
+    .ok();
+    assert!(
+        r.stderr.contains("warning: --tlog-upload=false"),
+        "{}",
+        r.stderr
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("n.json")).unwrap()).unwrap();
+    assert!(bundle["verificationMaterial"].get("tlogEntries").is_none());
+}
+
+/// Each way keyless signing can fail says what happened and what to do, and writes no bundle.
+#[test]
+fn keyless_faults_fail_with_a_reason_and_a_hint() {
+    let d = workdir();
+    let p = d.path();
+    let fake = FakeSigstore::start(&[]);
+    let no_bundle = |p: &Path| {
+        assert!(
+            !p.join("b.json").exists(),
+            "a bundle was written despite the failure"
+        )
+    };
+
+    // In Actions without `permissions: id-token: write`
+    let actions = [("GITHUB_ACTIONS".to_string(), "true".to_string())];
+    sign_blob(&fake, p, &["--bundle", "b.json"], &actions)
+        .fails(2, "OIDC token")
+        .hint("id-token: write");
+    // ... and in a pull request from a fork
+    let event = p.join("event.json");
+    std::fs::write(&event, r#"{"pull_request":{"head":{"repo":{"full_name":"eve/app","fork":true}},"base":{"repo":{"full_name":"acme/app"}}}}"#).unwrap();
+    let fork = [
+        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
+        ("GITHUB_EVENT_NAME".to_string(), "pull_request".to_string()),
+        ("GITHUB_EVENT_PATH".to_string(), event.display().to_string()),
+    ];
+    sign_blob(&fake, p, &["--bundle", "b.json"], &fork).fails(2, "forks");
+    // Outside Actions with no token at all
+    sign_blob(&fake, p, &["--bundle", "b.json"], &[])
+        .fails(2, "needs an OIDC identity token")
+        .hint("--identity-token");
+    // An expired token is refused before any network
+    let expired = [("SIGSTORE_ID_TOKEN".to_string(), fake.get("token_expired"))];
+    sign_blob(&fake, p, &["--bundle", "b.json"], &expired)
+        .fails(1, "expired")
+        .hint("fresh token");
+    // Fulcio refuses a token for another audience (4xx)
+    let wrong_aud = [(
+        "SIGSTORE_ID_TOKEN".to_string(),
+        fake.get("token_wrong_audience"),
+    )];
+    let r = sign_blob(&fake, p, &["--bundle", "b.json"], &wrong_aud)
+        .fails(1, "refused the certificate request (401)")
+        .hint("audience");
+    assert!(
+        r.stderr.contains("warning: the identity token's audience"),
+        "{}",
+        r.stderr
+    );
+    no_bundle(p);
+    drop(fake);
+
+    let token = |f: &FakeSigstore| vec![("SIGSTORE_ID_TOKEN".to_string(), f.get("token"))];
+    for (fault, needle, hint) in [
+        ("fulcio-status=500", "failed (500)", "re-run"),
+        (
+            "fulcio-status=403",
+            "refused the certificate request (403)",
+            "identity token",
+        ),
+        (
+            "fulcio-wrong-key",
+            "does not hold this run's public key",
+            "nothing was signed",
+        ),
+        (
+            "fulcio-foreign-ca",
+            "does not chain to a certificate authority",
+            "--trusted-root",
+        ),
+        ("rekor-status=503", "Rekor at", "--tlog-upload=false"),
+        ("rekor-foreign-key", "does not verify", "--trusted-root"),
+    ] {
+        let fake = FakeSigstore::start(&[fault]);
+        let r = sign_blob(&fake, p, &["--bundle", "b.json"], &token(&fake))
+            .fails(1, needle)
+            .hint(hint);
+        assert!(
+            !r.all().contains(&fake.get("token")),
+            "{fault}: token leaked"
+        );
+        no_bundle(p);
+    }
+    // A transient Fulcio or Rekor failure is retried
+    let fake = FakeSigstore::start(&["fulcio-fail-once=503", "rekor-fail-once=502"]);
+    sign_blob(&fake, p, &["--bundle", "b.json"], &token(&fake)).ok();
+    fake.sigstore_python_verify(&p.join("f.txt"), &p.join("b.json"))
+        .ok();
+}
+
+/// A private repository: a warning by default; --private-repository=refuse stops before anything is
+/// published; =allow is silent.
+#[test]
+fn private_repository_warns_or_refuses() {
+    let fake = FakeSigstore::start_with(&[], &["repository_visibility=private"]);
+    let d = workdir();
+    let p = d.path();
+    let env = fake.actions_env();
+    let r = sign_blob(&fake, p, &["--bundle", "b.json"], &env).ok();
+    assert!(
+        r.stdout.contains("::warning::acme/app is private"),
+        "{}",
+        r.stdout
+    );
+    sign_blob(
+        &fake,
+        p,
+        &["--bundle", "r.json", "--private-repository", "refuse"],
+        &env,
+    )
+    .fails(2, "refusing to sign: acme/app is private")
+    .hint("--private-repository=allow");
+    assert!(!p.join("r.json").exists());
+    let r = sign_blob(
+        &fake,
+        p,
+        &["--bundle", "a.json", "--private-repository=allow"],
+        &env,
+    )
+    .ok();
+    assert!(!r.all().contains("is private"), "{}", r.all());
 }
