@@ -8,10 +8,10 @@ use crate::gha::Ui;
 use crate::http::Http;
 use crate::oidc::{self, Claims, TokenSource};
 use crate::rekor::{self, LogEntry, LogKey, Rekor};
-use crate::signing::{KeyError, PrivateKey};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+use crate::signing::PrivateKey;
+use crate::trust::TrustRoot;
 use std::path::{Path, PathBuf};
+use x509_cert::der::Decode;
 
 /// What to do when the repository is private and identity data would go to public logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,69 +58,35 @@ pub struct Trust {
     pub logs: Vec<LogKey>,
 }
 
-fn trust_error(name: &str, reason: impl std::fmt::Display) -> Error {
-    Error::Usage {
-        message: format!("cannot use the trusted root {name}: {reason}"),
-        hint: Some("pass a trusted_root.json (application/vnd.dev.sigstore.trustedroot+json) with --trusted-root".into()),
-    }
-}
-
 impl Trust {
-    /// Loads a trusted_root.json, or the public-good instance's root.
+    /// The trust material of a trusted_root.json, or of the public-good instance (embedded snapshot).
     pub fn load(path: Option<&Path>) -> Result<Trust, Error> {
-        let Some(path) = path else {
-            return Err(Error::NotAvailable {
-                message: "the public-good Sigstore trusted root is not embedded in this build yet"
-                    .into(),
-                hint: "pass the instance's trusted root with --trusted-root FILE".into(),
-            });
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            context: "cannot read the trusted root",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json(&text, &path.display().to_string())
-    }
-
-    /// Reads the parts signing needs from a trusted root's JSON: the CA chains and the Rekor keys.
-    pub fn from_json(text: &str, name: &str) -> Result<Trust, Error> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| trust_error(name, format!("not JSON: {e}")))?;
-        let media = v["mediaType"].as_str().unwrap_or_default();
-        if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
-            return Err(trust_error(name, format!("its mediaType is `{media}`")));
-        }
-        let b64 = |s: &serde_json::Value| B64.decode(s.as_str().unwrap_or_default()).ok();
-        let mut chains = Vec::new();
-        for ca in v["certificateAuthorities"].as_array().into_iter().flatten() {
-            let certs: Option<Vec<Vec<u8>>> = ca["certChain"]["certificates"]
-                .as_array()
-                .map(|a| a.iter().map(|c| b64(&c["rawBytes"])).collect::<Option<_>>())
-                .unwrap_or(None);
-            match certs {
-                Some(c) if !c.is_empty() => chains.push(c),
-                _ => {
-                    return Err(trust_error(
-                        name,
-                        "a certificate authority has no readable certificate chain",
-                    ))
-                }
-            }
-        }
+        let root = TrustRoot::load(path)?;
+        let chains = root
+            .fulcio_chains()
+            .into_iter()
+            .map(|(_, chain)| chain)
+            .collect();
         let mut logs = Vec::new();
-        for log in v["tlogs"].as_array().into_iter().flatten() {
-            let details = log["publicKey"]["keyDetails"].as_str().unwrap_or_default();
-            if !details.contains("ECDSA_P256") {
+        for log in &root.root().tlogs {
+            // Rekor v1 logs sign with ECDSA P-256; others (Rekor v2) are not used for uploads here.
+            if !log.public_key.key_details.as_str().contains("ECDSA_P256") {
                 continue;
             }
-            let der = b64(&log["publicKey"]["rawBytes"])
-                .ok_or_else(|| trust_error(name, "a transparency log key is not base64"))?;
-            logs.push(LogKey::from_der(&der).map_err(|e: KeyError| trust_error(name, e))?);
+            let key = LogKey::from_der(log.public_key.raw_bytes.as_bytes()).map_err(|e| {
+                Error::Usage {
+                    message: format!(
+                        "{} lists a Rekor key that cannot be read: {e}",
+                        root.source()
+                    ),
+                    hint: Some("check the trusted root file".into()),
+                }
+            })?;
+            logs.push(key);
         }
         Ok(Trust {
             cas: TrustedCas {
-                name: format!("the trusted root {name}"),
+                name: root.source().to_string(),
                 chains,
             },
             logs,
@@ -249,8 +215,6 @@ impl KeylessSigner {
     }
 }
 
-use x509_cert::der::Decode;
-
 /// The transparency log: uploads, then checks the answer against the trusted log keys.
 #[derive(Clone, Debug)]
 pub struct Tlog {
@@ -292,5 +256,52 @@ impl Tlog {
         };
         entry.verify(key)?;
         Ok(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_good_root_gives_fulcio_chains_and_the_rekor_v1_key() {
+        let t = Trust::load(None).unwrap();
+        assert!(!t.cas.chains.is_empty());
+        // rekor.sigstore.dev's log ID
+        assert!(
+            t.logs
+                .iter()
+                .any(|l| l.log_id
+                    == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"),
+            "{:?}",
+            t.logs.iter().map(|l| &l.log_id).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn private_repository_policy() {
+        let (o, e) = (
+            crate::gha::test_support::Buf::default(),
+            crate::gha::test_support::Buf::default(),
+        );
+        let mut ui = Ui::new(false, Box::new(o.clone()), Box::new(e.clone()));
+        let private: Claims = serde_json::from_value(serde_json::json!({
+            "iss": "i", "sub": "s", "repository": "acme/app", "repository_visibility": "internal"
+        }))
+        .unwrap();
+        check_private_repository(PrivateRepository::Warn, Some(&private), "x", &mut ui).unwrap();
+        assert!(
+            e.text().contains("acme/app is internal, and x"),
+            "{}",
+            e.text()
+        );
+        assert!(
+            check_private_repository(PrivateRepository::Refuse, Some(&private), "x", &mut ui)
+                .is_err()
+        );
+        check_private_repository(PrivateRepository::Allow, Some(&private), "x", &mut ui).unwrap();
+        let public: Claims =
+            serde_json::from_value(serde_json::json!({"repository_visibility": "public"})).unwrap();
+        check_private_repository(PrivateRepository::Refuse, Some(&public), "x", &mut ui).unwrap();
     }
 }

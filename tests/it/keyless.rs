@@ -177,6 +177,26 @@ fn keyless_blob_bundle_in_actions_is_accepted_by_every_verifier() {
     }
     fake.sigstore_python_verify(&p.join("f.txt"), &bundle).ok();
     fake.sigstore_js_verify(&p.join("f.txt"), &bundle).ok();
+    // and ferrosign's own verify-blob
+    let ours = |file: &str| {
+        run(ferrosign(p)
+            .args([
+                "verify-blob",
+                "--bundle",
+                "f.sigstore.json",
+                "--trusted-root",
+            ])
+            .arg(fake.trusted_root())
+            .args([
+                "--certificate-identity",
+                &fake.identity(),
+                "--certificate-oidc-issuer",
+                &fake.issuer(),
+                file,
+            ]))
+    };
+    ours("f.txt").ok();
+    assert_ne!(ours("other.txt").code, 0);
     let bad = fake.sigstore_python_verify(&p.join("other.txt"), &bundle);
     assert_ne!(
         bad.code,
