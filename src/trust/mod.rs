@@ -247,7 +247,12 @@ impl TrustRoot {
 
     /// A one-line description for messages: the source and the log URLs it trusts.
     pub fn describe(&self) -> String {
-        let logs: Vec<String> = self.rekor_logs().into_iter().map(|l| l.base_url).collect();
+        let mut logs: Vec<String> = Vec::new();
+        for l in self.rekor_logs() {
+            if !logs.contains(&l.base_url) {
+                logs.push(l.base_url);
+            }
+        }
         if logs.is_empty() {
             self.source.to_string()
         } else {

@@ -59,11 +59,21 @@ impl FakeSigstore {
 
     /// Starts one with faults and token claims (`"repository_visibility=private"`).
     pub fn start_with(faults: &[&str], claims: &[&str]) -> Self {
+        Self::start_args(faults, claims, &[])
+    }
+
+    /// Starts one whose clients log to Rekor v2 and get RFC 3161 timestamps (`--rekor-v2`).
+    pub fn start_rekor_v2() -> Self {
+        Self::start_args(&[], &[], &["--rekor-v2"])
+    }
+
+    fn start_args(faults: &[&str], claims: &[&str], args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(sigstore_venv().join("bin/python"));
         cmd.arg(peers_dir().join("fake_sigstore.py"))
             .arg("--dir")
-            .arg(dir.path());
+            .arg(dir.path())
+            .args(args);
         for f in faults {
             cmd.arg("--fault").arg(f);
         }

@@ -25,7 +25,10 @@ impl Bench {
     }
 
     fn with_faults(faults: &[&str]) -> Self {
-        let fake = FakeSigstore::start(faults);
+        Self::on(FakeSigstore::start(faults))
+    }
+
+    fn on(fake: FakeSigstore) -> Self {
         let dir = tempdir();
         std::fs::write(dir.path().join("f.txt"), b"release artifact\n").unwrap();
         std::fs::write(dir.path().join("other.txt"), b"something else\n").unwrap();
@@ -878,4 +881,115 @@ fn images_signed_by_cosign_keyless_and_with_a_key_and_rekor_verify() {
     assert!(r.stderr.contains("log index "), "{}", r.stderr);
     let other = FakeSigstore::start(&[]);
     verify_key(&other.trusted_root()).fails(1, "has a Rekor bundle that does not verify");
+}
+
+#[test]
+fn rekor_v2_entries_with_tsa_timestamps_verify_and_tampering_fails() {
+    // sigstore-python and cosign v3 log to the instance's Rekor v2 (hashedrekord 0.0.2, Ed25519 signed
+    // checkpoint with a witness cosignature) and take an RFC 3161 timestamp from its TSA.
+    let b = Bench::on(FakeSigstore::start_rekor_v2());
+    let id = b.fake.identity();
+    let py = b.sign_python("py.json");
+    let c3 = b.sign_cosign3("c3.json", false);
+    for bundle in [&py, &c3] {
+        let v = read_json(bundle);
+        assert_eq!(
+            v["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"],
+            "0.0.2"
+        );
+        let r = verified(b.verify(bundle, "f.txt", &[]), &id);
+        assert!(r.stderr.contains("(hashedrekord 0.0.2)"), "{}", r.stderr);
+    }
+    let good = read_json(&py);
+    let other = read_json(&c3);
+    let ts = |v: &Value| v["verificationMaterial"]["timestampVerificationData"].clone();
+    // without its timestamp, a v2 entry has no verified time
+    let mut v = good.clone();
+    v["verificationMaterial"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timestampVerificationData");
+    b.verify(&b.write("nots.json", &v), "f.txt", &[])
+        .fails(1, "no verifiable time");
+    // the timestamp of another signature (its message imprint is another signature's hash)
+    let mut v = good.clone();
+    v["verificationMaterial"]["timestampVerificationData"] = ts(&other);
+    b.verify(&b.write("otherts.json", &v), "f.txt", &[])
+        .fails(1, "RFC 3161 timestamp does not verify");
+    // a damaged timestamp
+    let mut v = good.clone();
+    let t = v["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        ["signedTimestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut raw = B64.decode(&t).unwrap();
+    let n = raw.len();
+    raw[n - 5] ^= 0x55; // inside the CMS signature
+    v["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        ["signedTimestamp"] = json!(B64.encode(&raw));
+    b.verify(&b.write("badts.json", &v), "f.txt", &[])
+        .fails(1, "RFC 3161 timestamp does not verify");
+    // a root without the TSA, or whose TSA window closed before the timestamp
+    let root = edited_root(&b, "root-notsa.json", |r| {
+        r["timestampAuthorities"] = json!([])
+    });
+    b.verify_with_root(&py, Some(&root))
+        .fails(1, "timestamp authority")
+        .hint("--trusted-root");
+    let root = edited_root(&b, "root-tsaclosed.json", |r| {
+        r["timestampAuthorities"][0]["validFor"] =
+            json!({"start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"});
+    });
+    b.verify_with_root(&py, Some(&root))
+        .fails(1, "timestamp authority");
+    // a root without the v2 log
+    let root = edited_root(&b, "root-nov2.json", |r| {
+        let logs = r["tlogs"].as_array_mut().unwrap();
+        logs.retain(|l| l["publicKey"]["keyDetails"] != "PKIX_ED25519");
+    });
+    b.verify_with_root(&py, Some(&root))
+        .fails(1, "does not list");
+    // the checkpoint: altered log signature; only the witness cosignature left
+    let envelope = good["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]
+        ["envelope"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lines: Vec<&str> = envelope.split('\n').collect();
+    let log_line = lines
+        .iter()
+        .position(|l| l.starts_with("\u{2014} 127.0.0.1 "))
+        .expect("the log's signature line");
+    let mut altered = lines.clone();
+    let sig_b64 = altered[log_line].rsplit(' ').next().unwrap();
+    let mut sig = B64.decode(sig_b64).unwrap();
+    sig[10] ^= 1;
+    let forged = format!("\u{2014} 127.0.0.1 {}", B64.encode(&sig));
+    altered[log_line] = &forged;
+    let mut v = good.clone();
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] =
+        json!(altered.join("\n"));
+    b.verify(&b.write("ckpt.json", &v), "f.txt", &[])
+        .fails(1, "checkpoint");
+    let mut witness_only = lines.clone();
+    witness_only.remove(log_line);
+    let mut v = good.clone();
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] =
+        json!(witness_only.join("\n"));
+    b.verify(&b.write("witness.json", &v), "f.txt", &[])
+        .fails(1, "checkpoint");
+    // the inclusion proof, and another entry's body
+    let mut v = good.clone();
+    let hashes = v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"]
+        .as_array_mut()
+        .unwrap();
+    hashes[0] = json!(B64.encode([2u8; 32]));
+    b.verify(&b.write("proof.json", &v), "f.txt", &[])
+        .fails(1, "inclusion proof");
+    let mut v = good.clone();
+    v["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"].clone();
+    b.verify(&b.write("entry.json", &v), "f.txt", &[])
+        .fails(1, "does not describe this signature");
+    b.verify(&py, "other.txt", &[]).fails(1, "for other data");
 }

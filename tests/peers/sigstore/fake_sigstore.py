@@ -14,6 +14,9 @@ Everything uses real cryptography, and each service checks what the real one che
   digest with the given key or certificate, keeps a real RFC 6962 Merkle tree (seeded with other entries),
   signs SETs and checkpoints with its log key, and answers 409 with a Location header for duplicates.
 
+- With --rekor-v2 (fake_rekor_v2.py): a Rekor v2 log (hashedrekord 0.0.2, Ed25519 checkpoints with a
+  witness cosignature) and an RFC 3161 TSA, which the signing config then names instead of Rekor v1.
+
 It writes, into --dir, what verifiers need to trust this instance: trusted_root.json, trust_config.json
 (sigstore-python's --trust-config), fulcio_chain.pem (SIGSTORE_ROOT_FILE), rekor.pub
 (SIGSTORE_REKOR_PUBLIC_KEY), ctlog.pub (SIGSTORE_CT_LOG_PUBLIC_KEY_FILE), and prints one line
@@ -55,6 +58,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from fake_rekor_v2 import TSA, RekorV2  # this directory
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 OID_SCT_LIST = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
@@ -411,6 +415,9 @@ class Instance:
         self.foreign_ca = CA("foreign") if "fulcio-foreign-ca" in self.faults else None
         self.ct = CTLog()
         self.rekor = Rekor(args.seed_entries, "rekor.test")
+        # --rekor-v2: clients are sent to a Rekor v2 log and a TSA (fake_rekor_v2.py) instead of Rekor v1.
+        self.rekor_v2 = RekorV2(args.seed_entries) if args.rekor_v2 else None
+        self.tsa = TSA() if args.rekor_v2 else None
         if "rekor-foreign-key" in self.faults:
             self.rekor.signing_key = ec.generate_private_key(ec.SECP256R1())
         self.claims = default_claims()
@@ -508,7 +515,7 @@ class Instance:
     # Outputs
     def trusted_root(self, base_url: str) -> dict:
         start = rfc3339(self.ca.start)
-        return {
+        root = {
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
             "tlogs": [{
                 "baseUrl": base_url,
@@ -535,6 +542,13 @@ class Instance:
             }],
             "timestampAuthorities": [],
         }
+        if self.rekor_v2 and self.tsa:
+            # the Rekor v2 log beside the v1 log, and the TSA that dates v2 entries
+            root["tlogs"].append(self.rekor_v2.trusted_root_entry(base_url, start))
+            root["timestampAuthorities"] = [
+                self.tsa.trusted_root_entry(base_url + "/api/v1/timestamp", rfc3339(self.tsa.start))]
+        return root
+
 
     def write_outputs(self, directory: str, base_url: str) -> dict:
         os.makedirs(directory, exist_ok=True)
@@ -548,8 +562,8 @@ class Instance:
                 "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
                 "caUrls": [svc(base_url)],
                 "oidcUrls": [svc(base_url + "/oidc")],
-                "rekorTlogUrls": [svc(base_url)],
-                "tsaUrls": [],
+                "rekorTlogUrls": [svc(base_url, 2 if self.rekor_v2 else 1)],
+                "tsaUrls": [svc(base_url + "/api/v1/timestamp")] if self.tsa else [],
                 "rekorTlogConfig": {"selector": "ANY"},
                 "tsaConfig": {"selector": "ANY"},
             },
@@ -674,7 +688,24 @@ def make_handler(inst: Instance):
 
         def do_POST(self):
             url = urllib.parse.urlsplit(self.path)
+            if url.path == "/api/v1/timestamp" and inst.tsa:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    resp = inst.tsa.respond(raw)
+                except (ValueError, IndexError) as e:
+                    return self.reply(400, {"code": 400, "message": f"invalid timestamp request: {e}"})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(resp)))
+                self.end_headers()
+                self.wfile.write(resp)
+                return None
             req = self.body()
+            if url.path == "/api/v2/log/entries" and inst.rekor_v2:
+                if not isinstance(req, dict):
+                    return self.reply(400, {"code": 3, "message": "invalid JSON"})
+                status, obj = inst.rekor_v2.add(req)
+                return self.reply(status, obj)
             if url.path == "/api/v2/signingCert":
                 if not isinstance(req, dict):
                     return self.reply(400, {"code": 3, "message": "invalid JSON"})
@@ -710,6 +741,8 @@ def main() -> None:
     p.add_argument("--seed-entries", type=int, default=None, help="other entries already in the log")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     p.add_argument("--no-stdin-watch", action="store_true", help="keep running when stdin closes")
+    p.add_argument("--rekor-v2", action="store_true",
+                   help="send clients to a Rekor v2 log (Ed25519 checkpoints) and an RFC 3161 TSA")
     args = p.parse_args()
     if args.seed_entries is None:
         args.seed_entries = 5 + secrets.randbelow(40)
@@ -719,6 +752,9 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     # The checkpoint signer's name must be part of the log's base URL (sigstore-js matches them).
     inst.rekor.set_origin(f"127.0.0.1:{server.server_address[1]}")
+    if inst.rekor_v2:
+        # sigstore-go names a v2 log's checkpoint signer by the host of its base URL, without the port
+        inst.rekor_v2.set_origin("127.0.0.1")
     ready = inst.write_outputs(args.dir, base_url)
     sys.stdout.write("READY " + json.dumps(ready) + "\n")
     sys.stdout.flush()
