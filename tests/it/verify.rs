@@ -993,3 +993,39 @@ fn rekor_v2_entries_with_tsa_timestamps_verify_and_tampering_fails() {
         .fails(1, "does not describe this signature");
     b.verify(&py, "other.txt", &[]).fails(1, "for other data");
 }
+
+#[test]
+fn our_own_bundles_verify_and_their_tampered_copies_fail() {
+    let b = Bench::new();
+    b.keypair();
+    let url = b.fake.url();
+    let ours = |extra: &[&str], out: &str| {
+        let r = run(ferrosign(b.p())
+            .args(["sign-blob", "--fulcio-url", &url, "--rekor-url", &url])
+            .arg("--trusted-root")
+            .arg(b.fake.trusted_root())
+            .args(extra)
+            .args(["--bundle", out, "f.txt"])
+            .env("COSIGN_PASSWORD", PW));
+        assert_eq!(r.code, 0, "ferrosign sign-blob: {}", r.all());
+        b.path(out)
+    };
+    let keyless = ours(&["--identity-token", &b.fake.get("token")], "ours.json");
+    verified(b.verify(&keyless, "f.txt", &[]), &b.fake.identity());
+    let mut v = read_json(&keyless);
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] =
+        json!(foreign_set(&v["verificationMaterial"]["tlogEntries"][0]));
+    b.verify(&b.write("ours-set.json", &v), "f.txt", &[])
+        .fails(1, "does not verify with the log keys");
+    b.verify_with_root(&keyless, None)
+        .fails(1, "public-good Sigstore trusted root");
+    // key mode logs to Rekor too: verify-blob --key checks the entry
+    let keyed = ours(&["--key", "cosign.key"], "ours-key.json");
+    let r = b.verify_key(&keyed).ok();
+    assert!(r.stderr.contains("log index "), "{}", r.stderr);
+    let mut v = read_json(&keyed);
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] =
+        json!(foreign_set(&v["verificationMaterial"]["tlogEntries"][0]));
+    b.verify_key(&b.write("ours-key-set.json", &v))
+        .fails(1, "does not verify with the log keys");
+}
