@@ -243,6 +243,9 @@ pub fn report(v: &verify::Verified, ui: &mut Ui) {
             e.index, e.kind
         ));
     }
+    if let Some(t) = v.verified_times.iter().min() {
+        ui.info(&format!("  signed:   {t} (verified time)"));
+    }
     if v.log_entries.is_empty() {
         ui.warn(
             "the signature has no transparency log entry: only the signature itself was checked",

@@ -992,6 +992,26 @@ fn rekor_v2_entries_with_tsa_timestamps_verify_and_tampering_fails() {
     b.verify(&b.write("entry.json", &v), "f.txt", &[])
         .fails(1, "does not describe this signature");
     b.verify(&py, "other.txt", &[]).fails(1, "for other data");
+    // a DSSE attestation (in-toto statement over f.txt) from sigstore-python, logged as hashedrekord 0.0.2
+    std::fs::write(
+        b.path("pred.json"),
+        br#"{"buildDefinition":{"buildType":"https://example.test/build","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.test/builder"}}}"#,
+    )
+    .unwrap();
+    let att = b.path("att.json");
+    run(Command::new(sigstore_venv().join("bin/sigstore"))
+        .arg("--trust-config")
+        .arg(b.fake.trust_config())
+        .args(["attest", "--predicate"])
+        .arg(b.path("pred.json"))
+        .args(["--predicate-type", "https://slsa.dev/provenance/v1"])
+        .args(["--identity-token", &b.fake.get("token"), "--bundle"])
+        .arg(&att)
+        .arg(b.path("f.txt")))
+    .ok();
+    assert!(read_json(&att)["dsseEnvelope"].is_object());
+    verified(b.verify(&att, "f.txt", &[]), &id);
+    b.verify(&att, "other.txt", &[]).fails(1, "for other data");
 }
 
 #[test]
