@@ -82,6 +82,9 @@ pub struct SignArgs {
     /// Registry access.
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Keyless signing and the transparency log.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
 }
 
 /// `verify` (container images).

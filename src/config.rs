@@ -34,32 +34,23 @@ pub enum Request {
     UploadBlob(UploadBlob),
 }
 
-/// Who signs images.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ImageSignerSpec {
-    /// A cosign private key.
-    Key {
-        /// the key
-        key: KeyRef,
-        /// its password
-        password: PasswordSource,
-    },
-}
-
 /// `sign` (images).
 #[derive(Debug)]
 pub struct SignImages {
     /// the images, in order
     pub images: Vec<ImageRef>,
     /// who signs
-    pub signer: ImageSignerSpec,
+    pub signer: SignerSpec,
     /// `-a` annotations for the payload's `optional`
     pub annotations: BTreeMap<String, String>,
     /// also sign an index's children
     pub recursive: bool,
     /// registry access
     pub registry: RegistryOptions,
+    /// the Sigstore instance (Fulcio, Rekor, trusted root, private repository policy)
+    pub instance: Instance,
+    /// record each signature in Rekor
+    pub tlog_upload: bool,
 }
 
 /// `verify` (images).
@@ -344,29 +335,18 @@ pub fn registry_options(a: cli::RegistryArgs) -> Result<RegistryOptions, Error> 
 fn sign_images(a: cli::SignArgs) -> Result<Request, Error> {
     let images = image_refs(&a.images)?;
     let annotations = parse_annotations(&a.annotations)?;
-    let Some(key) = a.key else {
-        return Err(Error::NotAvailable {
-            message: "keyless signing (without --key) is not available in this build yet".into(),
-            hint: "sign with a key: --key cosign.key (make one with `ferrosign generate-key-pair`)"
-                .into(),
-        });
-    };
-    if a.tlog_upload {
-        return Err(Error::NotAvailable {
-            message: "uploading to the Rekor transparency log is not available in this build yet"
-                .into(),
-            hint: "pass --tlog-upload=false to sign without a transparency log entry".into(),
-        });
-    }
+    let instance = instance(&a.sigstore)?;
+    let signer = signer_spec(a.key.as_deref(), a.sigstore.identity_token, |name| {
+        std::env::var(name).ok()
+    })?;
     Ok(Request::SignImages(SignImages {
         images,
-        signer: ImageSignerSpec::Key {
-            key: key_ref(&key)?,
-            password: PasswordSource::EnvOrPrompt,
-        },
+        signer,
         annotations,
         recursive: a.recursive,
         registry: registry_options(a.registry)?,
+        instance,
+        tlog_upload: a.tlog_upload,
     }))
 }
 

@@ -81,6 +81,9 @@ impl FulcioError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            FulcioError::Http(HttpError::Unreachable { .. }) => {
+                "check --fulcio-url and the network (transient faults were retried)".into()
+            }
             FulcioError::Http(e) => return e.hint(),
             FulcioError::Refused { status: 401 | 403, .. } => {
                 "Fulcio did not accept the identity token: it may have expired, have another audience than `sigstore`, or come from an issuer this Fulcio does not trust".into()

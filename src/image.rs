@@ -5,9 +5,11 @@
 //! cosign key; a keyless signer plugs in the same way. Both entry points return a structured report (for
 //! the Action's outputs and job summary) and write only through [`Ui`].
 
-use crate::config::{ImageSignerSpec, SignImages, UploadBlob, VerifyImages, VerifySigner};
+use crate::config::{SignImages, SignerSpec, UploadBlob, VerifyImages, VerifySigner};
 use crate::error::Error;
 use crate::gha::Ui;
+use crate::http::{Http, HttpOptions};
+use crate::keyless::{check_private_repository, KeylessSigner, Tlog, Trust};
 use crate::oci::layout::{self, SignatureLayer, ANN_BUNDLE, ANN_SIGNATURE};
 use crate::oci::{sha256_digest, ImageRef, OciError, Registry, OCI_CONFIG, OCI_MANIFEST};
 use crate::signing::payload::{to_json_array, SimpleSigning};
@@ -16,6 +18,7 @@ use crate::trust::TrustRoot;
 use crate::verify;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -32,25 +35,53 @@ pub trait ImageSigner: Sync {
     fn describe(&self) -> String;
 }
 
-/// Signs with a private key (cosign key file).
+/// Signs with a private key (cosign key file); records each signature in Rekor when given a log.
 #[derive(Debug)]
 pub struct KeySigner {
     key: PrivateKey,
     public: PublicKey,
+    tlog: Option<Tlog>,
 }
 
 impl KeySigner {
-    /// Wraps a loaded key.
+    /// Wraps a loaded key (no transparency log).
     pub fn new(key: PrivateKey) -> Self {
         let public = key.public_key();
-        KeySigner { key, public }
+        KeySigner {
+            key,
+            public,
+            tlog: None,
+        }
     }
+
+    /// Also records each signature in this log (cosign's default).
+    pub fn with_tlog(mut self, tlog: Tlog) -> Self {
+        self.tlog = Some(tlog);
+        self
+    }
+}
+
+/// Records `signature` over `payload` in `tlog` (if any) and puts cosign's bundle annotation on the layer.
+async fn log_layer(
+    tlog: Option<&Tlog>,
+    mut layer: SignatureLayer,
+    signature: &[u8],
+    verifier_pem: &str,
+) -> Result<SignatureLayer, Error> {
+    if let Some(tlog) = tlog {
+        let digest: [u8; 32] = sha2::Sha256::digest(&layer.payload).into();
+        let entry = tlog.record(&digest, signature, verifier_pem).await?;
+        layer.bundle = Some(entry.cosign_bundle_annotation());
+    }
+    Ok(layer)
 }
 
 impl ImageSigner for KeySigner {
     fn sign(&self, payload: &[u8]) -> impl Future<Output = Result<SignatureLayer, Error>> + Send {
-        let layer = SignatureLayer::new(payload.to_vec(), B64.encode(self.key.sign(payload)));
-        std::future::ready(Ok(layer))
+        let sig = self.key.sign(payload);
+        let layer = SignatureLayer::new(payload.to_vec(), B64.encode(&sig));
+        let pem = self.public.to_pem();
+        async move { log_layer(self.tlog.as_ref(), layer, &sig, &pem).await }
     }
 
     fn public_key(&self) -> Option<&PublicKey> {
@@ -59,6 +90,42 @@ impl ImageSigner for KeySigner {
 
     fn describe(&self) -> String {
         format!("key sha256:{}", self.public.fingerprint())
+    }
+}
+
+/// Signs keylessly: one ephemeral key and Fulcio certificate for the whole run; each layer carries the
+/// certificate and chain, and the Rekor bundle when a log is given.
+#[derive(Debug)]
+pub struct KeylessImageSigner {
+    signer: KeylessSigner,
+    tlog: Option<Tlog>,
+}
+
+impl KeylessImageSigner {
+    /// Wraps a signer that holds its certificate.
+    pub fn new(signer: KeylessSigner, tlog: Option<Tlog>) -> Self {
+        KeylessImageSigner { signer, tlog }
+    }
+}
+
+impl ImageSigner for KeylessImageSigner {
+    fn sign(&self, payload: &[u8]) -> impl Future<Output = Result<SignatureLayer, Error>> + Send {
+        let sig = self.signer.sign(payload);
+        let cert = self.signer.certificate();
+        let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&sig));
+        layer.certificate = Some(cert.leaf_pem.clone());
+        layer.chain = Some(cert.chain_pem.clone());
+        async move { log_layer(self.tlog.as_ref(), layer, &sig, &cert.leaf_pem).await }
+    }
+
+    fn public_key(&self) -> Option<&PublicKey> {
+        // A fresh key each run: only a byte-identical layer is a duplicate.
+        None
+    }
+
+    fn describe(&self) -> String {
+        let cert = self.signer.certificate();
+        format!("keyless {} (issuer {})", cert.identity, cert.issuer)
     }
 }
 
@@ -81,6 +148,14 @@ pub struct SignedImage {
     pub added: bool,
     /// signature layers in the `.sig` manifest afterwards
     pub layers: usize,
+    /// the Rekor log index of the signature, when it was recorded
+    pub rekor_log_index: Option<u64>,
+}
+
+/// The log index in cosign's bundle annotation.
+fn bundle_log_index(bundle: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(bundle).ok()?;
+    v["Payload"]["logIndex"].as_u64()
 }
 
 /// What `sign` did.
@@ -192,14 +267,44 @@ async fn children(
     Ok(())
 }
 
-/// `sign` with the signer the request names.
+/// `sign` with the signer the request names: a key, or keyless (one certificate for all the images);
+/// each signature recorded in Rekor unless `--tlog-upload=false`.
 pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
+    let keyless = matches!(req.signer, SignerSpec::Keyless(_));
+    let trust = if keyless || req.tlog_upload {
+        Trust::load(req.instance.trusted_root.as_deref())?
+    } else {
+        Trust::default()
+    };
+    let http = Http::new(HttpOptions::default()).map_err(crate::rekor::RekorError::from)?;
+    let tlog = if req.tlog_upload {
+        Some(Tlog::new(&http, &req.instance.rekor_url, &trust))
+    } else {
+        ui.warn("--tlog-upload=false: the signatures are not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)");
+        None
+    };
     match &req.signer {
-        ImageSignerSpec::Key { key, password } => {
+        SignerSpec::Key { key, password } => {
             let loaded = key
                 .load_private(password)
                 .map_err(|e| Error::key(format!("cannot load the private key from {key}"), e))?;
-            sign_with(req, &KeySigner::new(loaded), ui).await
+            if tlog.is_some() {
+                check_private_repository(
+                    req.instance.private_repository,
+                    None,
+                    "the signatures, public key and image digests go to the public Rekor log",
+                    ui,
+                )?;
+            }
+            let mut signer = KeySigner::new(loaded);
+            if let Some(t) = tlog {
+                signer = signer.with_tlog(t);
+            }
+            sign_with(req, &signer, ui).await
+        }
+        SignerSpec::Keyless(token) => {
+            let signer = KeylessSigner::obtain(token, &req.instance, &trust, &http, ui).await?;
+            sign_with(req, &KeylessImageSigner::new(signer, tlog), ui).await
         }
     }
 }
@@ -230,6 +335,10 @@ pub async fn sign_with<S: ImageSigner>(
             let payload =
                 SimpleSigning::new(&image.payload_name(), &target, &req.annotations).to_bytes();
             let layer = signer.sign(&payload).await?;
+            let rekor_log_index = layer.bundle.as_deref().and_then(bundle_log_index);
+            if let Some(i) = rekor_log_index {
+                ui.info(&format!("tlog entry created with index: {i}"));
+            }
             let key = signer.public_key().cloned();
             let payload_for_check = payload.clone();
             let is_duplicate = move |ann: &BTreeMap<String, String>| -> bool {
@@ -263,6 +372,7 @@ pub async fn sign_with<S: ImageSigner>(
                 signature_ref: attached.signature_ref.to_string(),
                 added: attached.added,
                 layers: attached.layers,
+                rekor_log_index,
             });
         }
     }

@@ -56,6 +56,9 @@ impl RekorError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            RekorError::Http(HttpError::Unreachable { .. }) => {
+                "check --rekor-url and the network (transient faults were retried), or pass --tlog-upload=false to sign without a log entry".into()
+            }
             RekorError::Http(e) => return e.hint(),
             RekorError::Refused { .. } | RekorError::BadAnswer(_) => {
                 "check --rekor-url (the Rekor v1 API is expected)".into()

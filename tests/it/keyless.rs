@@ -2,6 +2,7 @@
 //! verifiers: cosign v2/v3, sigstore-python, sigstore-js.
 
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
+use crate::support::registry::TestRegistry;
 use crate::support::{cosign, ferrosign, run, tempdir, Run};
 use std::path::Path;
 use std::process::Command;
@@ -459,4 +460,212 @@ fn private_repository_warns_or_refuses() {
     )
     .ok();
     assert!(!r.all().contains("is private"), "{}", r.all());
+}
+
+/// `ferrosign sign` IMAGES against the fake instance, with a clean docker config.
+fn sign_images(
+    fake: &FakeSigstore,
+    dir: &Path,
+    extra: &[&str],
+    images: &[&str],
+    env: &[(String, String)],
+) -> Run {
+    let mut cmd = ferrosign(dir);
+    cmd.env("DOCKER_CONFIG", dir.join("no-docker-config"))
+        .args([
+            "sign",
+            "--allow-insecure-registry",
+            "--fulcio-url",
+            &fake.url(),
+            "--rekor-url",
+            &fake.url(),
+        ])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .args(extra)
+        .args(images);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+/// cosign v2 (`SIGSTORE_ROOT_FILE`, `SIGSTORE_REKOR_PUBLIC_KEY`, `SIGSTORE_CT_LOG_PUBLIC_KEY_FILE`) or v3
+/// (`--trusted-root`) `verify` keylessly with an identity.
+fn cosign_verify_image(
+    major: u32,
+    fake: &FakeSigstore,
+    dir: &Path,
+    identity: &str,
+    image: &str,
+) -> Run {
+    let mut c = cosign(major, dir);
+    c.args([
+        "verify",
+        "--allow-http-registry",
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        &fake.issuer(),
+    ]);
+    if major == 2 {
+        for (k, v) in fake.cosign_v2_env() {
+            c.env(k, v);
+        }
+    } else {
+        c.arg("--trusted-root").arg(fake.trusted_root());
+    }
+    run(c.arg(image))
+}
+
+/// Keyless image signing in Actions: ONE certificate for all images, layers annotated as cosign writes
+/// them (signature, certificate, chain, bundle), and cosign v2, cosign v3 and ferrosign verify them
+/// with the identity — and reject another identity.
+#[test]
+fn keyless_image_signatures_are_accepted_by_cosign_v2_and_v3() {
+    let fake = FakeSigstore::start(&[]);
+    let reg = TestRegistry::start();
+    let d = tempdir();
+    let p = d.path();
+    let a = reg.push_image("acme/app", "v1", "a");
+    let b = reg.push_image("acme/tool", "v1", "b");
+    let (img_a, img_b) = (
+        format!("{}/acme/app@{a}", reg.addr),
+        format!("{}/acme/tool@{b}", reg.addr),
+    );
+    let r = sign_images(
+        &fake,
+        p,
+        &["-a", "workflow=release"],
+        &[&img_a, &img_b],
+        &fake.actions_env(),
+    )
+    .ok();
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| !l.starts_with("::"))
+            .collect::<Vec<_>>(),
+        vec![img_a.as_str(), img_b.as_str()]
+    );
+    assert_eq!(
+        r.stderr.matches("tlog entry created with index: ").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    let la = reg.sig_layers("acme/app", &a);
+    let lb = reg.sig_layers("acme/tool", &b);
+    assert_eq!((la.len(), lb.len()), (1, 1));
+    let ann = |l: &serde_json::Value, k: &str| {
+        l["annotations"][k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k}: {l}"))
+            .to_string()
+    };
+    for l in [&la[0], &lb[0]] {
+        assert!(
+            ann(l, "dev.sigstore.cosign/certificate").starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        assert_eq!(
+            ann(l, "dev.sigstore.cosign/chain")
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            2
+        );
+        let bundle: serde_json::Value =
+            serde_json::from_str(&ann(l, "dev.sigstore.cosign/bundle")).unwrap();
+        assert!(
+            bundle["SignedEntryTimestamp"].is_string() && bundle["Payload"]["logIndex"].is_u64(),
+            "{bundle}"
+        );
+        assert_eq!(bundle["Payload"]["logID"], fake.get("rekor_log_id"));
+    }
+    assert_eq!(
+        ann(&la[0], "dev.sigstore.cosign/certificate"),
+        ann(&lb[0], "dev.sigstore.cosign/certificate"),
+        "one certificate per run"
+    );
+    for major in [2, 3] {
+        for img in [&img_a, &img_b] {
+            let out = cosign_verify_image(major, &fake, p, &fake.identity(), img).ok();
+            assert!(
+                out.stdout.contains(r#""workflow":"release""#),
+                "cosign v{major}: {}",
+                out.all()
+            );
+        }
+        let bad = cosign_verify_image(
+            major,
+            &fake,
+            p,
+            "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main",
+            &img_a,
+        );
+        assert_ne!(
+            bad.code,
+            0,
+            "cosign v{major} accepted another identity:\n{}",
+            bad.all()
+        );
+    }
+    run(ferrosign(p)
+        .args([
+            "verify",
+            "--allow-http-registry",
+            "--certificate-identity",
+            &fake.identity(),
+            "--certificate-oidc-issuer",
+            &fake.issuer(),
+        ])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .arg(&img_a))
+    .ok();
+}
+
+/// Key-signed images get a Rekor entry too (cosign's default): cosign verifies the SET with the
+/// instance's Rekor key (no --insecure-ignore-tlog); a Rekor failure leaves nothing in the registry.
+#[test]
+fn key_signed_images_carry_a_verified_rekor_bundle() {
+    let fake = FakeSigstore::start(&[]);
+    let reg = TestRegistry::start();
+    let d = tempdir();
+    let p = d.path();
+    run(ferrosign(p)
+        .arg("generate-key-pair")
+        .env("COSIGN_PASSWORD", "pw"))
+    .ok();
+    let digest = reg.push_image("acme/app", "v1", "k");
+    let img = format!("{}/acme/app@{digest}", reg.addr);
+    let pw = [("COSIGN_PASSWORD".to_string(), "pw".to_string())];
+    let r = sign_images(&fake, p, &["--key", "cosign.key"], &[&img], &pw).ok();
+    assert!(
+        r.stderr.contains("tlog entry created with index: "),
+        "{}",
+        r.stderr
+    );
+    let layers = reg.sig_layers("acme/app", &digest);
+    assert!(layers[0]["annotations"]["dev.sigstore.cosign/bundle"].is_string());
+    for major in [2, 3] {
+        let mut c = cosign(major, p);
+        c.args(["verify", "--allow-http-registry", "--key", "cosign.pub"]);
+        if major == 2 {
+            c.env("SIGSTORE_REKOR_PUBLIC_KEY", fake.get("rekor_pub"));
+        } else {
+            c.arg("--trusted-root").arg(fake.trusted_root());
+        }
+        run(c.arg(&img)).ok();
+    }
+    // Rekor down: the image is not signed, and says why
+    let broken = FakeSigstore::start(&["rekor-status=500"]);
+    let other = reg.push_image("acme/app", "v2", "k2");
+    let img2 = format!("{}/acme/app@{other}", reg.addr);
+    sign_images(&broken, p, &["--key", "cosign.key"], &[&img2], &pw)
+        .fails(1, "Rekor at")
+        .hint("--tlog-upload=false");
+    assert!(
+        reg.sig_layers("acme/app", &other).is_empty(),
+        "a signature was pushed despite the Rekor failure"
+    );
 }

@@ -516,16 +516,19 @@ fn bad_input_fails_with_one_clear_error_and_loses_nothing() {
         "invalid annotation",
         "key=value",
     );
-    // The transparency log is not available yet: say how to sign without it.
+    // Rekor unreachable (signing records in the transparency log by default): say how to sign without it.
+    let rekor = format!("http://{}", dead_addr());
     check(
         run(fs(d).args([
             "sign",
             "--key",
             "k.key",
             "--allow-insecure-registry",
+            "--rekor-url",
+            &rekor,
             &image,
         ])),
-        "Rekor",
+        "cannot reach Rekor",
         "--tlog-upload=false",
     );
     // A wrong key at verify; an image with no signatures.
