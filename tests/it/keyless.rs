@@ -422,6 +422,21 @@ fn keyless_faults_fail_with_a_reason_and_a_hint() {
         );
         no_bundle(p);
     }
+    // The Actions token service fails
+    let fake = FakeSigstore::start(&["oidc-status=500"]);
+    sign_blob(&fake, p, &["--bundle", "b.json"], &fake.actions_env())
+        .fails(1, "token service answered 500")
+        .hint("re-run");
+    let mut bad_request_token = fake.actions_env();
+    bad_request_token[2].1 = "not-the-request-token".into();
+    drop(fake);
+    let fake = FakeSigstore::start(&[]);
+    bad_request_token[1].1 = fake.get("actions_id_token_request_url");
+    sign_blob(&fake, p, &["--bundle", "b.json"], &bad_request_token)
+        .fails(1, "answered 401")
+        .hint("id-token: write");
+    no_bundle(p);
+    drop(fake);
     // A transient Fulcio or Rekor failure is retried
     let fake = FakeSigstore::start(&["fulcio-fail-once=503", "rekor-fail-once=502"]);
     sign_blob(&fake, p, &["--bundle", "b.json"], &token(&fake)).ok();
