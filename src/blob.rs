@@ -8,7 +8,6 @@ use crate::config::{BlobEvidence, SignBlob, SignerSpec, VerifyBlob, VerifySigner
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::gha::Ui;
-use crate::http::{Http, HttpOptions};
 use crate::keyless::{check_private_repository, KeylessSigner, Tlog, Trust};
 use crate::signing::{sha256_reader, KeyError, PublicKey};
 use crate::trust::TrustRoot;
@@ -54,7 +53,7 @@ pub async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<(), Error> {
     } else {
         Trust::default()
     };
-    let http = Http::new(HttpOptions::default()).map_err(crate::rekor::RekorError::from)?;
+    let http = crate::keyless::http_client()?;
     // The signature, the PEM Rekor checks it with, and the bundle's verification material.
     let (sig, verifier_pem, mut material, cert_pem) = match &req.signer {
         SignerSpec::Key { key, password } => {

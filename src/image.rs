@@ -8,7 +8,6 @@
 use crate::config::{SignImages, SignerSpec, UploadBlob, VerifyImages, VerifySigner};
 use crate::error::Error;
 use crate::gha::Ui;
-use crate::http::{Http, HttpOptions};
 use crate::keyless::{check_private_repository, KeylessSigner, Tlog, Trust};
 use crate::oci::layout::{self, SignatureLayer, ANN_BUNDLE, ANN_SIGNATURE};
 use crate::oci::{sha256_digest, ImageRef, OciError, Registry, OCI_CONFIG, OCI_MANIFEST};
@@ -276,7 +275,7 @@ pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
     } else {
         Trust::default()
     };
-    let http = Http::new(HttpOptions::default()).map_err(crate::rekor::RekorError::from)?;
+    let http = crate::keyless::http_client()?;
     let tlog = if req.tlog_upload {
         Some(Tlog::new(&http, &req.instance.rekor_url, &trust))
     } else {

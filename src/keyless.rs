@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::fulcio::{Fulcio, SigningCertificate, TrustedCas};
 use crate::gha::Ui;
-use crate::http::Http;
+use crate::http::{Http, HttpOptions};
 use crate::oidc::{self, Claims, TokenSource};
 use crate::rekor::{self, LogEntry, LogKey, Rekor};
 use crate::signing::PrivateKey;
@@ -47,6 +47,11 @@ impl Default for Instance {
             private_repository: PrivateRepository::Warn,
         }
     }
+}
+
+/// The HTTP client for the token service, Fulcio and Rekor (the project's one client, default settings).
+pub fn http_client() -> Result<Http, Error> {
+    Http::new(HttpOptions::default()).map_err(|e| rekor::RekorError::from(e).into())
 }
 
 /// The trust material signing checks Fulcio's and Rekor's answers against (empty: trusts nothing).
