@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/peers.sh
 install_peers
+# Compiled dependencies are kept across runs and fresh clones (CI clones anew each time).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERROSIGN_CACHE/target}"
 
 lint=1
 [ "${1:-}" = "--no-lint" ] && lint=0
