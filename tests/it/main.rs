@@ -4,6 +4,7 @@ mod sigstore_fake;
 mod support;
 
 mod action;
+mod action_docs;
 mod blob;
 mod keyless;
 mod keys;
