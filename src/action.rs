@@ -411,6 +411,7 @@ fn verify_signed(
         key: Some(path.to_string_lossy().into_owned()),
         annotations: plan.annotations.clone(),
         insecure_ignore_tlog: !plan.tlog_upload,
+        keyless: cli::KeylessVerifyArgs::default(),
         registry,
     };
     let result = config::from_cli(cli::Command::Verify(args)).and_then(|req| match req {

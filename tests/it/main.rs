@@ -5,6 +5,7 @@ mod support;
 
 mod action;
 mod action_docs;
+mod action_sign;
 mod blob;
 mod keyless;
 mod keys;

@@ -1,0 +1,333 @@
+//! Action mode signing against the real registry (Debian's docker-registry on loopback): outputs,
+//! summary (snapshot), the summary's `cosign verify` command run with the real cosign v2 and v3,
+//! recursive signing, partial failure, registry credentials, and the leak test across signing failures.
+
+use crate::action::*;
+use crate::support::*;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::registry::{dead_addr, TestRegistry};
+
+/// A runner with a key (PEM in COSIGN_PRIVATE_KEY, password in COSIGN_PASSWORD) and key-based inputs.
+fn key_action(r: &Runner, pem: &str, images: &str) -> Command {
+    let mut c = r.action("push");
+    c.env("COSIGN_PRIVATE_KEY", pem)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SIGSTORE_ID_TOKEN", OIDC_TOKEN);
+    input(&mut c, "images", images);
+    input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
+    input(&mut c, "tlog-upload", "false");
+    input(&mut c, "registry-username", "octocat");
+    input(&mut c, "registry-password", REGISTRY_PASSWORD);
+    input(&mut c, "allow-insecure-registry", "true");
+    c
+}
+
+fn output(r: &Runner, name: &str) -> String {
+    r.outputs()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no output {name}: {:?}", r.outputs()))
+        .1
+}
+
+/// The summary with what varies between runs (ports, digests, fingerprints) replaced.
+fn filtered_summary(r: &Runner, reg: &TestRegistry) -> String {
+    let s = r.summary().replace(&reg.addr, "127.0.0.1:PORT");
+    let s = regex::Regex::new("sha256:[0-9a-f]{64}")
+        .unwrap()
+        .replace_all(&s, "sha256:DIGEST");
+    regex::Regex::new("sha256-[0-9a-f]{64}")
+        .unwrap()
+        .replace_all(&s, "sha256-DIGEST")
+        .into_owned()
+}
+
+/// Runs the summary's `cosign verify` commands with the real cosign (v2 and v3), `cosign.pub` being the
+/// public key of `pem`.
+fn run_summary_commands(r: &Runner, pem_dir: &Path) {
+    let summary = r.summary();
+    let block = summary
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("a ```sh block in the summary");
+    for major in [2, 3] {
+        for line in block.lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            assert_eq!(&words[..2], ["cosign", "verify"], "{line}");
+            let res = run(cosign(major, pem_dir).args(&words[1..]));
+            assert_eq!(
+                res.code,
+                0,
+                "cosign v{major} rejects `{line}`:\n{}",
+                res.all()
+            );
+        }
+    }
+}
+
+#[test]
+fn key_signing_writes_outputs_summary_and_cosign_accepts_the_printed_command() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "action-key");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    std::fs::copy(r.path().join("leak.pub"), r.path().join("cosign.pub")).unwrap();
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    let mut c = key_action(&r, &pem, &format!("# the app\n{image}\n"));
+    input(&mut c, "annotations", "team=platform");
+    input(&mut c, "verify", "true");
+    let res = run(&mut c).ok();
+
+    // Outputs parse and say what was signed.
+    assert_eq!(output(&r, "digests"), digest);
+    assert_eq!(
+        output(&r, "signatures"),
+        format!("{}/acme/app:{}.sig", reg.addr, digest.replace(':', "-"))
+    );
+    assert_eq!(output(&r, "rekor-log-indexes"), "");
+    assert_eq!(output(&r, "certificate-identity"), "");
+    let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
+    assert_eq!(json["images"][0]["mode"], "key");
+    assert_eq!(json["images"][0]["digest"], digest.as_str());
+    assert_eq!(json["images"][0]["verified"], true);
+    assert_eq!(json["failed"], serde_json::json!([]));
+
+    // The signature is in the registry with the default annotations from GITHUB_*.
+    let payloads = reg.sig_payloads("acme/app", &digest);
+    assert_eq!(payloads.len(), 1);
+    let payload: serde_json::Value = serde_json::from_str(&payloads[0]).unwrap();
+    assert_eq!(payload["optional"]["workflow"], "release");
+    assert_eq!(payload["optional"]["repo"], "acme/app");
+    assert_eq!(payload["optional"]["ref"], "refs/heads/main");
+    assert_eq!(payload["optional"]["team"], "platform");
+
+    // The summary, snapshot-style.
+    let fingerprint = json["images"][0]["key_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(r.summary().contains(&format!("key `sha256:{fingerprint}`")));
+    let summary =
+        filtered_summary(&r, &reg).replace("key `sha256:DIGEST`", "key `sha256:FINGERPRINT`");
+    assert_eq!(
+        summary,
+        "\
+### ferrosign signed 1 image
+
+| image | mode | identity or key | Rekor entry |
+|---|---|---|---|
+| `127.0.0.1:PORT/acme/app@sha256:DIGEST` | key (verified) | key `sha256:FINGERPRINT` | not uploaded |
+
+<details><summary>Verify with cosign</summary>
+
+`cosign.pub` is the public key whose SHA-256 fingerprint is shown above.
+
+```sh
+cosign verify --key cosign.pub --rekor-url http://127.0.0.1:1 --insecure-ignore-tlog=true --allow-insecure-registry 127.0.0.1:PORT/acme/app@sha256:DIGEST
+```
+
+</details>
+
+"
+    );
+    // What the summary tells consumers to run works, with cosign v2 and v3.
+    run_summary_commands(&r, r.path());
+
+    // The runner contract: masks first, one group per image, no secret anywhere.
+    assert_masks_first(&res, &[PASSWORD, REGISTRY_PASSWORD, OIDC_TOKEN, &pem]);
+    assert!(
+        res.stdout.contains(&format!("::group::Sign {image}\n")),
+        "{}",
+        res.stdout
+    );
+    assert!(res.stdout.contains("::endgroup::"), "{}", res.stdout);
+    assert!(!res.stdout.contains("::error::"), "{}", res.stdout);
+    assert_no_leak(&res, &r, &[PASSWORD, REGISTRY_PASSWORD, OIDC_TOKEN, &pem]);
+
+    // Re-running does not duplicate the signature.
+    let mut again = key_action(&r, &pem, &image);
+    input(&mut again, "annotations", "team=platform");
+    run(&mut again).ok();
+    assert_eq!(reg.sig_payloads("acme/app", &digest).len(), 1);
+}
+
+#[test]
+fn recursive_signs_the_index_and_each_platform_manifest() {
+    let reg = TestRegistry::start();
+    let (index, kids) = reg.push_index("acme/multi", "v2", "action-multi", &["amd64", "arm64"]);
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let mut c = key_action(&r, &pem, &format!("{}/acme/multi:v2", reg.addr));
+    input(&mut c, "recursive", "true");
+    let res = run(&mut c).ok();
+    let digests: Vec<String> = output(&r, "digests").lines().map(str::to_string).collect();
+    let mut want = vec![index.clone()];
+    want.extend(kids.iter().cloned());
+    assert_eq!(digests, want);
+    assert_eq!(output(&r, "signatures").lines().count(), 3);
+    for d in &want {
+        assert_eq!(reg.sig_payloads("acme/multi", d).len(), 1, "{d} not signed");
+    }
+    assert!(
+        r.summary().starts_with("### ferrosign signed 3 images"),
+        "{}",
+        r.summary()
+    );
+    // A tag was given: the Action says it signed the digest it resolved to.
+    assert!(res.stdout.contains("::warning::"), "{}", res.stdout);
+}
+
+#[test]
+fn a_failed_image_does_not_stop_the_others_and_is_named() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/ok", "v1", "action-partial");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let good = format!("{}/acme/ok@{digest}", reg.addr);
+    let bad = format!("{}/acme/gone@{digest}", dead_addr());
+    let res = run(&mut key_action(&r, &pem, &format!("{bad}\n{good}")))
+        .fails(1, "1 of 2 images were not signed");
+    assert!(res.stderr.contains(&bad), "{}", res.stderr);
+    let errors: Vec<&str> = res
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error::"))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        2,
+        "one per failed image, one overall: {errors:?}"
+    );
+    assert!(
+        errors[0].contains(&format!("{bad} was not signed")) && errors[0].contains("%0Ahint: "),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        output(&r, "digests"),
+        digest,
+        "the good image is still signed and reported"
+    );
+    assert_eq!(reg.sig_payloads("acme/ok", &digest).len(), 1);
+    let summary = r.summary();
+    assert!(summary.contains("**Not signed (1):**"), "{summary}");
+    assert!(summary.contains(&format!("`{bad}`")), "{summary}");
+    assert_no_leak(&res, &r, &[PASSWORD, REGISTRY_PASSWORD, OIDC_TOKEN, &pem]);
+}
+
+#[test]
+fn registry_credentials_from_inputs_and_the_job_token_stays_home() {
+    let reg = TestRegistry::start_with_auth("octocat", REGISTRY_PASSWORD);
+    let digest = reg.push_image("acme/private", "v1", "action-auth");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let image = format!("{}/acme/private@{digest}", reg.addr);
+    let res = run(&mut key_action(&r, &pem, &image)).ok();
+    assert_eq!(reg.sig_payloads("acme/private", &digest).len(), 1);
+    assert_no_leak(&res, &r, &[REGISTRY_PASSWORD, PASSWORD, &pem]);
+
+    // The job's GitHub token (`ghs_…`, registry-password's default) is not sent to other registries:
+    // a listener that challenges for basic auth records whether any request carried credentials.
+    let job_token = "ghs_jobtokenleaktest0123456789abcdef";
+    for (password, offered) in [(job_token, false), (REGISTRY_PASSWORD, true)] {
+        let (addr, requests) = challenging_listener();
+        let mut c = key_action(&r, &pem, &format!("{addr}/acme/private@{digest}"));
+        input(&mut c, "registry-password", password);
+        let res = run(&mut c);
+        assert_eq!(res.code, 1, "{}", res.all());
+        let seen = requests.lock().unwrap().join("\n---\n").to_lowercase();
+        assert!(!seen.is_empty(), "no request reached the listener");
+        assert_eq!(
+            seen.contains("authorization: basic"),
+            offered,
+            "{password}: {seen}"
+        );
+        assert_eq!(
+            res.stderr.contains("not sending the job's GitHub token"),
+            !offered,
+            "{}",
+            res.stderr
+        );
+        assert_no_leak(&res, &r, &[password, PASSWORD, &pem]);
+    }
+}
+
+/// A loopback listener that answers every request with a basic-auth challenge and records the requests.
+fn challenging_listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = [0u8; 8192];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            record
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test\"\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn secrets_never_leak_on_signing_failure_paths() {
+    let reg = TestRegistry::start_with_auth("octocat", REGISTRY_PASSWORD);
+    let digest = reg.push_image("acme/app", "v1", "action-leak");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let secrets = [PASSWORD, REGISTRY_PASSWORD, OIDC_TOKEN, pem.as_str()];
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    type Tweak = fn(&mut Command);
+    let cases: &[(&str, Tweak)] = &[
+        ("wrong key password", |c| {
+            c.env("COSIGN_PASSWORD", "not-the-password");
+        }),
+        ("no key password", |c| {
+            c.env_remove("COSIGN_PASSWORD");
+        }),
+        ("key variable unset", |c| {
+            c.env_remove("COSIGN_PRIVATE_KEY");
+        }),
+        ("a public key as the key", |c| {
+            input(c, "key", "leak.pub");
+        }),
+        ("wrong registry password", |c| {
+            input(c, "registry-password", "wrong-registry-password");
+        }),
+        ("registry down", |c| {
+            input(c, "images", &format!("{}/acme/app:v1", dead_addr()));
+        }),
+        ("not an image reference", |c| {
+            input(c, "images", "UPPER/Case@@nope");
+        }),
+        ("tlog upload not possible", |c| {
+            input(c, "tlog-upload", "true");
+        }),
+    ];
+    for (what, tweak) in cases {
+        let mut c = key_action(&r, &pem, &image);
+        tweak(&mut c);
+        let res = run(&mut c);
+        assert_ne!(res.code, 0, "{what}: should fail:\n{}", res.all());
+        assert!(!res.stderr.contains("panicked"), "{what}: {}", res.stderr);
+        assert!(res.stdout.contains("::error::"), "{what}: {}", res.stdout);
+        assert!(
+            res.stderr.contains("hint: "),
+            "{what}: no hint:\n{}",
+            res.stderr
+        );
+        assert_masks_first(&res, &[OIDC_TOKEN]);
+        assert_no_leak(&res, &r, &secrets);
+    }
+}
