@@ -6,16 +6,16 @@
 //! the results go to the step outputs and the job summary. A failure is one `::error::` with its hint
 //! and exit code 1 (2 for wrong inputs).
 
-use crate::config::{ImageSignerSpec, Request};
+use crate::config::Request;
 use crate::error::Error;
 use crate::gha::summary::{self, FailedImage, Report, SignedImage, Signer};
 use crate::gha::Ui;
-use crate::image::{self, ImageSigner, KeySigner};
+use crate::image::{self, PreparedSigner};
 use crate::inputs::{self, Inputs};
 use crate::oci::ImageRef;
 use crate::secret::SecretString;
-use crate::signing::PublicKey;
 use crate::{cli, config};
+use std::path::PathBuf;
 
 /// What can fail in the Action beyond the requests it runs.
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +201,13 @@ impl SignPlan {
             recursive: self.recursive,
             tlog_upload: self.tlog_upload,
             yes: true,
+            sigstore: cli::SigstoreArgs {
+                identity_token: None,
+                fulcio_url: self.fulcio_url.clone(),
+                rekor_url: self.rekor_url.clone(),
+                trusted_root: self.trusted_root.as_ref().map(PathBuf::from),
+                private_repository: cli::PrivateRepositoryArg::default(),
+            },
             registry,
         }
     }
@@ -273,23 +280,30 @@ fn sign(plan: &SignPlan, ui: &mut Ui) -> Result<(), Error> {
         ));
     };
     let rt = runtime()?;
-    let signer = match &checked.signer {
-        ImageSignerSpec::Key { key, password } => {
-            let loaded = key
-                .load_private(password)
-                .map_err(|e| Error::key(format!("cannot load the private key from {key}"), e))?;
-            KeySigner::new(loaded)
+    // One signer for the run: the key loaded once, or one token and one Fulcio certificate.
+    let signer = rt.block_on(image::prepare(&checked, ui))?;
+    let who = match (signer.public_key(), signer.certificate_identity()) {
+        (_, Some((identity, issuer))) => Signer::Keyless {
+            certificate_identity: identity.to_string(),
+            certificate_oidc_issuer: issuer.to_string(),
+        },
+        (Some(public), None) => Signer::Key {
+            key_fingerprint: public.fingerprint(),
+        },
+        (None, None) => {
+            return Err(Error::usage(
+                "the signer has neither a key nor a certificate",
+                "report this as a bug",
+            ))
         }
     };
-    let public = signer.public_key().cloned();
-    let fingerprint = public.as_ref().map(|p| p.fingerprint()).unwrap_or_default();
     let mut report = Report {
         verify: plan.hints(),
         ..Report::default()
     };
     for image in &plan.images {
         ui.group(&format!("Sign {image}"));
-        let result = sign_one(plan, image, &signer, &fingerprint, public.as_ref(), &rt, ui);
+        let result = sign_one(plan, image, &signer, &who, &rt, ui);
         match result {
             Ok(signed) => report.images.extend(signed),
             Err(e) => {
@@ -334,9 +348,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 fn sign_one(
     plan: &SignPlan,
     image: &str,
-    signer: &KeySigner,
-    fingerprint: &str,
-    public: Option<&PublicKey>,
+    signer: &PreparedSigner,
+    who: &Signer,
     rt: &tokio::runtime::Runtime,
     ui: &mut Ui,
 ) -> Result<Vec<SignedImage>, Error> {
@@ -351,7 +364,7 @@ fn sign_one(
             "report this as a bug",
         ));
     };
-    let done = rt.block_on(image::sign_with(&req, signer, ui))?;
+    let done = rt.block_on(signer.sign(&req, ui))?;
     let mut signed: Vec<SignedImage> = done
         .images
         .iter()
@@ -363,55 +376,83 @@ fn sign_one(
                 .unwrap_or_else(|| s.image.clone()),
             digest: s.digest.clone(),
             signature: s.signature_ref.clone(),
-            signer: Signer::Key {
-                key_fingerprint: fingerprint.to_string(),
-            },
-            rekor_log_index: None,
-            rekor_entry_url: None,
+            signer: who.clone(),
+            rekor_log_index: s.rekor_log_index,
+            rekor_entry_url: s
+                .rekor_log_index
+                .map(|i| summary::rekor_entry_url(&plan.rekor_url, i)),
             verified: None,
         })
         .collect();
     if plan.verify {
-        let Some(public) = public else {
-            return Err(Error::usage(
-                "verify: true needs the signer's public key",
-                "report this as a bug",
-            ));
-        };
-        verify_signed(
+        let result = verify_signed(
             plan,
-            &mut signed,
-            public,
+            &signed,
+            signer,
+            who,
             plan.registry_args(image).0,
             rt,
             ui,
-        )?;
+        );
+        for s in signed.iter_mut() {
+            s.verified = Some(result.is_ok());
+        }
+        result?;
     }
     Ok(signed)
 }
 
-/// `verify: true`: the CLI's `verify --key` on every manifest just signed, with the signed annotations.
+/// `verify: true`: the CLI's `verify` on every manifest just signed, with the signed annotations: with
+/// the key's public key, or with this run's certificate identity and issuer.
 fn verify_signed(
     plan: &SignPlan,
-    signed: &mut [SignedImage],
-    public: &PublicKey,
+    signed: &[SignedImage],
+    signer: &PreparedSigner,
+    who: &Signer,
     registry: cli::RegistryArgs,
     rt: &tokio::runtime::Runtime,
     ui: &mut Ui,
 ) -> Result<(), Error> {
-    let dir = tempfile_dir()?;
-    let path = dir.join("cosign.pub");
-    crate::fsutil::write_atomic(&path, public.to_pem().as_bytes()).map_err(|source| Error::Io {
-        context: "cannot write",
-        path: path.clone(),
-        source,
-    })?;
+    let mut keyless = cli::KeylessVerifyArgs {
+        trusted_root: plan.trusted_root.as_ref().map(PathBuf::from),
+        ..Default::default()
+    };
+    let mut key = None;
+    let mut dir = None;
+    match who {
+        Signer::Keyless {
+            certificate_identity,
+            certificate_oidc_issuer,
+        } => {
+            keyless.certificate_identity = Some(certificate_identity.clone());
+            keyless.certificate_oidc_issuer = Some(certificate_oidc_issuer.clone());
+        }
+        Signer::Key { .. } => {
+            let Some(public) = signer.public_key() else {
+                return Err(Error::usage(
+                    "the key signer has no public key",
+                    "report this as a bug",
+                ));
+            };
+            let d = tempfile_dir()?;
+            let path = d.join("cosign.pub");
+            crate::fsutil::write_atomic(&path, public.to_pem().as_bytes()).map_err(|source| {
+                Error::Io {
+                    context: "cannot write",
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            key = Some(path.to_string_lossy().into_owned());
+            dir = Some(d);
+        }
+    }
     let args = cli::VerifyArgs {
         images: signed.iter().map(SignedImage::reference).collect(),
-        key: Some(path.to_string_lossy().into_owned()),
+        key,
         annotations: plan.annotations.clone(),
         insecure_ignore_tlog: !plan.tlog_upload,
-        keyless: cli::KeylessVerifyArgs::default(),
+        keyless,
         registry,
     };
     let result = config::from_cli(cli::Command::Verify(args)).and_then(|req| match req {
@@ -421,9 +462,8 @@ fn verify_signed(
             "report this as a bug",
         )),
     });
-    let _ = std::fs::remove_dir_all(&dir);
-    for s in signed.iter_mut() {
-        s.verified = Some(result.is_ok());
+    if let Some(d) = dir {
+        let _ = std::fs::remove_dir_all(d);
     }
     result
 }

@@ -266,9 +266,54 @@ async fn children(
     Ok(())
 }
 
-/// `sign` with the signer the request names: a key, or keyless (one certificate for all the images);
-/// each signature recorded in Rekor unless `--tlog-upload=false`.
+/// `sign` with the signer the request names.
 pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
+    prepare(req, ui).await?.sign(req, ui).await
+}
+
+/// A signer made ready once per run (for keyless: the token, the ephemeral key and its one Fulcio
+/// certificate), then used for any number of requests with the same signer spec (the Action signs
+/// image by image with it).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PreparedSigner {
+    /// A cosign key, with the Rekor log when uploading.
+    Key(KeySigner),
+    /// An ephemeral key and its Fulcio certificate.
+    Keyless(KeylessImageSigner),
+}
+
+impl PreparedSigner {
+    /// Signs every image of `req`.
+    pub async fn sign(&self, req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
+        match self {
+            PreparedSigner::Key(s) => sign_with(req, s, ui).await,
+            PreparedSigner::Keyless(s) => sign_with(req, s, ui).await,
+        }
+    }
+
+    /// The public key of a key signer.
+    pub fn public_key(&self) -> Option<&PublicKey> {
+        match self {
+            PreparedSigner::Key(s) => s.public_key(),
+            PreparedSigner::Keyless(_) => None,
+        }
+    }
+
+    /// The certificate's identity (SAN) and OIDC issuer of a keyless signer.
+    pub fn certificate_identity(&self) -> Option<(&str, &str)> {
+        match self {
+            PreparedSigner::Key(_) => None,
+            PreparedSigner::Keyless(s) => {
+                let cert = s.signer.certificate();
+                Some((cert.identity.as_str(), cert.issuer.as_str()))
+            }
+        }
+    }
+}
+
+/// Makes the signer the request names ready: loads the key, or gets the token and certificate.
+pub async fn prepare(req: &SignImages, ui: &mut Ui) -> Result<PreparedSigner, Error> {
     let keyless = matches!(req.signer, SignerSpec::Keyless(_));
     let trust = if keyless || req.tlog_upload {
         Trust::load(req.instance.trusted_root.as_deref())?
@@ -299,11 +344,13 @@ pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
             if let Some(t) = tlog {
                 signer = signer.with_tlog(t);
             }
-            sign_with(req, &signer, ui).await
+            Ok(PreparedSigner::Key(signer))
         }
         SignerSpec::Keyless(token) => {
             let signer = KeylessSigner::obtain(token, &req.instance, &trust, &http, ui).await?;
-            sign_with(req, &KeylessImageSigner::new(signer, tlog), ui).await
+            Ok(PreparedSigner::Keyless(KeylessImageSigner::new(
+                signer, tlog,
+            )))
         }
     }
 }
