@@ -331,3 +331,87 @@ fn secrets_never_leak_on_signing_failure_paths() {
         assert_no_leak(&res, &r, &secrets);
     }
 }
+
+/// Keyless in a runner-like job with `id-token: write` against the test Sigstore instance: one
+/// certificate for both images, Rekor entries linked in the summary, outputs carry the identity, the
+/// summary's command verifies with the real cosign v3, and the OIDC tokens never leak.
+#[test]
+fn keyless_signing_in_actions_reports_identity_and_rekor_entries() {
+    let fake = crate::sigstore_fake::FakeSigstore::start(&[]);
+    let reg = TestRegistry::start();
+    let a = reg.push_image("acme/app", "v1", "action-keyless-a");
+    let b = reg.push_image("acme/tool", "v1", "action-keyless-b");
+    let r = Runner::new();
+    let images = [
+        format!("{}/acme/app@{a}", reg.addr),
+        format!("{}/acme/tool@{b}", reg.addr),
+    ];
+    let mut c = r.action("push");
+    for (k, v) in fake.actions_env() {
+        c.env(k, v);
+    }
+    c.env("DOCKER_CONFIG", r.path().join("no-docker-config"));
+    input(&mut c, "images", &images.join("\n"));
+    input(&mut c, "fulcio-url", &fake.url());
+    input(&mut c, "rekor-url", &fake.url());
+    input(
+        &mut c,
+        "trusted-root",
+        fake.trusted_root().to_str().unwrap(),
+    );
+    input(&mut c, "allow-insecure-registry", "true");
+    input(&mut c, "registry-password", REGISTRY_PASSWORD);
+    input(&mut c, "verify", "true");
+    let res = run(&mut c).ok();
+
+    assert_eq!(output(&r, "digests"), format!("{a}\n{b}"));
+    assert_eq!(output(&r, "certificate-identity"), fake.identity());
+    assert_eq!(output(&r, "certificate-oidc-issuer"), fake.issuer());
+    let indexes: Vec<u64> = output(&r, "rekor-log-indexes")
+        .lines()
+        .map(|l| l.parse().expect("a log index per image"))
+        .collect();
+    assert_eq!(indexes.len(), 2);
+    let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
+    assert_eq!(json["images"][1]["mode"], "keyless");
+    assert_eq!(json["images"][1]["verified"], true);
+
+    let summary = r.summary();
+    for i in &indexes {
+        assert!(
+            summary.contains(&format!(
+                "[{i}]({}/api/v1/log/entries?logIndex={i})",
+                fake.url()
+            )),
+            "{summary}"
+        );
+    }
+    assert!(summary.contains(&format!("`{}` from `{}`", fake.identity(), fake.issuer())));
+    // The summary's commands, with cosign v3 (which takes --trusted-root).
+    let block = summary
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    for line in block.lines() {
+        assert!(line.contains("--trusted-root"), "{line}");
+        let words: Vec<&str> = line.split(' ').collect();
+        let v = run(cosign(3, r.path()).args(&words[1..]));
+        assert_eq!(v.code, 0, "cosign v3 rejects `{line}`:\n{}", v.all());
+    }
+
+    // Both OIDC tokens (the request token and the JWT it bought) are masked and never shown.
+    let request_token = fake.get("actions_id_token_request_token");
+    let jwt = res
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .find(|m| m.starts_with("eyJ") && m.matches('.').count() == 2)
+        .unwrap_or_else(|| panic!("the identity token was not masked:\n{}", res.stdout))
+        .to_string();
+    assert_masks_first(&res, &[&request_token, REGISTRY_PASSWORD]);
+    assert_no_leak(&res, &r, &[&request_token, &jwt, REGISTRY_PASSWORD]);
+    assert_eq!(res.stdout.matches("::group::Sign ").count(), 2);
+}
