@@ -415,3 +415,61 @@ fn keyless_signing_in_actions_reports_identity_and_rekor_entries() {
     assert_no_leak(&res, &r, &[&request_token, &jwt, REGISTRY_PASSWORD]);
     assert_eq!(res.stdout.matches("::group::Sign ").count(), 2);
 }
+
+/// Keyless failure paths (the token endpoint, Fulcio or Rekor refusing; Fulcio certifying another key):
+/// each fails with `::error::` and a hint, nothing is signed, and neither the request token nor the
+/// identity token nor the registry password shows anywhere.
+#[test]
+fn keyless_failures_leak_no_token() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "action-keyless-fail");
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    for fault in [
+        "oidc-status=403",
+        "fulcio-status=400",
+        "rekor-status=400",
+        "fulcio-wrong-key",
+    ] {
+        let fake = crate::sigstore_fake::FakeSigstore::start(&[fault]);
+        let r = Runner::new();
+        let mut c = r.action("push");
+        for (k, v) in fake.actions_env() {
+            c.env(k, v);
+        }
+        c.env("DOCKER_CONFIG", r.path().join("no-docker-config"));
+        input(&mut c, "images", &image);
+        input(&mut c, "fulcio-url", &fake.url());
+        input(&mut c, "rekor-url", &fake.url());
+        input(
+            &mut c,
+            "trusted-root",
+            fake.trusted_root().to_str().unwrap(),
+        );
+        input(&mut c, "allow-insecure-registry", "true");
+        input(&mut c, "registry-password", REGISTRY_PASSWORD);
+        let res = run(&mut c);
+        assert_ne!(res.code, 0, "{fault}: should fail:\n{}", res.all());
+        assert!(res.stdout.contains("::error::"), "{fault}: {}", res.stdout);
+        assert!(
+            res.stderr.contains("hint: "),
+            "{fault}: no hint:\n{}",
+            res.stderr
+        );
+        let request_token = fake.get("actions_id_token_request_token");
+        let mut secrets = vec![request_token.clone(), REGISTRY_PASSWORD.to_string()];
+        secrets.extend(
+            res.stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("::add-mask::"))
+                .filter(|m| m.starts_with("eyJ"))
+                .map(str::to_string),
+        );
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        assert_masks_first(&res, &[&request_token, REGISTRY_PASSWORD]);
+        assert_no_leak(&res, &r, &secrets);
+        assert!(
+            reg.sig_payloads("acme/app", &digest).is_empty(),
+            "{fault}: nothing signed"
+        );
+    }
+}
