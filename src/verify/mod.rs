@@ -468,9 +468,7 @@ fn map(e: sigstore_verify::Error, trust: &str) -> VerifyError {
             CertificateError::ChainInvalid(reason)
                 if reason.contains("CertNotValidYet") || reason.contains("CertExpired") =>
             {
-                VerifyError::CertificateTime(format!(
-                    "the verified signing time is outside the certificate's validity ({reason})"
-                ))
+                VerifyError::CertificateTime(chain_time_reason(&reason))
             }
             CertificateError::ChainInvalid(reason) => {
                 VerifyError::UntrustedCertificate { trust, reason }
@@ -515,6 +513,26 @@ fn map(e: sigstore_verify::Error, trust: &str) -> VerifyError {
         E::Types(t) => VerifyError::Malformed(t.to_string()),
         E::UnsupportedBundle(r) | E::UnsupportedArtifact(r) => VerifyError::Unsupported(r),
         other => VerifyError::Other(other.to_string()),
+    }
+}
+
+/// webpki's `CertNotValidYet { time: UnixTime(T), not_before: UnixTime(NB) }` (or `CertExpired`, with
+/// `not_after`) in words, with RFC 3339 times.
+fn chain_time_reason(reason: &str) -> String {
+    let times: Vec<String> = reason
+        .split("UnixTime(")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next()?.parse::<i64>().ok())
+        .map(|secs| {
+            jiff::Timestamp::from_second(secs)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| secs.to_string())
+        })
+        .collect();
+    match (times.as_slice(), reason.contains("CertNotValidYet")) {
+        ([t, nb], true) => format!("it was signed at {t}, before the certificate's notBefore {nb}"),
+        ([t, na], false) => format!("it was signed at {t}, after the certificate's notAfter {na}"),
+        _ => format!("the verified signing time is outside the certificate's validity ({reason})"),
     }
 }
 
@@ -564,6 +582,18 @@ mod tests {
             exact.to_string(),
             "`https://github.com/a/b/.github/workflows/r.yml@refs/heads/main`"
         );
+    }
+
+    #[test]
+    fn webpki_time_errors_read_as_sentences() {
+        let r = chain_time_reason("certificate chain validation failed: CertNotValidYet { time: UnixTime(1795613677), not_before: UnixTime(1795617277) }");
+        assert_eq!(r, "it was signed at 2026-11-25T13:34:37Z, before the certificate's notBefore 2026-11-25T14:34:37Z");
+        let r = chain_time_reason("CertExpired { time: UnixTime(100), not_after: UnixTime(50) }");
+        assert!(
+            r.contains("after the certificate's notAfter 1970-01-01T00:00:50Z"),
+            "{r}"
+        );
+        assert!(chain_time_reason("CertExpired").contains("outside"));
     }
 
     #[test]
