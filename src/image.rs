@@ -639,7 +639,8 @@ pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Err
             let hint = if reasons.contains_key("lacks the required annotations") {
                 "check the -a key=value pairs against those given when signing".to_string()
             } else if policy.is_some() {
-                "check --certificate-identity and --certificate-oidc-issuer against the signer, and                  --trusted-root against the Sigstore instance that signed"
+                "check --certificate-identity and --certificate-oidc-issuer against the signer, and \
+                 --trusted-root against the Sigstore instance that signed"
                     .to_string()
             } else {
                 "check that this public key belongs to the key that signed the image".to_string()

@@ -71,14 +71,19 @@ pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
         let end = block
             .find(END)
             .ok_or_else(|| VerifyError::Malformed("a certificate PEM block is truncated".into()))?;
-        let pem = &block[..end + END.len()];
-        let (label, der) = pem_rfc7468::decode_vec(pem.as_bytes()).map_err(|e| {
-            VerifyError::Malformed(format!("a certificate PEM block is damaged: {e}"))
-        })?;
-        if label != "CERTIFICATE" {
+        // Lenient like Go's pem.Decode (cosign): any line width, surrounding white space.
+        let (header, body) = block[..end].split_once('\n').unwrap_or((&block[..end], ""));
+        if header.trim_end() != "-----BEGIN CERTIFICATE-----" {
             return Err(VerifyError::Malformed(format!(
-                "a PEM block is `{label}`, not CERTIFICATE"
+                "a PEM block is `{}`, not a CERTIFICATE",
+                header.trim()
             )));
+        }
+        let der = b64(body, "a certificate PEM block")?;
+        if der.is_empty() {
+            return Err(VerifyError::Malformed(
+                "a certificate PEM block is empty".into(),
+            ));
         }
         out.push(der);
         rest = &block[end + END.len()..];
@@ -238,10 +243,14 @@ mod tests {
         assert!(e.to_string().contains("truncated"));
         let e = pem_certificates("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")
             .unwrap_err();
-        assert!(e.to_string().contains("damaged"));
+        assert!(e.to_string().contains("not base64"), "{e}");
         let e = pem_certificates("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END CERTIFICATE-----\n")
             .unwrap_err();
-        assert!(e.to_string().contains("damaged") || e.to_string().contains("PUBLIC KEY"));
+        assert!(e.to_string().contains("PUBLIC KEY"), "{e}");
+        // any line width, two blocks, text and CRLF around them
+        let two = "x\n-----BEGIN CERTIFICATE-----\nAAAA\nAQID\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\r\nAAAAAQID\r\n-----END CERTIFICATE-----\n";
+        let certs = pem_certificates(two).unwrap();
+        assert_eq!(certs, vec![vec![0, 0, 0, 1, 2, 3], vec![0, 0, 0, 1, 2, 3]]);
     }
 
     #[test]

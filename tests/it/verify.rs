@@ -4,6 +4,7 @@
 //! wrong-instance bundle is refused with a clear reason, exit 1 and no panic.
 
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
+use crate::support::registry::{TestRegistry, OCI_MANIFEST};
 use crate::support::*;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -697,84 +698,16 @@ fn usage_errors_for_keyless_flags() {
     .fails(2, "exclude each other");
 }
 
-/// Debian's docker-registry on a free loopback port (killed on drop). The registry tests have a fuller
-/// harness; image verification needs only a place to push to.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Self {
-        let dir = tempdir();
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr = format!("127.0.0.1:{port}");
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                    dir.path().join("storage").display()
-                ),
-            )
-            .unwrap();
-            let mut child = Command::new("/usr/bin/docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("docker-registry (run `bash scripts/test.sh`)");
-            for _ in 0..300 {
-                if std::net::TcpStream::connect(&addr).is_ok() {
-                    return Registry {
-                        child,
-                        addr,
-                        _dir: dir,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("docker-registry did not start");
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn images_signed_by_cosign_keyless_and_with_a_key_and_rekor_verify() {
     let b = Bench::new();
     b.keypair();
-    let reg = Registry::start();
-    let up = run(ferrosign(b.p()).args([
-        "upload",
-        "blob",
-        "-f",
-        "f.txt",
-        "--allow-http-registry",
-        &format!("{}/acme/app:v1", reg.addr),
-    ]))
-    .ok();
-    let image = up.stdout.trim().to_string();
-    assert!(image.contains("@sha256:"), "{image}");
+    let reg = TestRegistry::start();
+    let image = format!(
+        "{}/acme/app@{}",
+        reg.addr,
+        reg.push_image("acme/app", "v1", "v")
+    );
     let url = b.fake.url();
     // cosign v2 signs keylessly (legacy .sig layout: certificate, chain and Rekor bundle annotations)
     let mut c = cosign(2, b.p());
@@ -1048,4 +981,122 @@ fn our_own_bundles_verify_and_their_tampered_copies_fail() {
         json!(foreign_set(&v["verificationMaterial"]["tlogEntries"][0]));
     b.verify_key(&b.write("ours-key-set.json", &v))
         .fails(1, "does not verify with the log keys");
+}
+
+#[test]
+fn tampered_image_signature_layers_are_refused_with_the_reason() {
+    // cosign v2 signs keylessly; then the .sig manifest in the registry is rewritten with one
+    // annotation altered at a time, and ferrosign must refuse each with the failing check named.
+    let b = Bench::new();
+    let other = Bench::new();
+    let py = read_json(&other.sign_python("py.json"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "t");
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    let url = b.fake.url();
+    let mut c = cosign(2, b.p());
+    c.args([
+        "sign",
+        "--yes",
+        "--allow-http-registry",
+        "--fulcio-url",
+        &url,
+        "--rekor-url",
+        &url,
+        "--identity-token",
+        &b.fake.get("token"),
+        &image,
+    ]);
+    for (k, v) in b.fake.cosign_v2_env() {
+        c.env(k, v);
+    }
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "cosign sign: {}", r.all());
+    let sig_tag = format!("{}.sig", digest.replace(':', "-"));
+    let original: Value =
+        serde_json::from_slice(&reg.manifest("acme/app", &sig_tag).unwrap()).unwrap();
+    let verify = || {
+        run(ferrosign(b.p())
+            .args(["verify", "--allow-http-registry"])
+            .arg("--trusted-root")
+            .arg(b.fake.trusted_root())
+            .args([
+                "--certificate-identity",
+                &b.fake.identity(),
+                "--certificate-oidc-issuer",
+                &b.fake.issuer(),
+            ])
+            .arg(&image))
+    };
+    verify().ok();
+    let put = |edit: &dyn Fn(&mut Value)| {
+        let mut m = original.clone();
+        edit(&mut m["layers"][0]["annotations"]);
+        reg.put_manifest(
+            "acme/app",
+            &sig_tag,
+            &serde_json::to_vec(&m).unwrap(),
+            OCI_MANIFEST,
+        );
+    };
+    let rekor_bundle = |a: &Value| -> Value {
+        serde_json::from_str(a["dev.sigstore.cosign/bundle"].as_str().unwrap()).unwrap()
+    };
+    // the SET signed by another key
+    put(&|a| {
+        let mut rb = rekor_bundle(a);
+        let entry = json!({
+            "canonicalizedBody": rb["Payload"]["body"],
+            "integratedTime": rb["Payload"]["integratedTime"],
+            "logIndex": rb["Payload"]["logIndex"],
+            "logId": {"keyId": B64.encode(hex::decode(rb["Payload"]["logID"].as_str().unwrap()).unwrap())},
+        });
+        rb["SignedEntryTimestamp"] = json!(foreign_set(&entry));
+        a["dev.sigstore.cosign/bundle"] = json!(rb.to_string());
+    });
+    verify()
+        .fails(1, "does not verify with the log keys")
+        .hint("--trusted-root");
+    // the signature replaced (the log entry names the original one)
+    put(&|a| {
+        a["dev.cosignproject.cosign/signature"] = json!(B64.encode(b"not the signature"));
+    });
+    verify().fails(1, "no signature of");
+    // no Rekor bundle
+    put(&|a| {
+        a.as_object_mut()
+            .unwrap()
+            .remove("dev.sigstore.cosign/bundle");
+    });
+    verify().fails(1, "has no Rekor bundle");
+    // the certificate from another instance's CA (made before the entry, so that only its CA is wrong)
+    let der = B64
+        .decode(
+            py["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        B64.encode(der)
+    );
+    put(&|a| {
+        a["dev.sigstore.cosign/certificate"] = json!(pem.clone());
+    });
+    verify().fails(1, "not issued by a certificate authority");
+    // garbage annotations
+    put(&|a| {
+        a["dev.sigstore.cosign/bundle"] = json!("{not json");
+    });
+    verify().fails(1, "dev.sigstore.cosign/bundle");
+    // and back to the original: verifies again
+    reg.put_manifest(
+        "acme/app",
+        &sig_tag,
+        &serde_json::to_vec(&original).unwrap(),
+        OCI_MANIFEST,
+    );
+    verify().ok();
 }
