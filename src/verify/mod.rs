@@ -209,7 +209,7 @@ pub enum VerifyError {
     /// Nothing in the bundle proves when the signature was made.
     #[error("the bundle has no verifiable time for the signature: {0}")]
     NoVerifiedTime(String),
-    /// A key-mode bundle without a log entry, whose signature content cannot be checked offline.
+    /// The signed file could not be read.
     #[error("the artifact cannot be read: {0}")]
     Read(String),
     /// Another verification failure.
