@@ -185,7 +185,19 @@ pub fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<(), Error> {
                 path: path.clone(),
                 source,
             })?;
-            let bundle = verify::load_bundle(&bytes)?;
+            let mut bundle = verify::load_bundle(&bytes)?;
+            if req.ignore_tlog {
+                ui.warn("Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.");
+                if matches!(req.signer, VerifySigner::Key(_)) {
+                    // a key signature needs no time: check the signature alone, as cosign does
+                    bundle.verification_material.tlog_entries.clear();
+                    bundle
+                        .verification_material
+                        .timestamp_verification_data
+                        .rfc3161_timestamps
+                        .clear();
+                }
+            }
             let signer = match (&req.signer, &key) {
                 (VerifySigner::Keyless(p), _) => verify::Signer::Keyless(p),
                 (VerifySigner::Key(_), Some(k)) => verify::Signer::Key(k),

@@ -248,6 +248,11 @@ pub struct VerifyBlobArgs {
     /// A Sigstore bundle (or cosign's older bundle) holding the signature.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Do not check the bundle's transparency log entries (inclusion proofs, and with --key the whole
+    /// entry); keyless bundles still need a verified time (a SET or an RFC 3161 timestamp).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure_ignore_tlog: bool,
     /// Keyless: who must have signed, and the trust material to check it with.
     #[command(flatten)]
     pub keyless: KeylessVerifyArgs,

@@ -234,6 +234,8 @@ pub struct VerifyBlob {
     pub evidence: BlobEvidence,
     /// the Sigstore instance's trusted root (None: the embedded public-good root)
     pub trusted_root: Option<PathBuf>,
+    /// `--insecure-ignore-tlog`
+    pub ignore_tlog: bool,
 }
 
 /// What a signature must verify with.
@@ -463,6 +465,7 @@ pub fn keyless_policy(
             identity,
             issuer,
             insecure_ignore_sct: a.insecure_ignore_sct,
+            insecure_ignore_tlog: false,
         })),
         (None, None) => Ok(None),
         (Some(_), None) => Err(Error::usage(
@@ -548,7 +551,10 @@ pub fn signer_spec(
 }
 
 fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {
-    let policy = keyless_policy(&a.keyless)?;
+    let policy = keyless_policy(&a.keyless)?.map(|mut p| {
+        p.insecure_ignore_tlog = a.insecure_ignore_tlog;
+        p
+    });
     let signer = match (a.key, policy) {
         (Some(_), Some(_)) => {
             return Err(Error::usage(
@@ -587,6 +593,7 @@ fn verify_blob(a: cli::VerifyBlobArgs) -> Result<Request, Error> {
         signer,
         evidence,
         trusted_root: a.keyless.trusted_root,
+        ignore_tlog: a.insecure_ignore_tlog,
     }))
 }
 

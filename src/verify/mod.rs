@@ -65,6 +65,8 @@ pub struct KeylessPolicy {
     pub issuer: Matcher,
     /// skip the embedded SCT check (`--insecure-ignore-sct`)
     pub insecure_ignore_sct: bool,
+    /// skip inclusion proofs and checkpoints (`--insecure-ignore-tlog`); a verified time is still required
+    pub insecure_ignore_tlog: bool,
 }
 
 /// What the signature must verify with.
@@ -326,6 +328,9 @@ pub fn verify_bundle(
             let mut p = sigstore_verify::VerificationPolicy::any_identity();
             if policy.insecure_ignore_sct {
                 p = p.skip_sct();
+            }
+            if policy.insecure_ignore_tlog {
+                p = p.skip_tlog_unsafe();
             }
             let r = run(&verifier, artifact, bundle, &p).map_err(|e| map(e, &trust_name))?;
             // Only a verified chain makes the claims worth matching; the policy above keeps it on.

@@ -1100,3 +1100,65 @@ fn tampered_image_signature_layers_are_refused_with_the_reason() {
     );
     verify().ok();
 }
+
+#[test]
+fn insecure_ignore_tlog_skips_proofs_but_not_the_verified_time() {
+    let b = Bench::new();
+    b.keypair();
+    let py = b.sign_python("py.json");
+    let good = read_json(&py);
+    // an altered inclusion proof is ignored; the SET (the signing time) is still checked
+    let mut v = good.clone();
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0] =
+        json!(B64.encode([1u8; 32]));
+    let proof = b.write("proof.json", &v);
+    b.verify(&proof, "f.txt", &[]).fails(1, "inclusion proof");
+    let r = verified(
+        b.verify(&proof, "f.txt", &["--insecure-ignore-tlog=true"]),
+        &b.fake.identity(),
+    );
+    assert!(
+        r.stderr.contains("Skipping tlog verification"),
+        "{}",
+        r.stderr
+    );
+    let mut v = good.clone();
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] =
+        json!(foreign_set(&v["verificationMaterial"]["tlogEntries"][0]));
+    b.verify(
+        &b.write("set.json", &v),
+        "f.txt",
+        &["--insecure-ignore-tlog"],
+    )
+    .fails(1, "does not verify with the log keys");
+    // with a key, the entry is not looked at (as cosign), the signature still is
+    let k3 = b.sign_cosign3("k3.json", true);
+    let mut v = read_json(&k3);
+    v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] =
+        json!(foreign_set(&v["verificationMaterial"]["tlogEntries"][0]));
+    let forged = b.write("k3-set.json", &v);
+    b.verify_key(&forged)
+        .fails(1, "does not verify with the log keys");
+    run(ferrosign(b.p())
+        .args([
+            "verify-blob",
+            "--key",
+            "cosign.pub",
+            "--insecure-ignore-tlog=true",
+            "--bundle",
+        ])
+        .arg(&forged)
+        .arg("f.txt"))
+    .ok();
+    run(ferrosign(b.p())
+        .args([
+            "verify-blob",
+            "--key",
+            "cosign.pub",
+            "--insecure-ignore-tlog=true",
+            "--bundle",
+        ])
+        .arg(&forged)
+        .arg("other.txt"))
+    .fails(1, "for other data");
+}
