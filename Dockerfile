@@ -20,7 +20,8 @@ RUN set -eu; \
     cargo build --release --locked --target "$target"; \
     mkdir -p /out; \
     cp "target/$target/release/ferrosign" /out/ferrosign; \
-    if readelf -d /out/ferrosign | grep -q NEEDED; then echo "ferrosign is not static" >&2; exit 1; fi; \
+    readelf -d /out/ferrosign > /tmp/dynamic.txt; \
+    if grep -q NEEDED /tmp/dynamic.txt; then echo "ferrosign is not static" >&2; exit 1; fi; \
     /out/ferrosign --version
 
 FROM scratch

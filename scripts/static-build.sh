@@ -19,8 +19,9 @@ fi
 echo "== static build: cargo build --release --locked --target $target"
 cargo build --release --locked --quiet --target "$target"
 bin="target/$target/release/ferrosign"
-if readelf -d "$bin" | grep -q NEEDED; then
-  echo "error: $bin needs shared libraries:"; readelf -d "$bin" | grep NEEDED; exit 1
+dynamic=$(readelf -d "$bin")
+if grep -q NEEDED <<<"$dynamic"; then
+  echo "error: $bin needs shared libraries:"; grep NEEDED <<<"$dynamic"; exit 1
 fi
 size=$(stat -c %s "$bin")
 echo "== static binary: $bin: $size bytes ($(( size / 1024 )) KiB), no shared libraries"
