@@ -18,7 +18,7 @@ else
 fi
 echo "== static build: cargo build --release --locked --target $target"
 cargo build --release --locked --quiet --target "$target"
-bin="target/$target/release/ferrosign"
+bin="${CARGO_TARGET_DIR:-target}/$target/release/ferrosign"
 dynamic=$(readelf -d "$bin")
 if grep -q NEEDED <<<"$dynamic"; then
   echo "error: $bin needs shared libraries:"; grep NEEDED <<<"$dynamic"; exit 1
@@ -28,7 +28,8 @@ echo "== static binary: $bin: $size bytes ($(( size / 1024 )) KiB), no shared li
 "$bin" --version
 work=$(mktemp -d)
 set +e
-smoke=$(cd "$work" && env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true "$OLDPWD/$bin" 2>/dev/null)
+bin=$(realpath "$bin")
+smoke=$(cd "$work" && env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true "$bin" 2>/dev/null)
 code=$?
 set -e
 rm -rf "$work"
