@@ -279,7 +279,7 @@ fn sign(plan: &SignPlan, ui: &mut Ui) -> Result<(), Error> {
             "report this as a bug",
         ));
     };
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     // One signer for the run: the key loaded once, or one token and one Fulcio certificate.
     let signer = rt.block_on(image::prepare(&checked, ui))?;
     let who = match (signer.public_key(), signer.certificate_identity()) {
@@ -330,18 +330,6 @@ fn sign(plan: &SignPlan, ui: &mut Ui) -> Result<(), Error> {
         }
         .into())
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "cannot start the async runtime",
-            path: "".into(),
-            source: e,
-        })
 }
 
 /// Signs one image (and with `recursive` its platform manifests), then verifies it when asked.

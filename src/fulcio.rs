@@ -191,15 +191,7 @@ impl Fulcio {
         });
         let endpoint = format!("{}/api/v2/signingCert", self.url);
         let body = request.to_string();
-        let resp = self
-            .http
-            .send(&endpoint, |c, u| {
-                c.post(u)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .body(body.clone())
-            })
-            .await?;
+        let resp = self.http.post_json(&endpoint, body).await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| HttpError::Unreachable {
             url: endpoint.clone(),

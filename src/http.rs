@@ -210,6 +210,17 @@ impl Http {
         }
     }
 
+    /// POSTs a JSON body (accepting JSON), with the retries of [`Http::send`].
+    pub async fn post_json(&self, url: &str, body: String) -> Result<reqwest::Response, HttpError> {
+        self.send(url, |c, u| {
+            c.post(u)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body.clone())
+        })
+        .await
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let base = self.opts.backoff.saturating_mul(1 << attempt.min(6));
         // Up to 25% jitter so that parallel signers do not retry in lock step.

@@ -70,7 +70,12 @@ pub fn main_entry(args: Vec<OsString>, ui: &mut Ui) -> i32 {
 }
 
 pub(crate) fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(run(req, ui))
+}
+
+/// The async runtime both front-ends run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
@@ -78,8 +83,7 @@ pub(crate) fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
             context: "cannot start the async runtime",
             path: "".into(),
             source: e,
-        })?;
-    rt.block_on(run(req, ui))
+        })
 }
 
 /// Runs one validated request.

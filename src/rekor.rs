@@ -190,15 +190,7 @@ impl Rekor {
     pub async fn upload(&self, entry: &serde_json::Value) -> Result<LogEntry, RekorError> {
         let endpoint = format!("{}/api/v1/log/entries", self.url);
         let body = entry.to_string();
-        let resp = self
-            .http
-            .send(&endpoint, |c, u| {
-                c.post(u)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .body(body.clone())
-            })
-            .await?;
+        let resp = self.http.post_json(&endpoint, body).await?;
         let status = resp.status();
         if status == reqwest::StatusCode::CONFLICT {
             let location = resp
