@@ -23,25 +23,15 @@ cargo build --release --quiet
 fs="$repo_root/target/release/ferrosign"
 
 work=$(mktemp -d)
-reg_pid=
 cleanup() {
-  if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; fi
+  stop_local_registry
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(( 20000 + RANDOM % 40000 ))
-cat > "$work/registry.yml" <<EOF
-version: 0.1
-log: {level: info, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $work/storage}}
-http: {addr: 127.0.0.1:$port}
-EOF
-/usr/bin/docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-reg_pid=$!
-R="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -fs "$R/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$R/v2/" >/dev/null || { echo "registry did not start"; cat "$work/registry.log"; exit 1; }
+# The access log counts requests per image.
+start_local_registry "$work" "{level: info, accesslog: {disabled: false}}"
+R="http://$REGISTRY"
 
 cd "$work"
 export COSIGN_PASSWORD=bench TUF_ROOT="$work/tuf" DOCKER_CONFIG="$work/docker"
@@ -69,7 +59,7 @@ push_image() { # repo seed -> manifest digest
 }
 images() { # tag n -> one reference per line (fresh images)
   for i in $(seq "$2"); do
-    echo "127.0.0.1:$port/bench/$1-$i@$(push_image "bench/$1-$i" "$1-$i")"
+    echo "$REGISTRY/bench/$1-$i@$(push_image "bench/$1-$i" "$1-$i")"
   done
 }
 requests() { grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /' "$work/registry.log" || true; }

@@ -14,35 +14,14 @@ cargo build --release --quiet
 fs="$repo_root/target/release/ferrosign"
 
 work=$(mktemp -d)
-reg_pid=
 cleanup() {
-  if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; fi
+  stop_local_registry
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 20); do
-  port=$(( 20000 + RANDOM % 40000 ))
-  port_free "$port" || continue
-  cat > "$work/registry.yml" <<EOF
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/storage}}
-http: {addr: 127.0.0.1:$port}
-EOF
-  /usr/bin/docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-  reg_pid=$!
-  for _ in $(seq 100); do
-    if ! port_free "$port"; then break; fi
-    kill -0 "$reg_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$reg_pid" 2>/dev/null && ! port_free "$port"; then break; fi
-  reg_pid=
-done
-[ -n "$reg_pid" ] || { echo "could not start docker-registry"; cat "$work/registry.log"; exit 1; }
-registry="127.0.0.1:$port"
+start_local_registry "$work"
+registry=$REGISTRY
 echo "== local registry on $registry"
 
 cd "$work"

@@ -95,3 +95,37 @@ install_peers() {
   install_action_tools
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }
+
+# start_local_registry WORKDIR [LOG_YAML]: starts Debian's docker-registry on a free 127.0.0.1 port with its
+# storage under WORKDIR; sets REGISTRY_PID and REGISTRY (host:port). stop_local_registry stops it.
+start_local_registry() {
+  local work=$1 log=${2:-"{level: error}"} port
+  port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+  REGISTRY_PID=
+  for _ in $(seq 20); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    port_free "$port" || continue
+    cat > "$work/registry.yml" <<YML
+version: 0.1
+log: $log
+storage: {filesystem: {rootdirectory: $work/storage}}
+http: {addr: 127.0.0.1:$port}
+YML
+    /usr/bin/docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+    REGISTRY_PID=$!
+    for _ in $(seq 100); do
+      port_free "$port" || break
+      kill -0 "$REGISTRY_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$REGISTRY_PID" 2>/dev/null && ! port_free "$port"; then break; fi
+    REGISTRY_PID=
+  done
+  [ -n "$REGISTRY_PID" ] || { echo "could not start docker-registry"; cat "$work/registry.log"; return 1; }
+  REGISTRY="127.0.0.1:$port"
+}
+
+stop_local_registry() {
+  if [ -n "${REGISTRY_PID:-}" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; fi
+  REGISTRY_PID=
+}

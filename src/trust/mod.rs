@@ -110,6 +110,21 @@ pub struct TrustRoot {
     source: TrustSource,
 }
 
+/// One log's summary; Rekor and CT logs have the same fields under different types.
+fn log_info(
+    base_url: &str,
+    key_id: &[u8],
+    key_details: &str,
+    valid_for: Option<&sigstore_verify::types::TimeRange>,
+) -> LogInfo {
+    LogInfo {
+        base_url: base_url.to_string(),
+        log_id_hex: hex::encode(key_id),
+        key_details: key_details.to_string(),
+        valid_for: window(valid_for),
+    }
+}
+
 fn window(range: Option<&sigstore_verify::types::TimeRange>) -> String {
     match range {
         None => "always".into(),
@@ -191,11 +206,13 @@ impl TrustRoot {
         self.root
             .tlogs
             .iter()
-            .map(|l| LogInfo {
-                base_url: l.base_url.clone(),
-                log_id_hex: hex::encode(l.log_id.key_id.as_bytes()),
-                key_details: l.public_key.key_details.as_str().to_string(),
-                valid_for: window(l.public_key.valid_for.as_ref()),
+            .map(|l| {
+                log_info(
+                    &l.base_url,
+                    l.log_id.key_id.as_bytes(),
+                    l.public_key.key_details.as_str(),
+                    l.public_key.valid_for.as_ref(),
+                )
             })
             .collect()
     }
@@ -205,11 +222,13 @@ impl TrustRoot {
         self.root
             .ctlogs
             .iter()
-            .map(|l| LogInfo {
-                base_url: l.base_url.clone(),
-                log_id_hex: hex::encode(l.log_id.key_id.as_bytes()),
-                key_details: l.public_key.key_details.as_str().to_string(),
-                valid_for: window(l.public_key.valid_for.as_ref()),
+            .map(|l| {
+                log_info(
+                    &l.base_url,
+                    l.log_id.key_id.as_bytes(),
+                    l.public_key.key_details.as_str(),
+                    l.public_key.valid_for.as_ref(),
+                )
             })
             .collect()
     }
