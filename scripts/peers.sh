@@ -42,6 +42,7 @@ install_sigstore_peers() {
     python3 -m venv "$FERROSIGN_SIGSTORE_VENV" || { apt_install /usr/lib/python3/dist-packages/venv python3-venv && python3 -m venv "$FERROSIGN_SIGSTORE_VENV"; }
     "$FERROSIGN_SIGSTORE_VENV/bin/pip" install -q "sigstore==$SIGSTORE_PYTHON_VERSION"
   fi
+  install_tuf_peers
   if [ ! -d "$FERROSIGN_SIGSTORE_JS/node_modules/@sigstore/verify" ]; then
     echo "== installing @sigstore/verify $SIGSTORE_JS_VERIFY_VERSION (in $FERROSIGN_SIGSTORE_JS)"
     command -v npm >/dev/null || apt_install npm nodejs npm
@@ -49,6 +50,17 @@ install_sigstore_peers() {
     (cd "$FERROSIGN_SIGSTORE_JS" && { [ -f package.json ] || echo '{"private":true}' > package.json; } &&
       npm install -q --no-audit --no-fund "@sigstore/verify@$SIGSTORE_JS_VERIFY_VERSION" "@sigstore/bundle@^4" "@sigstore/protobuf-specs@^0.5" >/dev/null)
   fi
+}
+
+# The loopback TUF repository (tests/peers/tuf/make_repo.py) is built with python-tuf, which sigstore-python
+# already depends on (tuf>=6,<8): pinned here in the same venv so the repository the tests sign does not
+# change under them. FERROSIGN_TUF_PYTHON runs make_repo.py.
+PYTHON_TUF_VERSION=7.0.1
+export FERROSIGN_TUF_PYTHON="$FERROSIGN_SIGSTORE_VENV/bin/python"
+install_tuf_peers() {
+  "$FERROSIGN_TUF_PYTHON" -c "import tuf, securesystemslib.signer, sys; sys.exit(tuf.__version__ != '$PYTHON_TUF_VERSION')" 2>/dev/null && return 0
+  echo "== installing python-tuf $PYTHON_TUF_VERSION (into $FERROSIGN_SIGSTORE_VENV)"
+  "$FERROSIGN_SIGSTORE_VENV/bin/pip" install -q "tuf==$PYTHON_TUF_VERSION"
 }
 
 # Real libsodium for the tests: PyNaCl (libsodium bundled in its wheel) in a venv of its own. The fakes of the

@@ -16,9 +16,13 @@ Everything uses real cryptography, and each service checks what the real one che
 
 - With --rekor-v2 (fake_rekor_v2.py): a Rekor v2 log (hashedrekord 0.0.2, Ed25519 checkpoints with a
   witness cosignature) and an RFC 3161 TSA, which the signing config then names instead of Rekor v1.
+  With --tsa: the TSA beside Rekor v1.
+- POST /__test__/rotate (JSON: rekor_key, tsa, second_log "v1"|"v2", rekor_selector): the instance rotates
+  its Rekor key, adds the TSA or a second log, and rewrites the files below (see Instance.rotate).
 
-It writes, into --dir, what verifiers need to trust this instance: trusted_root.json, trust_config.json
-(sigstore-python's --trust-config), fulcio_chain.pem (SIGSTORE_ROOT_FILE), rekor.pub
+It writes, into --dir, what verifiers need to trust this instance: trusted_root.json,
+signing_config.v0.2.json, trust_config.json (sigstore-python's --trust-config), fulcio_chain.pem
+(SIGSTORE_ROOT_FILE), rekor.pub
 (SIGSTORE_REKOR_PUBLIC_KEY), ctlog.pub (SIGSTORE_CT_LOG_PUBLIC_KEY_FILE), and prints one line
 `READY {json}` on stdout (see README.md). It exits when its stdin closes, so that a test that dies takes
 it along.
@@ -415,9 +419,20 @@ class Instance:
         self.foreign_ca = CA("foreign") if "fulcio-foreign-ca" in self.faults else None
         self.ct = CTLog()
         self.rekor = Rekor(args.seed_entries, "rekor.test")
+        self.rekor_start = self.ca.start
+        # Rekor v1 logs whose key was rotated away (POST /__test__/rotate): (log, valid from, valid until).
+        self.retired_rekors: list[tuple[Rekor, dt.datetime, dt.datetime]] = []
+        # A second Rekor v1 log under /log2 (another operator), added by POST /__test__/rotate.
+        self.rekor2: Rekor | None = None
         # --rekor-v2: clients are sent to a Rekor v2 log and a TSA (fake_rekor_v2.py) instead of Rekor v1.
         self.rekor_v2 = RekorV2(args.seed_entries) if args.rekor_v2 else None
-        self.tsa = TSA() if args.rekor_v2 else None
+        self.rekor_v2_signing = bool(args.rekor_v2)  # the signing config names the v2 log
+        self.rekor_v1_signing = not args.rekor_v2  # the signing config names the v1 log
+        self.rekor_selector = "ANY"
+        # --tsa (or --rekor-v2): an RFC 3161 TSA, named in the trusted root and the signing config.
+        self.tsa = TSA() if (args.rekor_v2 or args.tsa) else None
+        self.base_url = ""
+        self.origin_host = "rekor.test"
         if "rekor-foreign-key" in self.faults:
             self.rekor.signing_key = ec.generate_private_key(ec.SECP256R1())
         self.claims = default_claims()
@@ -426,6 +441,62 @@ class Instance:
             self.claims[k] = v
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def rekor_for(self, path: str) -> tuple[Rekor | None, str]:
+        """The Rekor v1 log a request path is for, and the path below its base URL."""
+        if path.startswith("/log2/"):
+            return self.rekor2, path[len("/log2"):]
+        return self.rekor, path
+
+    def find_entry(self, log: Rekor, uuid: str):
+        """GET an entry: from `log`, or for the main URL also from the logs retired by a key rotation."""
+        status, obj = log.get(uuid)
+        if status == 404 and log is self.rekor:
+            for old, _, _ in self.retired_rekors:
+                found = old.get(uuid)
+                if found[0] == 200:
+                    return found
+        return status, obj
+
+    def rotate(self, req: dict) -> dict:
+        """POST /__test__/rotate: change the instance the way Sigstore changes, then rewrite the files in --dir.
+
+        `{"rekor_key": true}` replaces the Rekor v1 log at the base URL with one under a new key (a new log ID
+        and tree, as a new shard); the trusted root keeps the old key with `validFor.end` = now and lists the
+        new one from now. `{"tsa": true}` adds the RFC 3161 TSA (trusted root and signing config).
+        `{"second_log": "v1"}` adds another Rekor v1 log at <base>/log2 (operator `log2.test`);
+        `{"second_log": "v2"}` adds the Rekor v2 log at the base URL (and the TSA it needs), named in the
+        signing config as API version 2 beside the v1 log. `{"rekor_selector": "ALL"}` sets the signing
+        config's rekorTlogConfig selector (ANY by default).
+        """
+        with self.lock:
+            t = now().replace(microsecond=0)
+            if req.get("rekor_key"):
+                self.retired_rekors.append((self.rekor, self.rekor_start, t))
+                new = Rekor(self.args.seed_entries, self.origin_host)
+                new.set_origin(self.origin_host)
+                self.rekor, self.rekor_start = new, t
+            if req.get("tsa") and not self.tsa:
+                self.tsa = TSA()
+            second = req.get("second_log")
+            if second == "v1" and not self.rekor2:
+                self.rekor2 = Rekor(self.args.seed_entries, self.origin_host)
+                self.rekor2.set_origin(self.origin_host)
+                self.rekor2_start = t
+            elif second == "v2":
+                if not self.rekor_v2:
+                    self.rekor_v2 = RekorV2(self.args.seed_entries)
+                    self.rekor_v2.set_origin("127.0.0.1")
+                self.rekor_v2_signing = True
+                if not self.tsa:
+                    self.tsa = TSA()
+            elif second not in (None, "v1"):
+                raise ValueError(f"second_log must be v1 or v2, not {second!r}")
+            if req.get("rekor_selector"):
+                if req["rekor_selector"] not in ("ANY", "ALL", "EXACT"):
+                    raise ValueError("rekor_selector must be ANY, ALL or EXACT")
+                self.rekor_selector = req["rekor_selector"]
+        return self.write_outputs(self.args.dir, self.base_url)
 
     def fault_status(self, service: str) -> int | None:
         """The status to fail with for this request, if a fault says so."""
@@ -515,15 +586,23 @@ class Instance:
     # Outputs
     def trusted_root(self, base_url: str) -> dict:
         start = rfc3339(self.ca.start)
+
+        def tlog(log: Rekor, url: str, valid_for: dict) -> dict:
+            return {
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(spki_der(log.key.public_key())),
+                              "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": valid_for},
+                "logId": {"keyId": b64(log.log_id)},
+            }
+
+        tlogs = [tlog(old, base_url, {"start": rfc3339(s), "end": rfc3339(e)}) for old, s, e in self.retired_rekors]
+        tlogs.append(tlog(self.rekor, base_url, {"start": rfc3339(self.rekor_start)}))
+        if self.rekor2:
+            tlogs.append(tlog(self.rekor2, base_url + "/log2", {"start": rfc3339(self.rekor2_start)}))
         root = {
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [{
-                "baseUrl": base_url,
-                "hashAlgorithm": "SHA2_256",
-                "publicKey": {"rawBytes": b64(spki_der(self.rekor.key.public_key())),
-                              "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
-                "logId": {"keyId": b64(self.rekor.log_id)},
-            }],
+            "tlogs": tlogs,
             "certificateAuthorities": [{
                 "subject": {"organization": "sigstore-test.test", "commonName": "sigstore-test"},
                 "uri": base_url,
@@ -542,42 +621,59 @@ class Instance:
             }],
             "timestampAuthorities": [],
         }
-        if self.rekor_v2 and self.tsa:
-            # the Rekor v2 log beside the v1 log, and the TSA that dates v2 entries
+        if self.rekor_v2:
+            # the Rekor v2 log beside the v1 log(s)
             root["tlogs"].append(self.rekor_v2.trusted_root_entry(base_url, start))
+        if self.tsa:
+            # the TSA that dates v2 entries (and, with --tsa, signatures logged to Rekor v1)
             root["timestampAuthorities"] = [
                 self.tsa.trusted_root_entry(base_url + "/api/v1/timestamp", rfc3339(self.tsa.start))]
         return root
+
+    def signing_config(self, base_url: str) -> dict:
+        """Sigstore's signing config v0.2 (protobuf-specs `SigningConfig`): the service URLs clients use."""
+        start = rfc3339(self.ca.start)
+        svc = lambda url, v=1, op="test": {"url": url, "majorApiVersion": v, "validFor": {"start": start}, "operator": op}  # noqa: E731
+        tlogs = []
+        if self.rekor_v2_signing:
+            tlogs.append(svc(base_url, 2))
+        if self.rekor_v1_signing:
+            tlogs.append(svc(base_url, 1))
+        if self.rekor2:
+            tlogs.append(svc(base_url + "/log2", 1, "log2.test"))
+        return {
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [svc(base_url)],
+            "oidcUrls": [svc(base_url + "/oidc")],
+            "rekorTlogUrls": tlogs,
+            "tsaUrls": [svc(base_url + "/api/v1/timestamp")] if self.tsa else [],
+            "rekorTlogConfig": {"selector": self.rekor_selector},
+            "tsaConfig": {"selector": "ANY"},
+        }
 
 
     def write_outputs(self, directory: str, base_url: str) -> dict:
         os.makedirs(directory, exist_ok=True)
         tr = self.trusted_root(base_url)
-        start = rfc3339(self.ca.start)
-        svc = lambda url, v=1: {"url": url, "majorApiVersion": v, "validFor": {"start": start}, "operator": "test"}  # noqa: E731
+        sc = self.signing_config(base_url)
         trust_config = {
             "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
             "trustedRoot": tr,
-            "signingConfig": {
-                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-                "caUrls": [svc(base_url)],
-                "oidcUrls": [svc(base_url + "/oidc")],
-                "rekorTlogUrls": [svc(base_url, 2 if self.rekor_v2 else 1)],
-                "tsaUrls": [svc(base_url + "/api/v1/timestamp")] if self.tsa else [],
-                "rekorTlogConfig": {"selector": "ANY"},
-                "tsaConfig": {"selector": "ANY"},
-            },
+            "signingConfig": sc,
         }
         files = {
             "trusted_root.json": json.dumps(tr, indent=2),
+            "signing_config.v0.2.json": json.dumps(sc, indent=2),
             "trust_config.json": json.dumps(trust_config, indent=2),
             "fulcio_chain.pem": cert_pem(self.ca.intermediate) + cert_pem(self.ca.root),
             "rekor.pub": spki_pem(self.rekor.key.public_key()),
             "ctlog.pub": spki_pem(self.ct.key.public_key()),
         }
-        for name, text in files.items():
-            with open(os.path.join(directory, name), "w") as f:
+        for name, text in files.items():  # atomically: a TUF repository may be reading them
+            tmp = os.path.join(directory, f".{name}.tmp")
+            with open(tmp, "w") as f:
                 f.write(text)
+            os.replace(tmp, os.path.join(directory, name))
         ready = {
             "url": base_url,
             "fulcio_url": base_url,
@@ -591,13 +687,18 @@ class Instance:
             "token_wrong_audience": self.mint(audience="not-sigstore"),
             "trusted_root": os.path.join(directory, "trusted_root.json"),
             "trust_config": os.path.join(directory, "trust_config.json"),
+            "signing_config": os.path.join(directory, "signing_config.v0.2.json"),
             "fulcio_chain": os.path.join(directory, "fulcio_chain.pem"),
             "rekor_pub": os.path.join(directory, "rekor.pub"),
             "ctlog_pub": os.path.join(directory, "ctlog.pub"),
             "rekor_log_id": self.rekor.log_id.hex(),
         }
-        with open(os.path.join(directory, "ready.json"), "w") as f:
+        if self.tsa:
+            ready["tsa_url"] = base_url + "/api/v1/timestamp"
+        tmp = os.path.join(directory, ".ready.json.tmp")
+        with open(tmp, "w") as f:
             json.dump(ready, f, indent=2)
+        os.replace(tmp, os.path.join(directory, "ready.json"))
         return ready
 
 
@@ -673,16 +774,17 @@ def make_handler(inst: Instance):
                 return self.reply(200, {"count": 2000, "value": token})
             if url.path == "/api/v2/trustBundle":
                 return self.reply(200, {"chains": [{"certificates": [cert_pem(inst.ca.intermediate), cert_pem(inst.ca.root)]}]})
-            if url.path == "/api/v1/log":
-                with inst.rekor.lock:
-                    size, root = len(inst.rekor.leaves), mth(inst.rekor.leaves)
+            rekor, path = inst.rekor_for(url.path)
+            if rekor and path == "/api/v1/log":
+                with rekor.lock:
+                    size, root = len(rekor.leaves), mth(rekor.leaves)
                     return self.reply(200, {"rootHash": root.hex(), "treeSize": size,
-                                            "signedTreeHead": inst.rekor.checkpoint(size, root),
-                                            "treeID": str(inst.rekor.tree_id)})
-            if url.path == "/api/v1/log/publicKey":
-                return self.reply(200, spki_pem(inst.rekor.key.public_key()), "application/x-pem-file")
-            if url.path.startswith("/api/v1/log/entries/"):
-                status, obj = inst.rekor.get(url.path.rsplit("/", 1)[1])
+                                            "signedTreeHead": rekor.checkpoint(size, root),
+                                            "treeID": str(rekor.tree_id)})
+            if rekor and path == "/api/v1/log/publicKey":
+                return self.reply(200, spki_pem(rekor.key.public_key()), "application/x-pem-file")
+            if rekor and path.startswith("/api/v1/log/entries/"):
+                status, obj = inst.find_entry(rekor, path.rsplit("/", 1)[1])
                 return self.reply(status, obj)
             return self.reply(404, {"code": 404, "message": "not found"})
 
@@ -701,6 +803,11 @@ def make_handler(inst: Instance):
                 self.wfile.write(resp)
                 return None
             req = self.body()
+            if url.path == "/__test__/rotate":
+                try:
+                    return self.reply(200, inst.rotate(req if isinstance(req, dict) else {}))
+                except ValueError as e:
+                    return self.reply(400, {"code": 400, "message": str(e)})
             if url.path == "/api/v2/log/entries" and inst.rekor_v2:
                 if not isinstance(req, dict):
                     return self.reply(400, {"code": 3, "message": "invalid JSON"})
@@ -716,13 +823,16 @@ def make_handler(inst: Instance):
                                                             self.headers.get("Authorization", ""))
                 return self.reply(status, obj, "application/pem-certificate-chain" if status == 201
                                   else "application/json", headers)
-            if url.path == "/api/v1/log/entries":
+            rekor, path = inst.rekor_for(url.path)
+            if rekor and path == "/api/v1/log/entries":
                 status = inst.fault_status("rekor")
                 if status:
                     return self.reply(status, err(status, f"test fault: rekor answers {status}"))
                 if not isinstance(req, dict):
                     return self.reply(400, err(400, "invalid JSON"))
-                status, obj, location = inst.rekor.add(req)
+                status, obj, location = rekor.add(req)
+                if location and rekor is inst.rekor2:
+                    location = "/log2" + location
                 # Rekor names the new entry in Location and ETag; sigstore-go (cosign v3) reads the ETag.
                 headers = {"Location": location, "ETag": location.rsplit("/", 1)[1]} if location else None
                 return self.reply(status, obj, headers=headers)
@@ -743,6 +853,8 @@ def main() -> None:
     p.add_argument("--no-stdin-watch", action="store_true", help="keep running when stdin closes")
     p.add_argument("--rekor-v2", action="store_true",
                    help="send clients to a Rekor v2 log (Ed25519 checkpoints) and an RFC 3161 TSA")
+    p.add_argument("--tsa", action="store_true",
+                   help="an RFC 3161 TSA beside Rekor v1 (in the trusted root and the signing config)")
     args = p.parse_args()
     if args.seed_entries is None:
         args.seed_entries = 5 + secrets.randbelow(40)
@@ -751,7 +863,9 @@ def main() -> None:
     server.daemon_threads = True
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     # The checkpoint signer's name must be part of the log's base URL (sigstore-js matches them).
-    inst.rekor.set_origin(f"127.0.0.1:{server.server_address[1]}")
+    inst.origin_host = f"127.0.0.1:{server.server_address[1]}"
+    inst.rekor.set_origin(inst.origin_host)
+    inst.base_url = base_url
     if inst.rekor_v2:
         # sigstore-go names a v2 log's checkpoint signer by the host of its base URL, without the port
         inst.rekor_v2.set_origin("127.0.0.1")
