@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the public-good Sigstore trusted root embedded in ferrosign (src/trust/production_trusted_root.json).
+# Refreshes the public-good Sigstore trusted root embedded in ferrosign (src/sigstore/production_trusted_root.json).
 #
 # Where it comes from: Sigstore's TUF repository (tuf-repo-cdn.sigstore.dev) publishes trusted_root.json;
 # sigstore-python ships the TUF-verified copy of that target inside its PyPI package as its offline
@@ -10,7 +10,7 @@
 #   bash scripts/refresh-trusted-root.sh            # the version pinned below
 #   SIGSTORE_PY_VERSION=4.6.0 bash scripts/refresh-trusted-root.sh
 #
-# Then review `git diff src/trust/production_trusted_root.json` (new log keys, CAs, CT logs or TSAs and
+# Then review `git diff src/sigstore/production_trusted_root.json` (new log keys, CAs, CT logs or TSAs and
 # their validity windows), run `cargo test --lib trust`, and commit with the sigstore-python version in the
 # message. Refresh when Sigstore announces a key rotation or a new log shard (Rekor v2 shards rotate).
 set -euo pipefail
@@ -41,7 +41,7 @@ for c in d["ctlogs"]:
 for t in d.get("timestampAuthorities", []):
     print("tsa   ", t.get("uri"), t.get("validFor"))
 PY
-dst=src/trust/production_trusted_root.json
+dst=src/sigstore/production_trusted_root.json
 if cmp -s "$src" "$dst"; then
   echo "== $dst is already sigstore-python $SIGSTORE_PY_VERSION's copy"
 else

@@ -15,6 +15,7 @@ lint=1
 start=$(date +%s)
 if [ "$lint" = 1 ]; then
   echo "== cargo fmt --check"; cargo fmt --all --check
+  echo "== layers (imports point down, no cycle; only the front-ends read the environment)"; bash scripts/check-layers.sh
   echo "== cargo clippy --all-targets -- -D warnings"; cargo clippy --all-targets --quiet -- -D warnings
   echo "== hadolint Dockerfile"; "$FERROSIGN_LINT_VENV/bin/hadolint" Dockerfile
   echo "== actionlint"; PATH="$FERROSIGN_LINT_VENV/bin:$PATH" "$FERROSIGN_ACTIONLINT" .github/workflows/*.yml examples/*.yml

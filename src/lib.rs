@@ -1,80 +1,70 @@
 //! ferrosign: sign container images and files so that `cosign verify` accepts them.
 //!
-//! Data flows one way: front-end ([`cli`] or the Action inputs) → [`config`] (one validated
-//! [`config::Request`]) → the core ([`run`]) → [`gha`] (the only writer of output).
+//! # The map
+//! Data flows one way, and imports point down only (`scripts/check-layers.sh` keeps it so):
+//! ```text
+//! front/      cli (clap, cosign's verbs and flags) and action (INPUT_* → the same request, directly);
+//!             validate (shared by both); render (reports as text, JSON, step outputs, job summary)
+//!   ↓
+//! request     the validated Request / Report vocabulary        env: every environment variable read
+//!   ↓
+//! ops/        sign_image, verify_image, blob, upload, keys, provision, signer: they return reports
+//!   ↓         error: the top-level error and its kind (the exit code)
+//! sigstore/   oidc, fulcio, rekor, bundle, trust, verify     oci/ references, registry, auth, `.sig`
+//! signing/    payload, key files and sources, P-256 keys     stores/ github, kubernetes
+//!   ↓
+//! net         the only network door        gha/ the only writer of output     secret, fsutil
+//! ```
+//! Only the front-ends read the process environment ([`env`]) and render results; everything below
+//! works on the [`request::Request`] it is given and logs through [`gha::Ui`].
 #![forbid(unsafe_code)]
 
-pub mod action;
-pub mod blob;
-pub mod bundle;
-pub mod cli;
-pub mod config;
+pub mod env;
 pub mod error;
+pub mod front;
 pub mod fsutil;
-pub mod fulcio;
 pub mod gha;
-pub mod http;
-pub mod image;
-pub mod inputs;
-pub mod keyless;
-pub mod keys;
+pub mod net;
 pub mod oci;
-pub mod oidc;
-pub mod rekor;
+pub mod ops;
+pub mod request;
 pub mod secret;
-pub mod secrets;
 pub mod signing;
-pub mod trust;
-pub mod verify;
+pub mod sigstore;
+pub mod stores;
 
-use clap::Parser;
-use config::Request;
 use error::Error;
 use gha::Ui;
-use std::ffi::OsString;
+use request::{Report, Request};
 
-/// True when the binary should run as the GitHub Action: `GITHUB_ACTIONS=true` and no arguments (the
-/// container Action's entrypoint takes none; it reads `INPUT_*`). With any argument it is the CLI, in a
-/// workflow too (e.g. `run: ferrosign verify …`).
-pub fn is_action_mode(args: &[OsString], github_actions: Option<&str>) -> bool {
-    args.len() <= 1 && github_actions == Some("true")
+/// Runs one validated request and returns its report.
+pub async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
+    Ok(match req {
+        Request::GenerateKeyPair(r) => {
+            Report::GenerateKeyPair(ops::keys::generate_key_pair(&r, ui).await?)
+        }
+        Request::PublicKey(r) => Report::PublicKey(ops::keys::public_key(&r, ui)?),
+        Request::SignBlob(r) => Report::SignBlob(ops::blob::sign_blob(&r, ui).await?),
+        Request::VerifyBlob(r) => Report::VerifyBlob(ops::blob::verify_blob(&r, ui)?),
+        Request::SignImages(r) => Report::SignImages(ops::sign_image::sign(&r, ui).await?),
+        Request::VerifyImages(r) => Report::VerifyImages(ops::verify_image::verify(&r, ui).await?),
+        Request::UploadBlob(r) => Report::UploadBlob(ops::upload::upload_blob(&r, ui).await?),
+    })
 }
 
-/// Chooses the front-end (Action or CLI), runs, renders any error once, and returns the exit code.
-pub fn main_entry(args: Vec<OsString>, ui: &mut Ui) -> i32 {
-    let github_actions = std::env::var(gha::ENV_GITHUB_ACTIONS).ok();
-    if is_action_mode(&args, github_actions.as_deref()) {
-        return action::main(ui);
-    }
-    let cli = match cli::Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let text = e.render().to_string();
-            if e.use_stderr() {
-                ui.info(text.trim_end());
-            } else {
-                ui.data(text.trim_end());
-            }
-            return code;
-        }
-    };
-    let result = config::from_cli(cli.command).and_then(|req| run_blocking(req, ui));
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            ui.error(&e.to_string(), e.hint().as_deref());
-            e.exit_code()
-        }
-    }
+/// Runs one request on a fresh runtime (what the CLI does).
+pub fn run_blocking(req: Request, ui: &mut Ui) -> Result<Report, Error> {
+    block_on(run(req, ui))
 }
 
-pub(crate) fn run_blocking(req: Request, ui: &mut Ui) -> Result<(), Error> {
-    runtime()?.block_on(run(req, ui))
+/// Runs one operation on a fresh runtime (the Action calls the operation it planned directly, to get
+/// its report's own type).
+pub fn block_on<T>(op: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    runtime()?.block_on(op)
 }
 
 /// The async runtime both front-ends run on.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -84,17 +74,4 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
             path: "".into(),
             source: e,
         })
-}
-
-/// Runs one validated request.
-pub async fn run(req: Request, ui: &mut Ui) -> Result<(), Error> {
-    match req {
-        Request::GenerateKeyPair(r) => secrets::generate_key_pair(&r, ui).await,
-        Request::PublicKey(r) => keys::public_key(&r, ui),
-        Request::SignBlob(r) => blob::sign_blob(&r, ui).await,
-        Request::VerifyBlob(r) => blob::verify_blob(&r, ui),
-        Request::SignImages(r) => image::sign(&r, ui).await.map(|_| ()),
-        Request::VerifyImages(r) => image::verify(&r, ui).await.map(|_| ()),
-        Request::UploadBlob(r) => image::upload_blob(&r, ui).await.map(|_| ()),
-    }
 }

@@ -1,8 +1,6 @@
-//! The `ferrosign` binary: pick the front-end (Action or CLI), run, render the error once, exit.
+//! The `ferrosign` binary: the front-end picks CLI or Action, runs, renders, and says the exit code.
 #![forbid(unsafe_code)]
 
 fn main() {
-    let mut ui = ferrosign::gha::Ui::from_env();
-    let code = ferrosign::main_entry(std::env::args_os().collect(), &mut ui);
-    std::process::exit(code);
+    std::process::exit(ferrosign::front::main(std::env::args_os().collect()));
 }

@@ -8,18 +8,10 @@
 
 pub mod escape;
 pub mod files;
-pub mod summary;
 
 use crate::secret::SecretString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-
-/// The file the runner reads step outputs from.
-pub const ENV_GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
-/// The file the runner renders as the job summary.
-pub const ENV_GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
-/// `true` when running inside GitHub Actions.
-pub const ENV_GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 
 /// What can go wrong writing the runner's files (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +45,13 @@ impl GhaError {
     }
 }
 
+/// Rewrites a message before it is shown (the Action names its inputs where the CLI names flags).
+pub type Wording = fn(&str) -> String;
+
 /// Where output goes; the real process streams, or buffers in tests.
 pub struct Ui {
     actions: bool,
+    wording: Option<Wording>,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
     masked: Vec<SecretString>,
@@ -73,22 +69,27 @@ impl std::fmt::Debug for Ui {
 }
 
 impl Ui {
-    /// Output to the process's stdout and stderr; Actions mode when `GITHUB_ACTIONS=true`.
-    /// In Actions mode, step outputs go to `GITHUB_OUTPUT` and the job summary to `GITHUB_STEP_SUMMARY`.
-    pub fn from_env() -> Self {
-        let actions = std::env::var(ENV_GITHUB_ACTIONS).is_ok_and(|v| v == "true");
-        let file = |var| {
-            std::env::var_os(var)
-                .filter(|v| actions && !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let (output, summary) = (file(ENV_GITHUB_OUTPUT), file(ENV_GITHUB_STEP_SUMMARY));
+    /// Output to the process's stdout and stderr (the front-end says whether this is Actions mode).
+    pub fn stdio(actions: bool) -> Self {
         Self::new(
             actions,
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
         )
-        .with_runner_files(output, summary)
+    }
+
+    /// Rewrites warnings, errors and hints with `wording` before they are shown.
+    pub fn with_wording(mut self, wording: Wording) -> Self {
+        self.wording = Some(wording);
+        self
+    }
+
+    /// A message in the front-end's words.
+    pub fn worded(&self, text: &str) -> String {
+        match self.wording {
+            Some(w) => w(text),
+            None => text.to_string(),
+        }
     }
 
     /// Sets the step output and job summary files (Actions mode).
@@ -102,6 +103,7 @@ impl Ui {
     pub fn new(actions: bool, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
         Ui {
             actions,
+            wording: None,
             out,
             err,
             masked: Vec::new(),
@@ -161,7 +163,7 @@ impl Ui {
 
     /// Writes a warning: `::warning::` in Actions, `warning: …` on stderr otherwise.
     pub fn warn(&mut self, text: &str) {
-        let text = self.redact(text);
+        let text = self.redact(&self.worded(text));
         if self.actions {
             let _ = writeln!(self.out, "::warning::{}", escape::data(&text));
             let _ = self.out.flush();
@@ -173,8 +175,8 @@ impl Ui {
     /// Writes the one error line and its hint: `::error::` in Actions (hint included), and always
     /// `error: …` / `hint: …` on stderr.
     pub fn error(&mut self, text: &str, hint: Option<&str>) {
-        let text = self.redact(text);
-        let hint = hint.map(|h| self.redact(h));
+        let text = self.redact(&self.worded(text));
+        let hint = hint.map(|h| self.redact(&self.worded(h)));
         if self.actions {
             let full = match &hint {
                 Some(h) => format!("{text}\nhint: {h}"),
@@ -187,6 +189,17 @@ impl Ui {
         if let Some(h) = hint {
             let _ = writeln!(self.err, "hint: {h}");
         }
+    }
+
+    /// Asks for a password on the terminal (the prompt goes to the terminal, not to stdout); `None`
+    /// when there is no terminal to ask on or reading fails.
+    pub fn prompt_password(&mut self, prompt: &str) -> Option<SecretString> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(prompt)
+            .ok()
+            .map(SecretString::from)
     }
 
     /// Opens a collapsible group in the Actions log (a plain line elsewhere).

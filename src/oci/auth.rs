@@ -1,6 +1,6 @@
 //! Registry credentials: the command line's `--registry-username`/`--registry-password`, else the
-//! docker config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, its `auths` entries),
-//! else anonymous. The token exchange a registry asks for (`WWW-Authenticate: Bearer realm=…`) is done
+//! docker config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, found by the front-end;
+//! its `auths` entries), else anonymous. The token exchange a registry asks for (`WWW-Authenticate: Bearer realm=…`) is done
 //! by `oci-client` with these credentials; `Basic` challenges get them directly.
 
 use super::reference::DOCKER_HUB;
@@ -8,10 +8,7 @@ use super::OciError;
 use crate::secret::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use std::path::{Path, PathBuf};
-
-/// Where the docker config file is, when `DOCKER_CONFIG` is set.
-pub const ENV_DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+use std::path::Path;
 
 /// Credentials for one registry.
 #[derive(Debug, Clone)]
@@ -46,16 +43,6 @@ impl Credentials {
             ),
         }
     }
-}
-
-/// The docker config file to read: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-pub fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(ENV_DOCKER_CONFIG).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
 }
 
 /// The registry host an `auths` key names: scheme and path dropped, Docker Hub's aliases folded.

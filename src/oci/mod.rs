@@ -7,7 +7,7 @@ pub mod reference;
 pub mod registry;
 
 pub use reference::{ImageRef, ReferenceError};
-pub use registry::{Registry, RegistryOptions};
+pub use registry::{CredentialScope, Registry, RegistryOptions};
 
 /// What can go wrong with a registry or an image in it.
 #[derive(Debug, thiserror::Error)]

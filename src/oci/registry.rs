@@ -4,7 +4,7 @@
 
 use super::auth::{self, Credentials};
 use super::{sha256_digest, ImageRef, OciError, MANIFEST_TYPES};
-use crate::http::{self, HttpOptions};
+use crate::net::{self, HttpOptions};
 use crate::secret::SecretString;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -23,6 +23,45 @@ pub struct RegistryOptions {
     pub username: Option<String>,
     /// `--registry-password` (or its environment variable)
     pub password: Option<SecretString>,
+    /// which registries get `username`/`password`
+    pub scope: CredentialScope,
+    /// the docker config file to read other credentials from (`$DOCKER_CONFIG/config.json` or
+    /// `~/.docker/config.json`), when there is a place to look
+    pub docker_config: Option<PathBuf>,
+}
+
+/// Which registries the given credentials are sent to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CredentialScope {
+    /// Every registry of the run.
+    #[default]
+    Any,
+    /// GitHub's container registries only (`ghcr.io`, `*.pkg.github.com`, and `containers.HOST` of a
+    /// GitHub Enterprise Server at `HOST`): the job's GitHub token means nothing elsewhere, and sending
+    /// it elsewhere would hand it to a third party.
+    GitHubOnly {
+        /// the GitHub Enterprise Server host, if any (`GITHUB_SERVER_URL`'s host)
+        server_host: Option<String>,
+    },
+}
+
+/// True for GitHub's own container registries.
+pub fn is_github_registry(registry: &str, server_host: Option<&str>) -> bool {
+    registry == "ghcr.io"
+        || registry.ends_with(".pkg.github.com")
+        || server_host.is_some_and(|h| h != "github.com" && registry == format!("containers.{h}"))
+}
+
+impl CredentialScope {
+    /// Whether credentials go to `registry`.
+    pub fn covers(&self, registry: &str) -> bool {
+        match self {
+            CredentialScope::Any => true,
+            CredentialScope::GitHubOnly { server_host } => {
+                is_github_registry(registry, server_host.as_deref())
+            }
+        }
+    }
 }
 
 /// A manifest as the registry stores it.
@@ -47,7 +86,6 @@ impl Manifest {
 pub struct Registry {
     client: Client,
     opts: RegistryOptions,
-    docker_config: Option<PathBuf>,
     creds: Mutex<HashMap<String, Credentials>>,
     retries: u32,
     backoff: Duration,
@@ -90,7 +128,7 @@ fn is_transient(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::RequestError(r) => r.is_connect() || r.is_timeout() || r.is_request(),
         OciDistributionError::ServerError { code, .. } => {
-            reqwest::StatusCode::from_u16(*code).is_ok_and(http::is_transient)
+            reqwest::StatusCode::from_u16(*code).is_ok_and(net::is_transient)
         }
         OciDistributionError::RegistryError { envelope, .. } => envelope
             .errors
@@ -168,7 +206,7 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
         },
         OciDistributionError::RequestError(r) => OciError::Unreachable {
             registry,
-            reason: http::error_chain(&r),
+            reason: net::error_chain(&r),
             https: ctx.https,
         },
         OciDistributionError::DigestError(d) => OciError::Malformed {
@@ -180,7 +218,7 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
             registry,
             reference,
             status: 0,
-            message: one_line(&http::error_chain(&other)),
+            message: one_line(&net::error_chain(&other)),
         },
     }
 }
@@ -215,20 +253,19 @@ impl Registry {
             use_monolithic_push: true,
             connect_timeout: Some(defaults.connect_timeout),
             read_timeout: Some(defaults.timeout),
-            user_agent: http::USER_AGENT,
+            user_agent: net::USER_AGENT,
             platform_resolver: None,
             ..Default::default()
         };
         let client = Client::try_from(config).map_err(|e| {
             OciError::Options(format!(
                 "cannot set up the registry client: {}",
-                http::error_chain(&e)
+                net::error_chain(&e)
             ))
         })?;
         Ok(Registry {
             client,
             opts,
-            docker_config: auth::docker_config_path(),
             creds: Mutex::new(HashMap::new()),
             retries: defaults.retries,
             backoff: defaults.backoff,
@@ -247,12 +284,12 @@ impl Registry {
             return Ok(c);
         }
         let creds = match (&self.opts.username, &self.opts.password) {
-            (Some(u), Some(p)) => Credentials::Basic {
+            (Some(u), Some(p)) if self.opts.scope.covers(&registry) => Credentials::Basic {
                 username: u.clone(),
                 password: p.clone(),
                 source: "--registry-username/--registry-password".into(),
             },
-            _ => match &self.docker_config {
+            _ => match &self.opts.docker_config {
                 Some(path) => {
                     auth::from_docker_config(path, &registry)?.unwrap_or(Credentials::Anonymous)
                 }
@@ -263,6 +300,17 @@ impl Registry {
             m.insert(registry, creds.clone());
         }
         Ok(creds)
+    }
+
+    /// When the given credentials are held back from `image`'s registry (see [`CredentialScope`]):
+    /// the notice to show.
+    pub fn withheld_notice(&self, image: &ImageRef) -> Option<String> {
+        let registry = image.registry();
+        (self.opts.password.is_some() && !self.opts.scope.covers(registry)).then(|| {
+            format!(
+                "not sending the job's GitHub token to {registry} (it is for GitHub's registry only); set registry-username and registry-password for {registry}"
+            )
+        })
     }
 
     /// The credentials' passwords, so that the caller can mask them before any output.

@@ -11,7 +11,7 @@ pub const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PayloadError {
-    /// An `-a` value that is not `key=value`.
+    /// An `-a` value that is not `key=value` (or not a CSV record, as cosign reads `-a`).
     #[error("invalid annotation `{0}`: expected key=value")]
     Annotation(String),
     /// A payload that is not cosign's simple-signing JSON.
@@ -24,31 +24,11 @@ impl PayloadError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PayloadError::Annotation(_) => Some(
-                "write each annotation as -a key=value (one `=`; several may be comma-separated: -a a=1,b=2)".into(),
+                "write each annotation as -a key=value (split at the first `=`; several may be comma-separated: -a a=1,b=2; quote one whose value has commas: -a '\"k=a,b\"')".into(),
             ),
             PayloadError::Malformed(_) => None,
         }
     }
-}
-
-/// Parses `-a` values as cosign does: each value may hold several comma-separated `key=value` pairs, and
-/// each pair must have exactly one `=`; later keys override earlier ones.
-pub fn parse_annotations<S: AsRef<str>>(
-    values: &[S],
-) -> Result<BTreeMap<String, String>, PayloadError> {
-    let mut out = BTreeMap::new();
-    for v in values {
-        for pair in v.as_ref().split(',') {
-            let mut parts = pair.split('=');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(k), Some(val), None) if !k.trim().is_empty() => {
-                    out.insert(k.to_string(), val.to_string());
-                }
-                _ => return Err(PayloadError::Annotation(pair.to_string())),
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// A simple-signing payload.
@@ -249,7 +229,7 @@ mod tests {
     fn byte_exact_with_cosign_v2() {
         // Written by `cosign sign -a foo=bar -a 'x=<&>'` (v2.6.5) against a local registry.
         let want = r#"{"critical":{"identity":{"docker-reference":"127.0.0.1:5555/demo/app"},"image":{"docker-manifest-digest":"sha256:7f0ff2c0842593da78b7d07c8dacbff76a389b977ea92bff556914c197b5d999"},"type":"cosign container image signature"},"optional":{"foo":"bar","x":"\u003c\u0026\u003e"}}"#;
-        let ann = parse_annotations(&["x=<&>", "foo=bar"]).unwrap();
+        let ann = map(&[("x", "<&>"), ("foo", "bar")]);
         let p = SimpleSigning::new("127.0.0.1:5555/demo/app", D, &ann);
         assert_eq!(String::from_utf8(p.to_bytes()).unwrap(), want);
         assert_eq!(SimpleSigning::parse(want.as_bytes()).unwrap(), p);
@@ -269,24 +249,20 @@ mod tests {
         assert_eq!(s, r#""a\"\\\n\r\t\b\f\u0001\u001fé\u2028\u2029😀""#);
     }
 
-    #[test]
-    fn annotations_parse_like_cosign() {
-        let a = parse_annotations(&["a=1,b=2", "c=", "a=3"]).unwrap();
-        assert_eq!(a.get("a").map(String::as_str), Some("3"));
-        assert_eq!(a.get("b").map(String::as_str), Some("2"));
-        assert_eq!(a.get("c").map(String::as_str), Some(""));
-        for bad in ["novalue", "a=b=c", "=x", "a=1,"] {
-            assert!(parse_annotations(&[bad]).is_err(), "accepted {bad}");
-        }
-        assert!(parse_annotations::<&str>(&[]).unwrap().is_empty());
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn annotation_check() {
-        let p = SimpleSigning::new("r", D, &parse_annotations(&["a=1", "b=2"]).unwrap());
-        assert!(p.has_annotations(&parse_annotations(&["a=1"]).unwrap()));
-        assert!(!p.has_annotations(&parse_annotations(&["a=2"]).unwrap()));
-        assert!(!p.has_annotations(&parse_annotations(&["z=1"]).unwrap()));
+        let p = SimpleSigning::new("r", D, &map(&[("a", "1"), ("b", "x=1,y=2")]));
+        assert!(p.has_annotations(&map(&[("a", "1")])));
+        assert!(p.has_annotations(&map(&[("b", "x=1,y=2")])));
+        assert!(!p.has_annotations(&map(&[("a", "2")])));
+        assert!(!p.has_annotations(&map(&[("z", "1")])));
         assert!(p.has_annotations(&BTreeMap::new()));
     }
 

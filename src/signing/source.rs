@@ -1,33 +1,39 @@
-//! Where keys and passwords come from: a path, `env://VAR`, `COSIGN_PASSWORD`, or a terminal prompt.
+//! Where keys and passwords come from: a path or `env://VAR` (read by the front-end into the request),
+//! and a password given (`COSIGN_PASSWORD`, Action inputs), asked for on the terminal through
+//! [`Ui::prompt_password`], or generated.
 
 use super::{keyfile, KeyError, PrivateKey, PublicKey};
+use crate::gha::Ui;
 use crate::secret::SecretString;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// The environment variable cosign reads the key password from.
-pub const ENV_PASSWORD: &str = "COSIGN_PASSWORD";
-/// The environment variable the Action reads the private key from.
-pub const ENV_PRIVATE_KEY: &str = "COSIGN_PRIVATE_KEY";
-
-/// A reference to a key: a file path or `env://VAR`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A reference to a key: a file path, or the PEM text of an environment variable (`env://VAR`).
+#[derive(Clone, Debug)]
 pub enum KeyRef {
     /// A file.
     File(PathBuf),
-    /// The PEM text in an environment variable.
-    Env(String),
+    /// The PEM text of an environment variable, read by the front-end.
+    Env {
+        /// the variable's name
+        var: String,
+        /// its value (secret)
+        text: SecretString,
+    },
 }
 
-impl std::str::FromStr for KeyRef {
-    type Err = KeyError;
-
-    fn from_str(s: &str) -> Result<Self, KeyError> {
+impl KeyRef {
+    /// Parses a key reference, `PATH` or `env://VAR`; `lookup` reads the variable (the front-ends pass
+    /// the environment). Errors: an empty reference, another `scheme://`, an unset variable.
+    pub fn parse(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, KeyError> {
         if let Some(var) = s.strip_prefix("env://") {
             if var.is_empty() {
                 return Err(KeyError::UnsupportedRef("env://".into()));
             }
-            return Ok(KeyRef::Env(var.to_string()));
+            let text = lookup(var).ok_or_else(|| KeyError::EnvUnset(var.to_string()))?;
+            return Ok(KeyRef::Env {
+                var: var.to_string(),
+                text: SecretString::from(text),
+            });
         }
         if let Some((scheme, _)) = s.split_once("://") {
             return Err(KeyError::UnsupportedRef(format!("{scheme}://…")));
@@ -43,7 +49,7 @@ impl std::fmt::Display for KeyRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyRef::File(p) => write!(f, "{}", p.display()),
-            KeyRef::Env(v) => write!(f, "env://{v}"),
+            KeyRef::Env { var, .. } => write!(f, "env://{var}"),
         }
     }
 }
@@ -52,68 +58,68 @@ impl KeyRef {
     /// Reads the referenced text (a private key's text stays secret).
     pub fn read(&self) -> Result<SecretString, KeyError> {
         let text = match self {
-            KeyRef::File(p) => std::fs::read(p)
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => KeyError::NotFound,
-                    _ => KeyError::Unreadable(e.to_string()),
-                })
-                .and_then(|bytes| String::from_utf8(bytes).map_err(|_| KeyError::NotPem))?,
-            KeyRef::Env(v) => std::env::var(v).map_err(|e| match e {
-                std::env::VarError::NotPresent => KeyError::EnvUnset(v.clone()),
-                std::env::VarError::NotUnicode(_) => KeyError::NotPem,
-            })?,
+            KeyRef::File(p) => SecretString::from(
+                std::fs::read(p)
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => KeyError::NotFound,
+                        _ => KeyError::Unreadable(e.to_string()),
+                    })
+                    .and_then(|bytes| String::from_utf8(bytes).map_err(|_| KeyError::NotPem))?,
+            ),
+            KeyRef::Env { text, .. } => text.clone(),
         };
-        if text.trim().is_empty() {
+        if text.expose().trim().is_empty() {
             return Err(KeyError::Empty);
         }
-        Ok(SecretString::from(text))
+        Ok(text)
     }
 
-    /// Reads and decrypts a private key with the password from `password`.
-    pub fn load_private(&self, password: &PasswordSource) -> Result<PrivateKey, KeyError> {
+    /// Reads and decrypts a private key with the password from `password` (asked through `ui` when
+    /// it is to be prompted for).
+    pub fn load_private(
+        &self,
+        password: &PasswordSource,
+        ui: &mut Ui,
+    ) -> Result<PrivateKey, KeyError> {
         let text = self.read()?;
-        let pw = password.get(false)?;
+        let pw = password.get(false, ui)?;
         keyfile::decrypt(text.expose(), pw.expose().as_bytes())
     }
 
-    /// Reads a public key: a `PUBLIC KEY` PEM, or the public half of an encrypted private key is not
-    /// accepted (cosign does not either).
+    /// Reads a public key: a `PUBLIC KEY` PEM (the public half of an encrypted private key is not
+    /// accepted; cosign does not either).
     pub fn load_public(&self) -> Result<PublicKey, KeyError> {
         let text = self.read()?;
         PublicKey::from_pem(text.expose())
     }
 }
 
-/// Where the private key's password comes from.
-#[derive(Debug)]
+/// Where a private key's password comes from (decided by the front-end).
+#[derive(Debug, Clone)]
 pub enum PasswordSource {
-    /// `COSIGN_PASSWORD`, else a prompt on the terminal, else an error.
-    EnvOrPrompt,
-    /// A value already in hand (the Action's inputs, tests).
+    /// A value in hand (`COSIGN_PASSWORD`, which may be empty).
     Given(SecretString),
+    /// Ask on the terminal; an error when there is none.
+    Prompt,
+    /// A new key pair stored as secrets: 43 random characters (nobody types it; the store keeps it).
+    Generate,
 }
 
 impl PasswordSource {
-    /// The password; `confirm` asks twice when prompting (for a new key).
-    pub fn get(&self, confirm: bool) -> Result<SecretString, KeyError> {
+    /// The password; `confirm` asks twice when prompting (for a new key). [`PasswordSource::Generate`]
+    /// makes a new one.
+    pub fn get(&self, confirm: bool, ui: &mut Ui) -> Result<SecretString, KeyError> {
         match self {
             PasswordSource::Given(p) => Ok(p.clone()),
-            PasswordSource::EnvOrPrompt => {
-                if let Ok(p) = std::env::var(ENV_PASSWORD) {
-                    return Ok(SecretString::from(p));
-                }
-                if !std::io::stdin().is_terminal() {
-                    return Err(KeyError::NoPassword);
-                }
-                let first = SecretString::from(
-                    rpassword::prompt_password("Enter password for private key: ")
-                        .map_err(|_| KeyError::NoPassword)?,
-                );
+            PasswordSource::Generate => Ok(generate_password()),
+            PasswordSource::Prompt => {
+                let first = ui
+                    .prompt_password("Enter password for private key: ")
+                    .ok_or(KeyError::NoPassword)?;
                 if confirm {
-                    let again = SecretString::from(
-                        rpassword::prompt_password("Enter password for private key again: ")
-                            .map_err(|_| KeyError::NoPassword)?,
-                    );
+                    let again = ui
+                        .prompt_password("Enter password for private key again: ")
+                        .ok_or(KeyError::NoPassword)?;
                     if again.expose() != first.expose() {
                         return Err(KeyError::PasswordMismatch);
                     }
@@ -124,24 +130,50 @@ impl PasswordSource {
     }
 }
 
+/// 43 random characters (32 bytes from the operating system, URL-safe base64 without padding).
+pub fn generate_password() -> SecretString {
+    use base64::Engine;
+    use rand_core::RngCore;
+    let mut buf = zeroize::Zeroizing::new([0u8; 32]);
+    rand_core::OsRng.fill_bytes(buf.as_mut());
+    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf.as_ref()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_refs() {
-        assert_eq!(
-            "env://X".parse::<KeyRef>().unwrap(),
-            KeyRef::Env("X".into())
-        );
-        assert_eq!(
-            "a/cosign.key".parse::<KeyRef>().unwrap(),
-            KeyRef::File("a/cosign.key".into())
-        );
+        let env = |name: &str| (name == "X").then(|| "PEM".to_string());
         assert!(matches!(
-            "gcpkms://x".parse::<KeyRef>(),
+            KeyRef::parse("env://X", env).unwrap(),
+            KeyRef::Env { ref var, ref text } if var == "X" && text.expose() == "PEM"
+        ));
+        assert!(matches!(
+            KeyRef::parse("env://Y", env),
+            Err(KeyError::EnvUnset(v)) if v == "Y"
+        ));
+        assert!(matches!(
+            KeyRef::parse("a/cosign.key", env).unwrap(),
+            KeyRef::File(p) if p == std::path::Path::new("a/cosign.key")
+        ));
+        assert!(matches!(
+            KeyRef::parse("gcpkms://x", env),
             Err(KeyError::UnsupportedRef(_))
         ));
-        assert!("env://".parse::<KeyRef>().is_err());
+        assert!(KeyRef::parse("env://", env).is_err());
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = generate_password();
+        let b = generate_password();
+        assert!(a.expose().len() >= 32, "{}", a.expose().len());
+        assert_ne!(a.expose(), b.expose());
+        assert!(a
+            .expose()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 }

@@ -131,7 +131,7 @@ fn action_yml_declares_exactly_what_the_code_reads_and_writes() {
         .into_iter()
         .map(|(n, d, _)| (n, d))
         .collect();
-    let code: Vec<(String, Option<String>)> = ferrosign::inputs::INPUTS
+    let code: Vec<(String, Option<String>)> = ferrosign::front::inputs::INPUTS
         .iter()
         .map(|i| (i.name.to_string(), i.default.map(str::to_string)))
         .collect();
@@ -149,15 +149,15 @@ fn action_yml_declares_exactly_what_the_code_reads_and_writes() {
     let outputs: Vec<String> = declared_outputs(&doc).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         outputs,
-        ferrosign::inputs::OUTPUTS,
+        ferrosign::front::inputs::OUTPUTS,
         "action.yml outputs vs OUTPUTS"
     );
     // The outputs the Action writes are exactly the declared ones, in order.
-    let written: Vec<&str> = ferrosign::gha::summary::outputs(&Default::default())
+    let written: Vec<&str> = ferrosign::front::render::outputs(&Default::default())
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    assert_eq!(written, ferrosign::inputs::OUTPUTS);
+    assert_eq!(written, ferrosign::front::inputs::OUTPUTS);
     assert_eq!(doc["runs"]["using"].as_str(), Some("docker"));
     let image = doc["runs"]["image"].as_str().unwrap();
     assert!(

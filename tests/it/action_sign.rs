@@ -154,6 +154,78 @@ cosign verify --key cosign.pub --rekor-url http://127.0.0.1:1 --insecure-ignore-
     assert_eq!(reg.sig_payloads("acme/app", &digest).len(), 1);
 }
 
+/// The default inputs with a workflow name that has a comma, and `annotations:` lines whose values hold
+/// `,` and `=`: signed exactly as given, and cosign v2 and v3 `verify -a` see exactly those values.
+#[test]
+fn commas_and_equals_in_workflow_names_and_annotation_values_are_kept() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "action-commas");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    std::fs::copy(r.path().join("leak.pub"), r.path().join("cosign.pub")).unwrap();
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    let mut c = key_action(&r, &pem, &image);
+    c.env("GITHUB_WORKFLOW", "Build, test and release");
+    input(
+        &mut c,
+        "annotations",
+        "run-url=https://ci.example/run?id=42\nfilter=a=1,b=2\n",
+    );
+    run(&mut c).ok();
+    let payloads = reg.sig_payloads("acme/app", &digest);
+    assert_eq!(payloads.len(), 1);
+    let payload: serde_json::Value = serde_json::from_str(&payloads[0]).unwrap();
+    let optional = &payload["optional"];
+    assert_eq!(optional["workflow"], "Build, test and release");
+    assert_eq!(optional["run-url"], "https://ci.example/run?id=42");
+    assert_eq!(optional["filter"], "a=1,b=2");
+    assert_eq!(optional["repo"], "acme/app");
+    let verify = |major: u32, annotations: &[&str]| {
+        let mut c = cosign(major, r.path());
+        c.args([
+            "verify",
+            "--key",
+            "cosign.pub",
+            "--insecure-ignore-tlog=true",
+            "--allow-insecure-registry",
+        ]);
+        for a in annotations {
+            c.args(["-a", a]);
+        }
+        run(c.arg(&image))
+    };
+    // A pair with a comma is quoted for cosign's CSV reading of -a.
+    let workflow = "\"workflow=Build, test and release\"";
+    for major in [2, 3] {
+        let ok = verify(major, &[workflow, "repo=acme/app"]);
+        assert_eq!(ok.code, 0, "cosign v{major}: {}", ok.all());
+        let wrong = verify(major, &["\"workflow=Build, test\""]);
+        assert_ne!(wrong.code, 0, "cosign v{major} accepted a wrong workflow");
+    }
+    // cosign v3 splits a pair at its first `=` (v2 at every `=`, so only v3 can ask for these).
+    let ok = verify(
+        3,
+        &[
+            workflow,
+            "run-url=https://ci.example/run?id=42",
+            "\"filter=a=1,b=2\"",
+        ],
+    );
+    assert_eq!(ok.code, 0, "cosign v3: {}", ok.all());
+    let wrong = verify(3, &["\"filter=a=1\""]);
+    assert_ne!(wrong.code, 0, "cosign v3 accepted a wrong filter");
+    // cosign v2 prints the payload it verified: the values are there whole.
+    let v2 = verify(2, &[workflow]);
+    assert!(
+        v2.stdout.contains(r#""filter":"a=1,b=2""#)
+            && v2
+                .stdout
+                .contains(r#""run-url":"https://ci.example/run?id=42""#),
+        "{}",
+        v2.stdout
+    );
+}
+
 #[test]
 fn recursive_signs_the_index_and_each_platform_manifest() {
     let reg = TestRegistry::start();

@@ -195,9 +195,9 @@ fn missing_files_are_named() {
             "nope.txt",
         ])
         .env("COSIGN_PASSWORD", PW))
-    .fails(1, "cannot read nope.txt")
+    .fails(2, "cannot read nope.txt")
     .hint("check the path");
-    verify(p, &["--signature", "AAAA", "nope.txt"]).fails(1, "cannot read nope.txt");
+    verify(p, &["--signature", "AAAA", "nope.txt"]).fails(2, "cannot read nope.txt");
     run(ferrosign(p).args([
         "verify-blob",
         "--key",
@@ -206,5 +206,5 @@ fn missing_files_are_named() {
         "AAAA",
         "f.txt",
     ]))
-    .fails(1, "missing.pub: no such file");
+    .fails(2, "missing.pub: no such file");
 }

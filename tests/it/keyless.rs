@@ -373,7 +373,7 @@ fn keyless_faults_fail_with_a_reason_and_a_hint() {
     // An expired token is refused before any network
     let expired = [("SIGSTORE_ID_TOKEN".to_string(), fake.get("token_expired"))];
     sign_blob(&fake, p, &["--bundle", "b.json"], &expired)
-        .fails(1, "expired")
+        .fails(2, "expired")
         .hint("fresh token");
     // Fulcio refuses a token for another audience (4xx)
     let wrong_aud = [(
@@ -464,7 +464,7 @@ fn private_repository_warns_or_refuses() {
         &["--bundle", "r.json", "--private-repository", "refuse"],
         &env,
     )
-    .fails(2, "refusing to sign: acme/app is private")
+    .fails(1, "refusing to sign: acme/app is private")
     .hint("--private-repository=allow");
     assert!(!p.join("r.json").exists());
     let r = sign_blob(

@@ -76,7 +76,7 @@ fn refuses_to_overwrite_without_force() {
 fn no_password_and_no_terminal_is_a_clear_error() {
     let d = tempdir();
     gen_without_password(d.path())
-        .fails(1, "no password for the private key")
+        .fails(2, "no password for the private key")
         .hint("COSIGN_PASSWORD");
     assert!(!d.path().join("cosign.key").exists() && !d.path().join("cosign.pub").exists());
 }
@@ -210,19 +210,24 @@ fn bad_keys_get_one_clear_line_and_a_hint() {
     };
 
     sign("cosign.key", "wrong")
-        .fails(1, "wrong password")
+        .fails(2, "wrong password")
         .hint("COSIGN_PASSWORD");
     // truncated
     std::fs::write(p.join("trunc.key"), &key[..key.len() / 2]).unwrap();
     sign("trunc.key", PW)
-        .fails(1, "damaged")
+        .fails(2, "damaged")
         .hint("truncated or altered");
     // corrupted inside the base64 (still valid PEM shape, JSON broken or ciphertext altered)
     let mut lines: Vec<String> = key.lines().map(String::from).collect();
     lines[2] = lines[2].chars().rev().collect();
     std::fs::write(p.join("corrupt.key"), lines.join("\n")).unwrap();
     let r = sign("corrupt.key", PW);
-    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(
+        r.code,
+        2,
+        "a key that cannot be used is an input error: {}",
+        r.all()
+    );
     assert!(
         r.stderr.contains("damaged") || r.stderr.contains("wrong password"),
         "{}",
@@ -230,12 +235,12 @@ fn bad_keys_get_one_clear_line_and_a_hint() {
     );
     // wrong PEM type: the public key where the private key goes
     sign("cosign.pub", PW)
-        .fails(1, "`PUBLIC KEY`")
+        .fails(2, "`PUBLIC KEY`")
         .hint("that is a public key");
     // unsupported curve, imported into cosign's format by cosign itself
     p384_key(p);
     sign("p384.key", PW)
-        .fails(1, "unsupported curve P-384")
+        .fails(2, "unsupported curve P-384")
         .hint("P-256");
     let pub384 = run(ferrosign(p).args([
         "verify-blob",
@@ -245,13 +250,13 @@ fn bad_keys_get_one_clear_line_and_a_hint() {
         "AAAA",
         "f.txt",
     ]));
-    pub384.fails(1, "unsupported curve P-384");
+    pub384.fails(2, "unsupported curve P-384");
     // missing file, unreadable (a directory), empty env var, unset env var, not PEM at all
     sign("nope.key", PW)
-        .fails(1, "nope.key: no such file")
+        .fails(2, "nope.key: no such file")
         .hint("generate-key-pair");
     std::fs::create_dir(p.join("dir.key")).unwrap();
-    sign("dir.key", PW).fails(1, "cannot read it");
+    sign("dir.key", PW).fails(2, "cannot read it");
     run(ferrosign(p)
         .args([
             "sign-blob",
@@ -262,7 +267,7 @@ fn bad_keys_get_one_clear_line_and_a_hint() {
         ])
         .env("COSIGN_PRIVATE_KEY", "")
         .env("COSIGN_PASSWORD", PW))
-    .fails(1, "the key is empty")
+    .fails(2, "the key is empty")
     .hint("secret");
     run(ferrosign(p)
         .args([
@@ -273,9 +278,9 @@ fn bad_keys_get_one_clear_line_and_a_hint() {
             "f.txt",
         ])
         .env("COSIGN_PASSWORD", PW))
-    .fails(1, "MISSING_VAR is not set");
+    .fails(2, "MISSING_VAR is not set");
     std::fs::write(p.join("text.key"), "just some text").unwrap();
-    sign("text.key", PW).fails(1, "not PEM");
+    sign("text.key", PW).fails(2, "not PEM");
     // none of these printed the password or key material
     for r in [sign("cosign.key", "wrong"), sign("corrupt.key", PW)] {
         assert!(!r.all().contains(PW));
@@ -352,7 +357,7 @@ fn prompts_twice_on_a_terminal() {
 
     let d = tempdir();
     let r = gen_on_tty(d.path(), "one\ntwo\n");
-    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.code, 2, "{}", r.all());
     assert!(
         r.stdout.contains("the passwords do not match"),
         "{}",

@@ -392,7 +392,7 @@ fn bad_token_unknown_repo_and_missing_token() {
     run(ferrosign(d.path())
         .args(["generate-key-pair", "github://acme/app"])
         .env("GITHUB_API_URL", gh.url()))
-    .fails(1, "GITHUB_TOKEN is not set")
+    .fails(2, "GITHUB_TOKEN is not set")
     .hint("Secrets");
     assert!(puts(&gh.records()).is_empty());
     assert!(!d.path().join("cosign.pub").exists());
@@ -463,7 +463,7 @@ fn an_existing_local_public_key_file_is_kept_without_force() {
     let d = tempdir();
     std::fs::write(d.path().join("cosign.pub"), "mine").unwrap();
     gen_github(d.path(), &gh, &["github://acme/app"], None)
-        .fails(2, "cosign.pub already exists")
+        .fails(1, "cosign.pub already exists")
         .hint("--output-key-prefix");
     assert!(gh.records().is_empty(), "nothing sent");
     gen_github(
@@ -813,7 +813,7 @@ fn k8s_without_a_usable_cluster_says_what_to_do() {
     let home = tempdir();
     let d = tempdir();
     gen_k8s(d.path(), home.path(), "k8s://default/cosign", &[])
-        .fails(1, "no Kubernetes cluster configured")
+        .fails(2, "no Kubernetes cluster configured")
         .hint("KUBECONFIG");
     let kc = home.path().join("kubeconfig");
     std::fs::write(
@@ -831,6 +831,6 @@ fn k8s_without_a_usable_cluster_says_what_to_do() {
         "k8s://default/cosign",
         &[("KUBECONFIG", kc.to_str().unwrap())],
     )
-    .fails(1, "exec credential plugin of user `u` is not supported")
+    .fails(2, "exec credential plugin of user `u` is not supported")
     .hint("kubectl create token");
 }

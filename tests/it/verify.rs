@@ -613,10 +613,10 @@ fn wrong_instance_and_untrusted_material_are_named() {
     let p = b.path("bad-root.json");
     std::fs::write(&p, b"{\"mediaType\": 1").unwrap();
     b.verify_with_root(&py, Some(&p))
-        .fails(1, "is not a Sigstore trusted_root.json")
+        .fails(2, "is not a Sigstore trusted_root.json")
         .hint("--trusted-root");
     b.verify_with_root(&py, Some(&b.path("missing.json")))
-        .fails(1, "cannot read the trusted root")
+        .fails(2, "cannot read the trusted root")
         .hint("check the path");
 }
 

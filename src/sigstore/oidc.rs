@@ -7,7 +7,7 @@
 //! token). The token is a secret: masked before anything else is written.
 
 use crate::gha::Ui;
-use crate::http::{Http, HttpError};
+use crate::net::{Http, HttpError};
 use crate::secret::SecretString;
 use serde::Deserialize;
 
@@ -190,7 +190,7 @@ fn now_unix() -> i64 {
 /// The token service URL with `audience=sigstore` added to its query.
 pub fn request_url(base: &str) -> Result<String, HttpError> {
     let mut url = reqwest::Url::parse(base).map_err(|e| HttpError::InvalidUrl {
-        url: crate::http::redact_query(base),
+        url: crate::net::redact_query(base),
         reason: e.to_string(),
     })?;
     url.query_pairs_mut().append_pair("audience", AUDIENCE);
@@ -223,13 +223,13 @@ pub async fn identity_token(
                 .await?;
             let status = resp.status();
             let body = resp.bytes().await.map_err(|e| HttpError::Unreachable {
-                url: crate::http::redact_query(url),
-                reason: crate::http::error_chain(&e),
+                url: crate::net::redact_query(url),
+                reason: crate::net::error_chain(&e),
             })?;
             if !status.is_success() {
                 return Err(OidcError::TokenService {
                     status: status.as_u16(),
-                    message: ui.redact(&crate::http::body_message(&body)),
+                    message: ui.redact(&crate::net::body_message(&body)),
                 });
             }
             #[derive(Deserialize)]

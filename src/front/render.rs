@@ -1,44 +1,85 @@
-//! What a signing run reports to the workflow: the job summary (Markdown), the step outputs and the
-//! `json` output. A view of the run's results that depends on no signing module, so the signing code can
-//! change shape without touching the renderer.
+//! Reports rendered for people and machines: the CLI's stdout data (signed references, payload JSON,
+//! signatures, keys), the `verify-blob` account, and for the Action the step outputs, the `json`
+//! output and the job summary (Markdown). The only place results are rendered; operations only log.
 
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::request::{Report, SignReport, SignedBy, VerifyBlobReport};
+use crate::signing::payload::to_json_array;
+use crate::sigstore::{PUBLIC_REKOR_SEARCH_URL, PUBLIC_REKOR_URL};
 use serde::Serialize;
 
-/// The public-good Rekor instance; its entries have a search page.
-pub const PUBLIC_REKOR: &str = "https://rekor.sigstore.dev";
-/// The public-good Fulcio instance.
-pub const PUBLIC_FULCIO: &str = "https://fulcio.sigstore.dev";
-
-/// Who signed: a key or a keyless (Fulcio certificate) identity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "mode", rename_all = "kebab-case")]
-pub enum Signer {
-    /// A private key.
-    Key {
-        /// hex SHA-256 of the DER public key
-        key_fingerprint: String,
-    },
-    /// A short-lived Fulcio certificate for the workflow's identity.
-    Keyless {
-        /// the certificate's subject (SAN), e.g. the workflow URL
-        certificate_identity: String,
-        /// the OIDC issuer
-        certificate_oidc_issuer: String,
-    },
+/// Prints a report the way the CLI does (data on stdout, the account of a verification on stderr).
+/// A `sign` that stopped at a failed image prints what it signed, then returns that image's error.
+pub fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
+    match report {
+        Report::GenerateKeyPair(_) => {}
+        Report::PublicKey(r) => {
+            if r.outfile.is_none() {
+                ui.data(r.pem.trim_end());
+            }
+        }
+        Report::SignBlob(r) => {
+            if r.output_signature.is_none() {
+                ui.data(&r.signature);
+            }
+        }
+        Report::VerifyBlob(r) => blob_verified(&r, ui),
+        Report::SignImages(r) => {
+            for s in &r.images {
+                ui.data(&s.image);
+            }
+            if let Some(failed) = r.failed.into_iter().next() {
+                return Err(failed.error);
+            }
+        }
+        Report::VerifyImages(r) => {
+            for i in &r.images {
+                ui.data(&to_json_array(&i.payloads));
+            }
+        }
+        Report::UploadBlob(r) => ui.data(&r.reference),
+    }
+    Ok(())
 }
 
-impl Signer {
-    fn mode(&self) -> &'static str {
-        match self {
-            Signer::Key { .. } => "key",
-            Signer::Keyless { .. } => "keyless",
-        }
+/// What `verify-blob` checked (stderr, like cosign's "Verified OK"): signer, issuer, log entries.
+fn blob_verified(r: &VerifyBlobReport, ui: &mut Ui) {
+    ui.info("Verified OK");
+    let Some(v) = &r.verified else {
+        return;
+    };
+    if let Some(id) = &v.identity {
+        ui.info(&format!("  identity: {id}"));
+    }
+    if let Some(iss) = &v.issuer {
+        ui.info(&format!("  issuer:   {iss}"));
+    }
+    for e in &v.log_entries {
+        let log = e.log_url.as_deref().unwrap_or("transparency log");
+        let when = e
+            .integrated_time
+            .as_deref()
+            .map(|t| format!(", integrated {t}"))
+            .unwrap_or_default();
+        ui.info(&format!(
+            "  tlog:     {log} log index {} ({}){when}",
+            e.index, e.kind
+        ));
+    }
+    if let Some(t) = v.verified_times.iter().min() {
+        ui.info(&format!("  signed:   {t} (verified time)"));
+    }
+    if v.log_entries.is_empty() {
+        ui.warn(
+            "the signature has no transparency log entry: only the signature itself was checked",
+        );
     }
 }
 
-/// One manifest that was signed.
+/// One manifest that was signed, as the summary and outputs show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SignedImage {
+pub struct SummaryRow {
     /// the repository, without tag or digest (`ghcr.io/acme/app`)
     pub repository: String,
     /// the signed manifest's digest (`sha256:…`)
@@ -47,7 +88,7 @@ pub struct SignedImage {
     pub signature: String,
     /// who signed
     #[serde(flatten)]
-    pub signer: Signer,
+    pub signed_by: SignedBy,
     /// the Rekor log index, when the signature was uploaded
     pub rekor_log_index: Option<u64>,
     /// a link to the Rekor entry
@@ -57,7 +98,7 @@ pub struct SignedImage {
     pub verified: Option<bool>,
 }
 
-impl SignedImage {
+impl SummaryRow {
     /// `repository@digest`.
     pub fn reference(&self) -> String {
         format!("{}@{}", self.repository, self.digest)
@@ -66,7 +107,7 @@ impl SignedImage {
 
 /// An image that was not signed, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FailedImage {
+pub struct SummaryFailure {
     /// the image as given
     pub image: String,
     /// the error line
@@ -86,23 +127,54 @@ pub struct VerifyHints {
     pub allow_insecure_registry: bool,
 }
 
-/// Everything a signing run reports.
+/// Everything a signing run reports to the workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
+pub struct SummaryReport {
     /// what was signed, in order
-    pub images: Vec<SignedImage>,
+    pub images: Vec<SummaryRow>,
     /// what was not
-    pub failed: Vec<FailedImage>,
+    pub failed: Vec<SummaryFailure>,
     /// how to verify
     #[serde(skip)]
     pub verify: VerifyHints,
 }
 
+impl SummaryReport {
+    /// The workflow's view of a signing run: one row per signed manifest (with the Rekor link for
+    /// `rekor_url`), and each failed image with its error in the Action's words, secrets masked.
+    pub fn new(report: &SignReport, hints: &VerifyHints, rekor_url: &str, ui: &Ui) -> Self {
+        SummaryReport {
+            images: report
+                .images
+                .iter()
+                .map(|s| SummaryRow {
+                    repository: s.repository.clone(),
+                    digest: s.digest.clone(),
+                    signature: s.signature_ref.clone(),
+                    signed_by: report.signed_by.clone(),
+                    rekor_log_index: s.rekor_log_index,
+                    rekor_entry_url: s.rekor_log_index.map(|i| rekor_entry_url(rekor_url, i)),
+                    verified: s.verified,
+                })
+                .collect(),
+            failed: report
+                .failed
+                .iter()
+                .map(|f| SummaryFailure {
+                    image: f.image.clone(),
+                    error: ui.redact(&ui.worded(&f.error.to_string())),
+                })
+                .collect(),
+            verify: hints.clone(),
+        }
+    }
+}
+
 /// The link to a Rekor entry: the search page for the public-good log, the API entry otherwise.
 pub fn rekor_entry_url(rekor_url: &str, log_index: u64) -> String {
     let base = rekor_url.trim_end_matches('/');
-    if base == PUBLIC_REKOR {
-        format!("https://search.sigstore.dev/?logIndex={log_index}")
+    if base == PUBLIC_REKOR_URL {
+        format!("{PUBLIC_REKOR_SEARCH_URL}/?logIndex={log_index}")
     } else {
         format!("{base}/api/v1/log/entries?logIndex={log_index}")
     }
@@ -122,11 +194,11 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 /// The `cosign verify` command a consumer runs for one signed image.
-pub fn cosign_verify_command(image: &SignedImage, hints: &VerifyHints) -> String {
+pub fn cosign_verify_command(image: &SummaryRow, hints: &VerifyHints) -> String {
     let mut args: Vec<String> = vec!["cosign".into(), "verify".into()];
-    match &image.signer {
-        Signer::Key { .. } => args.extend(["--key".into(), "cosign.pub".into()]),
-        Signer::Keyless {
+    match &image.signed_by {
+        SignedBy::Key { .. } => args.extend(["--key".into(), "cosign.pub".into()]),
+        SignedBy::Keyless {
             certificate_identity,
             certificate_oidc_issuer,
         } => args.extend([
@@ -178,7 +250,7 @@ fn text_cell(text: &str) -> String {
 
 /// The job summary: a heading, one table (image@digest | mode | identity or key | Rekor entry), the
 /// images that failed, and the exact `cosign verify` commands in a `<details>` block.
-pub fn render_markdown(report: &Report) -> String {
+pub fn markdown(report: &SummaryReport) -> String {
     let mut md = String::new();
     let n = report.images.len();
     md.push_str(&format!(
@@ -188,11 +260,11 @@ pub fn render_markdown(report: &Report) -> String {
     if n > 0 {
         md.push_str("| image | mode | identity or key | Rekor entry |\n|---|---|---|---|\n");
         for img in &report.images {
-            let who = match &img.signer {
-                Signer::Key { key_fingerprint } => {
+            let who = match &img.signed_by {
+                SignedBy::Key { key_fingerprint } => {
                     format!("key {}", code_cell(&format!("sha256:{key_fingerprint}")))
                 }
-                Signer::Keyless {
+                SignedBy::Keyless {
                     certificate_identity,
                     certificate_oidc_issuer,
                 } => format!(
@@ -207,9 +279,9 @@ pub fn render_markdown(report: &Report) -> String {
                 _ => "not uploaded".into(),
             };
             let mode = match img.verified {
-                Some(true) => format!("{} (verified)", img.signer.mode()),
-                Some(false) => format!("{} (verification failed)", img.signer.mode()),
-                None => img.signer.mode().to_string(),
+                Some(true) => format!("{} (verified)", img.signed_by.mode()),
+                Some(false) => format!("{} (verification failed)", img.signed_by.mode()),
+                None => img.signed_by.mode().to_string(),
             };
             md.push_str(&format!(
                 "| {} | {mode} | {who} | {rekor} |\n",
@@ -234,7 +306,7 @@ pub fn render_markdown(report: &Report) -> String {
         if report
             .images
             .iter()
-            .any(|i| matches!(i.signer, Signer::Key { .. }))
+            .any(|i| matches!(i.signed_by, SignedBy::Key { .. }))
         {
             md.push_str(
                 "`cosign.pub` is the public key whose SHA-256 fingerprint is shown above.\n\n",
@@ -253,19 +325,19 @@ pub fn render_markdown(report: &Report) -> String {
 /// The step outputs, in order: `digests`, `signatures`, `rekor-log-indexes` (one line per signed
 /// manifest, aligned; an empty line where there is no log entry), `certificate-identity`,
 /// `certificate-oidc-issuer` (keyless; empty otherwise) and `json` (the whole report).
-pub fn outputs(report: &Report) -> Vec<(&'static str, String)> {
-    let lines = |f: &dyn Fn(&SignedImage) -> String| {
+pub fn outputs(report: &SummaryReport) -> Vec<(&'static str, String)> {
+    let lines = |f: &dyn Fn(&SummaryRow) -> String| {
         report.images.iter().map(f).collect::<Vec<_>>().join("\n")
     };
-    let keyless = report.images.iter().find_map(|i| match &i.signer {
-        Signer::Keyless {
+    let keyless = report.images.iter().find_map(|i| match &i.signed_by {
+        SignedBy::Keyless {
             certificate_identity,
             certificate_oidc_issuer,
         } => Some((
             certificate_identity.clone(),
             certificate_oidc_issuer.clone(),
         )),
-        Signer::Key { .. } => None,
+        SignedBy::Key { .. } => None,
     });
     let (identity, issuer) = keyless.unwrap_or_default();
     // Serializing plain strings, numbers and options cannot fail.
@@ -284,7 +356,7 @@ pub fn outputs(report: &Report) -> Vec<(&'static str, String)> {
 }
 
 /// The job summary of `generate-key-pair: TARGET`: where the secrets went and the public key to publish.
-pub fn render_provisioned(target: &str, public_key_pem: &str) -> String {
+pub fn provisioned(target: &str, public_key_pem: &str) -> String {
     let mut md = format!(
         "### ferrosign stored a new key pair at {}\n\n",
         code_cell(target)
@@ -304,28 +376,28 @@ pub fn render_provisioned(target: &str, public_key_pem: &str) -> String {
 mod tests {
     use super::*;
 
-    fn keyless(digest: &str, index: u64) -> SignedImage {
-        SignedImage {
+    fn keyless(digest: &str, index: u64) -> SummaryRow {
+        SummaryRow {
             repository: "ghcr.io/acme/app".into(),
             digest: digest.into(),
             signature: format!("ghcr.io/acme/app:{}.sig", digest.replace(':', "-")),
-            signer: Signer::Keyless {
+            signed_by: SignedBy::Keyless {
                 certificate_identity:
                     "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
                         .into(),
                 certificate_oidc_issuer: "https://token.actions.githubusercontent.com".into(),
             },
             rekor_log_index: Some(index),
-            rekor_entry_url: Some(rekor_entry_url(PUBLIC_REKOR, index)),
+            rekor_entry_url: Some(rekor_entry_url(PUBLIC_REKOR_URL, index)),
             verified: None,
         }
     }
 
     #[test]
     fn summary_snapshot_keyless() {
-        let report = Report {
+        let report = SummaryReport {
             images: vec![keyless("sha256:aaaa", 7)],
-            failed: vec![FailedImage {
+            failed: vec![SummaryFailure {
                 image: "ghcr.io/acme/other:v1".into(),
                 error: "cannot reach ghcr.io | <b>".into(),
             }],
@@ -354,16 +426,16 @@ cosign verify --certificate-identity https://github.com/acme/app/.github/workflo
 </details>
 
 ";
-        assert_eq!(render_markdown(&report), expected);
+        assert_eq!(markdown(&report), expected);
     }
 
     #[test]
     fn key_mode_command_and_outputs() {
-        let img = SignedImage {
+        let img = SummaryRow {
             repository: "127.0.0.1:5000/app".into(),
             digest: "sha256:bb".into(),
             signature: "127.0.0.1:5000/app:sha256-bb.sig".into(),
-            signer: Signer::Key {
+            signed_by: SignedBy::Key {
                 key_fingerprint: "ff".into(),
             },
             rekor_log_index: None,
@@ -379,7 +451,7 @@ cosign verify --certificate-identity https://github.com/acme/app/.github/workflo
             cosign_verify_command(&img, &hints),
             "cosign verify --key cosign.pub --rekor-url http://127.0.0.1:3000 --insecure-ignore-tlog=true 127.0.0.1:5000/app@sha256:bb"
         );
-        let report = Report {
+        let report = SummaryReport {
             images: vec![img.clone(), keyless("sha256:cc", 9)],
             failed: vec![],
             verify: hints,
@@ -397,8 +469,7 @@ cosign verify --certificate-identity https://github.com/acme/app/.github/workflo
         assert_eq!(json["images"][0]["key_fingerprint"], "ff");
         assert_eq!(json["images"][0]["verified"], true);
         assert_eq!(json["images"][1]["rekor_log_index"], 9);
-        assert!(render_markdown(&report)
-            .contains("| key (verified) | key `sha256:ff` | not uploaded |"));
+        assert!(markdown(&report).contains("| key (verified) | key `sha256:ff` | not uploaded |"));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 pub mod cosign;
 
 use crate::signing::PublicKey;
-use crate::trust::TrustRoot;
+use crate::sigstore::trust::TrustRoot;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sha2::Digest;
@@ -71,7 +71,7 @@ pub struct KeylessPolicy {
 
 /// What the signature must verify with.
 #[derive(Clone, Copy, Debug)]
-pub enum Signer<'a> {
+pub enum ExpectedSigner<'a> {
     /// a Fulcio certificate whose identity matches the policy
     Keyless(&'a KeylessPolicy),
     /// a public key
@@ -89,7 +89,7 @@ pub enum Artifact<'a> {
 
 /// One transparency log entry that verified.
 #[derive(Clone, Debug)]
-pub struct LogEntry {
+pub struct VerifiedLogEntry {
     /// the entry's index in its log
     pub index: u64,
     /// the log's base URL from the trusted root, when listed
@@ -108,7 +108,7 @@ pub struct Verified {
     /// the certificate's OIDC issuer (keyless)
     pub issuer: Option<String>,
     /// the log entries in the bundle (empty when the signature was not logged)
-    pub log_entries: Vec<LogEntry>,
+    pub log_entries: Vec<VerifiedLogEntry>,
     /// whether the log entries' inclusion (SET, proof, checkpoint) was verified
     pub tlog_verified: bool,
     /// whether the certificate's SCT was verified
@@ -282,15 +282,15 @@ pub fn verify_bundle(
     trust: &TrustRoot,
     bundle: &Bundle,
     artifact: Artifact<'_>,
-    signer: Signer<'_>,
+    signer: ExpectedSigner<'_>,
 ) -> Result<Verified, VerifyError> {
     let has_cert = !matches!(
         bundle.verification_material.content,
         VerificationMaterialContent::PublicKey(_)
     );
     match signer {
-        Signer::Keyless(_) if !has_cert => return Err(VerifyError::NeedsKey),
-        Signer::Key(_) if has_cert => return Err(VerifyError::NeedsIdentity),
+        ExpectedSigner::Keyless(_) if !has_cert => return Err(VerifyError::NeedsKey),
+        ExpectedSigner::Key(_) if has_cert => return Err(VerifyError::NeedsIdentity),
         _ => {}
     }
     let entries = bundle.verification_material.tlog_entries.as_slice();
@@ -299,7 +299,7 @@ pub fn verify_bundle(
         .timestamp_verification_data
         .rfc3161_timestamps
         .is_empty();
-    if let Signer::Key(key) = signer {
+    if let ExpectedSigner::Key(key) = signer {
         if entries.is_empty() && !has_timestamps {
             // Signed with --tlog-upload=false: nothing to check against the trust root.
             return verify_plain(bundle, artifact, key);
@@ -324,7 +324,7 @@ pub fn verify_bundle(
         verified_times: Vec::new(),
     };
     let result = match signer {
-        Signer::Keyless(policy) => {
+        ExpectedSigner::Keyless(policy) => {
             let mut p = sigstore_verify::VerificationPolicy::any_identity();
             if policy.insecure_ignore_sct {
                 p = p.skip_sct();
@@ -360,7 +360,7 @@ pub fn verify_bundle(
             out.issuer = Some(issuer);
             r
         }
-        Signer::Key(key) => {
+        ExpectedSigner::Key(key) => {
             let p = sigstore_verify::PublicKeyVerificationPolicy::new(
                 sigstore_verify::types::DerPublicKey::new(key.to_der()),
             );
@@ -376,7 +376,7 @@ pub fn verify_bundle(
         .collect();
     out.log_entries = entries
         .iter()
-        .map(|e| LogEntry {
+        .map(|e| VerifiedLogEntry {
             index: e.log_index.get(),
             log_url: trust
                 .rekor_log(e.log_id.key_id.as_bytes())
@@ -549,7 +549,7 @@ pub fn load_bundle(bytes: &[u8]) -> Result<Bundle, VerifyError> {
         serde_json::from_value::<Bundle>(v)
             .map_err(|e| VerifyError::Malformed(format!("not a Sigstore bundle: {e}")))
     } else if v.get("base64Signature").is_some() {
-        let legacy: crate::bundle::LegacyBundle = serde_json::from_value(v)
+        let legacy: crate::sigstore::bundle::LegacyBundle = serde_json::from_value(v)
             .map_err(|e| VerifyError::Malformed(format!("not a cosign bundle: {e}")))?;
         cosign::from_legacy_blob_bundle(&legacy)
     } else {

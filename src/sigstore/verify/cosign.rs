@@ -162,7 +162,9 @@ fn build(
 }
 
 /// The older `cosign sign-blob --bundle` file as a Sigstore bundle.
-pub fn from_legacy_blob_bundle(b: &crate::bundle::LegacyBundle) -> Result<Bundle, VerifyError> {
+pub fn from_legacy_blob_bundle(
+    b: &crate::sigstore::bundle::LegacyBundle,
+) -> Result<Bundle, VerifyError> {
     let chain = match &b.cert {
         Some(c) if !c.is_empty() => {
             // cosign stores the certificate PEM base64-encoded; accept plain PEM too.

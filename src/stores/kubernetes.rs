@@ -14,11 +14,8 @@
 //! what CI runners and kind/k3d/minikube clusters use; cloud exec plugins (`gke-gcloud-auth-plugin`,
 //! `aws eks get-token`) would need running external programs, which we decline either way.
 
-use super::{check_local_pub, make_material, server_message, write_local_pub, SecretsError};
-use crate::config::{GenerateKeyPair, K8sTarget};
-use crate::error::Error;
-use crate::gha::Ui;
-use crate::http::{Http, HttpOptions, TlsSettings};
+use super::{server_message, StoreError};
+use crate::net::{Http, HttpOptions, TlsSettings};
 use crate::secret::{SecretBytes, SecretString};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -27,9 +24,31 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 /// Where the in-cluster service account's token, CA and namespace are mounted.
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-/// The kubeconfig search path variable.
-pub const ENV_KUBECONFIG: &str = "KUBECONFIG";
 const SERVICE: &str = "Kubernetes";
+
+/// `k8s://NAMESPACE/NAME`, and where to find the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct K8sTarget {
+    /// namespace
+    pub namespace: String,
+    /// Secret name
+    pub name: String,
+    /// what the front-end found in the environment to locate the cluster
+    pub lookup: ClusterLookup,
+}
+
+/// Where the cluster may be named, as the front-end read the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterLookup {
+    /// `KUBECONFIG`: a `:`-separated list of files
+    pub kubeconfig: Option<String>,
+    /// the home directory (`~/.kube/config`)
+    pub home: Option<PathBuf>,
+    /// `KUBERNETES_SERVICE_HOST` (inside a pod)
+    pub service_host: Option<String>,
+    /// `KUBERNETES_SERVICE_PORT` (inside a pod)
+    pub service_port: Option<String>,
+}
 
 /// How the client proves who it is.
 #[derive(Debug)]
@@ -55,55 +74,48 @@ pub struct Cluster {
     pub origin: String,
 }
 
-/// Finds the cluster: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account.
-/// `env` looks up environment variables; `home` is the home directory; `sa_dir` the service account
-/// mount ([`SERVICE_ACCOUNT_DIR`]).
-pub fn find_cluster(
-    env: &dyn Fn(&str) -> Option<String>,
-    home: Option<PathBuf>,
-    sa_dir: &Path,
-) -> Result<Cluster, SecretsError> {
-    if let Some(list) = env(ENV_KUBECONFIG).filter(|v| !v.trim().is_empty()) {
+/// Finds the cluster: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account
+/// (`sa_dir` is its mount, [`SERVICE_ACCOUNT_DIR`]).
+pub fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Cluster, StoreError> {
+    if let Some(list) = lookup.kubeconfig.clone().filter(|v| !v.trim().is_empty()) {
         let files: Vec<PathBuf> = std::env::split_paths(&list)
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
         let existing: Vec<PathBuf> = files.iter().filter(|p| p.is_file()).cloned().collect();
         if existing.is_empty() {
-            return Err(SecretsError::Kubeconfig {
+            return Err(StoreError::Kubeconfig {
                 path: list,
-                reason: format!("{ENV_KUBECONFIG} names no existing file"),
+                reason: "KUBECONFIG names no existing file".into(),
             });
         }
         return from_kubeconfig(&existing);
     }
-    if let Some(home) = home {
+    if let Some(home) = &lookup.home {
         let default = home.join(".kube").join("config");
         if default.is_file() {
             return from_kubeconfig(&[default]);
         }
     }
-    if let (Some(host), Some(port)) = (
-        env("KUBERNETES_SERVICE_HOST"),
-        env("KUBERNETES_SERVICE_PORT"),
-    ) {
-        return in_cluster(&host, &port, sa_dir);
+    if let (Some(host), Some(port)) = (&lookup.service_host, &lookup.service_port) {
+        return in_cluster(host, port, sa_dir);
     }
-    Err(SecretsError::NoCluster(format!(
-        "{ENV_KUBECONFIG} is not set, there is no ~/.kube/config, and this is not a pod \
+    Err(StoreError::NoCluster(
+        "KUBECONFIG is not set, there is no ~/.kube/config, and this is not a pod \
          (KUBERNETES_SERVICE_HOST is not set)"
-    )))
+            .into(),
+    ))
 }
 
 /// The in-cluster configuration: `https://HOST:PORT`, the mounted token and CA.
-pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, SecretsError> {
+pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, StoreError> {
     let origin = "the in-cluster service account".to_string();
     let read = |name: &str| {
-        std::fs::read(sa_dir.join(name)).map_err(|e| SecretsError::Kubeconfig {
+        std::fs::read(sa_dir.join(name)).map_err(|e| StoreError::Kubeconfig {
             path: origin.clone(),
             reason: format!("cannot read {}: {e}", sa_dir.join(name).display()),
         })
     };
-    let token = String::from_utf8(read("token")?).map_err(|_| SecretsError::Kubeconfig {
+    let token = String::from_utf8(read("token")?).map_err(|_| StoreError::Kubeconfig {
         path: origin.clone(),
         reason: "the token is not text".into(),
     })?;
@@ -123,10 +135,10 @@ pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, Secr
 
 /// A kubeconfig's current context, from one file or several merged (the first file that sets a
 /// name wins, as kubectl merges them).
-pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, SecretsError> {
+pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, StoreError> {
     let mut docs: Vec<(PathBuf, Yaml)> = Vec::new();
     for f in files {
-        let err = |reason: String| SecretsError::Kubeconfig {
+        let err = |reason: String| StoreError::Kubeconfig {
             path: f.display().to_string(),
             reason,
         };
@@ -149,7 +161,7 @@ pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, SecretsError> {
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(":");
-    let err = |reason: String| SecretsError::Kubeconfig {
+    let err = |reason: String| StoreError::Kubeconfig {
         path: shown.clone(),
         reason,
     };
@@ -185,7 +197,7 @@ pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, SecretsError> {
         .trim_end_matches('/')
         .to_string();
     if cluster["insecure-skip-tls-verify"].as_bool() == Some(true) {
-        return Err(SecretsError::KubeconfigUnsupported {
+        return Err(StoreError::KubeconfigUnsupported {
             path: shown.clone(),
             what: format!("insecure-skip-tls-verify on cluster `{cluster_name}`"),
             hint: "give the cluster's CA (certificate-authority-data) instead: ferrosign does not \
@@ -212,8 +224,8 @@ pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, SecretsError> {
     })
 }
 
-fn user_auth(user: &Yaml, name: &str, file: &Path, shown: &str) -> Result<Auth, SecretsError> {
-    let unsupported = |what: String| SecretsError::KubeconfigUnsupported {
+fn user_auth(user: &Yaml, name: &str, file: &Path, shown: &str) -> Result<Auth, StoreError> {
+    let unsupported = |what: String| StoreError::KubeconfigUnsupported {
         path: shown.to_string(),
         what,
         hint: "use a context whose user has a token or a client certificate (e.g. a service \
@@ -221,7 +233,7 @@ fn user_auth(user: &Yaml, name: &str, file: &Path, shown: &str) -> Result<Auth, 
                `ferrosign generate-key-pair` and create the Secret with kubectl"
             .into(),
     };
-    let err = |reason: String| SecretsError::Kubeconfig {
+    let err = |reason: String| StoreError::Kubeconfig {
         path: shown.to_string(),
         reason: format!("user `{name}`: {reason}"),
     };
@@ -296,6 +308,67 @@ fn resolve(kubeconfig: &Path, path: &str) -> PathBuf {
         .unwrap_or_else(|| p.to_path_buf())
 }
 
+/// Creates the immutable Secret `target` holding the key pair and password, with one POST through
+/// the cluster's own TLS settings and credentials; a Secret of that name is never replaced (409).
+pub async fn create_secret(
+    cluster: &Cluster,
+    target: &K8sTarget,
+    key_pem: &str,
+    pub_pem: &str,
+    password: &str,
+) -> Result<(), StoreError> {
+    let (token, identity) = match &cluster.auth {
+        Auth::None => (None, None),
+        Auth::Token(t) => (Some(t.clone()), None),
+        Auth::ClientCert(pem) => (None, Some(pem.clone())),
+    };
+    let http = Http::with_tls(
+        HttpOptions::default(),
+        &TlsSettings {
+            roots_pem: cluster.ca_pem.clone(),
+            identity_pem: identity,
+        },
+    )
+    .map_err(|e| StoreError::Kubeconfig {
+        path: cluster.origin.clone(),
+        reason: e.to_string(),
+    })?;
+    let body = secret_body(target, key_pem, pub_pem, password);
+    let (ns, name) = (&target.namespace, &target.name);
+    let url = format!("{}/api/v1/namespaces/{ns}/secrets", cluster.server);
+    let resp = http
+        .send(&url, |c, u| {
+            let r = c
+                .post(u)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body.expose().clone());
+            match &token {
+                Some(t) => r.bearer_auth(t.expose()),
+                None => r,
+            }
+        })
+        .await?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::CONFLICT {
+        return Err(StoreError::K8sSecretExists {
+            namespace: ns.clone(),
+            name: name.clone(),
+        });
+    }
+    if !status.is_success() {
+        let text = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        return Err(StoreError::Status {
+            service: SERVICE,
+            action: format!("creating secret {ns}/{name} through {}", cluster.origin),
+            status: status.as_u16(),
+            message: server_message(&text),
+            target: format!("namespace {ns}"),
+        });
+    }
+    Ok(())
+}
+
 /// The Secret object: immutable, Opaque, the three keys base64-encoded. Secret bytes.
 fn secret_body(target: &K8sTarget, key_pem: &str, pub_pem: &str, password: &str) -> SecretBytes {
     let body = serde_json::json!({
@@ -316,88 +389,6 @@ fn secret_body(target: &K8sTarget, key_pem: &str, pub_pem: &str, password: &str)
     });
     // Serialising a JSON value built from strings cannot fail.
     SecretBytes::from(serde_json::to_vec(&body).unwrap_or_default())
-}
-
-/// `generate-key-pair k8s://NAMESPACE/NAME`.
-pub async fn provision(
-    req: &GenerateKeyPair,
-    target: &K8sTarget,
-    ui: &mut Ui,
-) -> Result<(), Error> {
-    let pub_path = check_local_pub(req)?;
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let cluster = find_cluster(
-        &|n| std::env::var(n).ok(),
-        home,
-        Path::new(SERVICE_ACCOUNT_DIR),
-    )?;
-    let (token, identity) = match &cluster.auth {
-        Auth::None => (None, None),
-        Auth::Token(t) => (Some(t.clone()), None),
-        Auth::ClientCert(pem) => (None, Some(pem.clone())),
-    };
-    let http = Http::with_tls(
-        HttpOptions::default(),
-        &TlsSettings {
-            roots_pem: cluster.ca_pem.clone(),
-            identity_pem: identity,
-        },
-    )
-    .map_err(|e| SecretsError::Kubeconfig {
-        path: cluster.origin.clone(),
-        reason: e.to_string(),
-    })?;
-    let material = make_material(req, ui)?;
-    let body = secret_body(
-        target,
-        material.pair.private_pem.expose(),
-        &material.pair.public.to_pem(),
-        material.password.expose(),
-    );
-    let (ns, name) = (&target.namespace, &target.name);
-    let url = format!("{}/api/v1/namespaces/{ns}/secrets", cluster.server);
-    let resp = http
-        .send(&url, |c, u| {
-            let r = c
-                .post(u)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::ACCEPT, "application/json")
-                .body(body.expose().clone());
-            match &token {
-                Some(t) => r.bearer_auth(t.expose()),
-                None => r,
-            }
-        })
-        .await
-        .map_err(SecretsError::from)?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::CONFLICT {
-        return Err(SecretsError::K8sSecretExists {
-            namespace: ns.clone(),
-            name: name.clone(),
-        }
-        .into());
-    }
-    if !status.is_success() {
-        let text = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-        return Err(SecretsError::Status {
-            service: SERVICE,
-            action: format!("creating secret {ns}/{name} through {}", cluster.origin),
-            status: status.as_u16(),
-            message: server_message(&text),
-            target: format!("namespace {ns}"),
-        }
-        .into());
-    }
-    ui.info(&format!(
-        "Created immutable secret {ns}/{name} (cosign.key, cosign.pub, cosign.password) through {}",
-        cluster.origin
-    ));
-    ui.info(&format!(
-        "Public key fingerprint (SHA-256): {}",
-        material.pair.public.fingerprint()
-    ));
-    write_local_pub(&pub_path, &material, ui)
 }
 
 #[cfg(test)]
@@ -502,12 +493,13 @@ users:
         std::fs::create_dir(&sa).unwrap();
         write(&sa, "token", "sa-token\n");
         write(&sa, "ca.crt", "SA-CA");
-        let pod = |n: &str| match n {
-            "KUBERNETES_SERVICE_HOST" => Some("10.0.0.1".to_string()),
-            "KUBERNETES_SERVICE_PORT" => Some("443".to_string()),
-            _ => None,
+        let pod = ClusterLookup {
+            home: Some(d.path().to_path_buf()),
+            service_host: Some("10.0.0.1".to_string()),
+            service_port: Some("443".to_string()),
+            ..ClusterLookup::default()
         };
-        let c = find_cluster(&pod, Some(d.path().to_path_buf()), &sa).unwrap();
+        let c = find_cluster(&pod, &sa).unwrap();
         assert_eq!(c.server, "https://10.0.0.1:443");
         assert!(matches!(c.auth, Auth::Token(ref t) if t.expose() == "sa-token"));
         assert_eq!(c.ca_pem.as_deref(), Some(&b"SA-CA"[..]));
@@ -518,15 +510,17 @@ users:
             "config",
             &TWO_CONTEXTS.replace("current-context: dev", "current-context: prod"),
         );
-        let c = find_cluster(&pod, Some(d.path().to_path_buf()), &sa).unwrap();
+        let c = find_cluster(&pod, &sa).unwrap();
         assert_eq!(c.server, "https://prod.example:6443");
         // KUBECONFIG comes first and must name a file.
-        let missing =
-            |n: &str| (n == ENV_KUBECONFIG).then(|| "/nonexistent/kubeconfig".to_string());
-        let e = find_cluster(&missing, Some(d.path().to_path_buf()), &sa).unwrap_err();
+        let missing = ClusterLookup {
+            kubeconfig: Some("/nonexistent/kubeconfig".to_string()),
+            ..pod.clone()
+        };
+        let e = find_cluster(&missing, &sa).unwrap_err();
         assert!(e.to_string().contains("names no existing file"), "{e}");
-        let e = find_cluster(&|_| None, None, &sa).unwrap_err();
-        assert!(matches!(e, SecretsError::NoCluster(_)));
+        let e = find_cluster(&ClusterLookup::default(), &sa).unwrap_err();
+        assert!(matches!(e, StoreError::NoCluster(_)));
     }
 
     #[test]
@@ -534,6 +528,7 @@ users:
         let t = K8sTarget {
             namespace: "signing".into(),
             name: "cosign".into(),
+            lookup: ClusterLookup::default(),
         };
         let body = secret_body(&t, "KEY", "PUB", "pw");
         let v: serde_json::Value = serde_json::from_slice(body.expose()).unwrap();

@@ -6,23 +6,82 @@
 //! `{"encrypted_value", "key_id"}` (organisation secrets add `visibility`). `GET …/secrets/{NAME}` tells
 //! whether `COSIGN_PUBLIC_KEY` already exists.
 //!
-//! Why not octocrab: it builds its own hyper client, so these calls would bypass [`crate::http::Http`]
+//! Why not octocrab: it builds its own hyper client, so these calls would bypass [`crate::net::Http`]
 //! (our timeouts, retries with backoff on 5xx/429/connection faults, user agent, and the refusal of plain
 //! HTTP to anything but loopback), and it pulls a large dependency tree into a tool that needs three
 //! small, stable endpoints. Its secrets API would also still leave the sealing and the status-to-hint
 //! mapping to us. Plain requests through `Http` keep one network door and one error style.
 
-use super::{
-    check_local_pub, make_material, server_message, write_local_pub, SecretsError, SECRET_PASSWORD,
-    SECRET_PRIVATE_KEY, SECRET_PUBLIC_KEY,
-};
-use crate::config::{GenerateKeyPair, GitHubScope, GitHubTarget, OrgVisibility};
-use crate::error::Error;
-use crate::gha::Ui;
-use crate::http::{error_chain, Http, HttpOptions};
+use super::{server_message, StoreError};
+use crate::net::{error_chain, Http, HttpOptions};
+use crate::secret::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
+
+/// The default GitHub REST API base.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// `github://OWNER/REPO` (optionally an environment) or `github://ORG`.
+#[derive(Debug)]
+pub struct GitHubTarget {
+    /// whose secrets
+    pub scope: GitHubScope,
+    /// the REST API base, without a trailing slash (`GITHUB_API_URL`, else [`DEFAULT_API_URL`])
+    pub api_url: String,
+    /// a token that may write Actions secrets
+    pub token: SecretString,
+}
+
+/// Whose Actions secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitHubScope {
+    /// A repository's secrets.
+    Repo {
+        /// owner (user or organisation)
+        owner: String,
+        /// repository name
+        repo: String,
+    },
+    /// A deployment environment's secrets.
+    Environment {
+        /// owner (user or organisation)
+        owner: String,
+        /// repository name
+        repo: String,
+        /// environment name
+        environment: String,
+    },
+    /// An organisation's secrets.
+    Org {
+        /// organisation
+        org: String,
+        /// which repositories may read them
+        visibility: OrgVisibility,
+    },
+}
+
+/// Which repositories of an organisation may read its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgVisibility {
+    /// every repository
+    All,
+    /// private and internal repositories
+    Private,
+    /// only repositories picked afterwards in the organisation settings
+    Selected,
+}
+
+impl OrgVisibility {
+    /// The API's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgVisibility::All => "all",
+            OrgVisibility::Private => "private",
+            OrgVisibility::Selected => "selected",
+        }
+    }
+}
 
 /// The API version header GitHub documents for these endpoints.
 const API_VERSION: &str = "2022-11-28";
@@ -64,11 +123,11 @@ impl SealingKey {
     }
 
     /// `crypto_box_seal(value, key)`, base64: what GitHub's `encrypted_value` takes for secret `name`.
-    pub fn seal(&self, name: &'static str, value: &[u8]) -> Result<String, SecretsError> {
+    pub fn seal(&self, name: &'static str, value: &[u8]) -> Result<String, StoreError> {
         self.key
             .seal(&mut rand_core::OsRng, value)
             .map(|b| B64.encode(b))
-            .map_err(|_| SecretsError::Seal(name))
+            .map_err(|_| StoreError::Seal(name))
     }
 }
 
@@ -125,7 +184,7 @@ pub struct SecretsApi<'a> {
 
 impl<'a> SecretsApi<'a> {
     /// A client for `target`'s secrets.
-    pub fn new(target: &'a GitHubTarget) -> Result<Self, SecretsError> {
+    pub fn new(target: &'a GitHubTarget) -> Result<Self, StoreError> {
         Ok(SecretsApi {
             http: Http::new(HttpOptions::default())?,
             base: secrets_url(&target.api_url, &target.scope),
@@ -146,21 +205,21 @@ impl<'a> SecretsApi<'a> {
             .header("X-GitHub-Api-Version", API_VERSION)
     }
 
-    async fn body(&self, resp: reqwest::Response, action: &str) -> Result<Vec<u8>, SecretsError> {
+    async fn body(&self, resp: reqwest::Response, action: &str) -> Result<Vec<u8>, StoreError> {
         resp.bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| SecretsError::BadResponse {
+            .map_err(|e| StoreError::BadResponse {
                 service: SERVICE,
                 action: action.into(),
                 reason: error_chain(&e),
             })
     }
 
-    async fn status_error(&self, resp: reqwest::Response, action: &str) -> SecretsError {
+    async fn status_error(&self, resp: reqwest::Response, action: &str) -> StoreError {
         let status = resp.status().as_u16();
         let body = self.body(resp, action).await.unwrap_or_default();
-        SecretsError::Status {
+        StoreError::Status {
             service: SERVICE,
             action: action.into(),
             status,
@@ -170,7 +229,7 @@ impl<'a> SecretsApi<'a> {
     }
 
     /// The key to seal secrets with.
-    pub async fn sealing_key(&self) -> Result<SealingKey, SecretsError> {
+    pub async fn sealing_key(&self) -> Result<SealingKey, StoreError> {
         let action = format!("reading the secrets public key of {}", self.name);
         let url = format!("{}/public-key", self.base);
         let resp = self
@@ -181,7 +240,7 @@ impl<'a> SecretsApi<'a> {
             return Err(self.status_error(resp, &action).await);
         }
         let body = self.body(resp, &action).await?;
-        SealingKey::from_json(&body).map_err(|reason| SecretsError::BadResponse {
+        SealingKey::from_json(&body).map_err(|reason| StoreError::BadResponse {
             service: SERVICE,
             action,
             reason,
@@ -189,7 +248,7 @@ impl<'a> SecretsApi<'a> {
     }
 
     /// Whether the secret `name` exists (its value cannot be read, only its metadata).
-    pub async fn exists(&self, name: &str) -> Result<bool, SecretsError> {
+    pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
         let action = format!("checking for secret {name} in {}", self.name);
         let url = format!("{}/{name}", self.base);
         let resp = self
@@ -209,7 +268,7 @@ impl<'a> SecretsApi<'a> {
         key: &SealingKey,
         name: &str,
         sealed_b64: &str,
-    ) -> Result<bool, SecretsError> {
+    ) -> Result<bool, StoreError> {
         let action = format!("writing secret {name} to {}", self.name);
         let url = format!("{}/{name}", self.base);
         let mut body = serde_json::json!({
@@ -230,85 +289,6 @@ impl<'a> SecretsApi<'a> {
         }
         Ok(resp.status() == reqwest::StatusCode::CREATED)
     }
-}
-
-/// `generate-key-pair github://…`: checks access and the guard secret, makes the key pair, stores the
-/// three secrets in order (password, private key, public key last), then writes `PREFIX.pub`.
-pub async fn provision(
-    req: &GenerateKeyPair,
-    target: &GitHubTarget,
-    ui: &mut Ui,
-) -> Result<(), Error> {
-    let pub_path = check_local_pub(req)?;
-    let api = SecretsApi::new(target)?;
-    let name = describe(&target.scope);
-    // Nothing is generated or written before both checks pass: access (the sealing key) and the guard.
-    let key = api.sealing_key().await?;
-    if api.exists(SECRET_PUBLIC_KEY).await? {
-        if !req.force {
-            return Err(SecretsError::PublicKeyExists { target: name }.into());
-        }
-        ui.warn(&format!(
-            "{name} already has a {SECRET_PUBLIC_KEY} secret: replacing the key pair (--force); \
-             signatures made with the old key no longer verify against the new public key"
-        ));
-    }
-    let material = make_material(req, ui)?;
-    let public_pem = material.pair.public.to_pem();
-    let values: [(&'static str, &[u8], &str); 3] = [
-        (
-            SECRET_PASSWORD,
-            material.password.expose().as_bytes(),
-            "Password",
-        ),
-        (
-            SECRET_PRIVATE_KEY,
-            material.pair.private_pem.expose().as_bytes(),
-            "Private key",
-        ),
-        (SECRET_PUBLIC_KEY, public_pem.as_bytes(), "Public key"),
-    ];
-    // Seal all three before the first write, so that a sealing failure changes nothing.
-    let mut sealed = Vec::with_capacity(values.len());
-    for (secret, value, what) in values {
-        let b64 = key.seal(secret, value)?;
-        sealed.push((secret, b64, what));
-    }
-    let mut written: Vec<&'static str> = Vec::new();
-    for (i, (secret, b64, what)) in sealed.iter().enumerate() {
-        match api.put(&key, secret, b64).await {
-            Ok(created) => {
-                written.push(secret);
-                ui.info(&format!(
-                    "{what} written to the {secret} Actions secret of {name} ({})",
-                    if created { "created" } else { "updated" }
-                ));
-            }
-            Err(e) => {
-                return Err(SecretsError::Partial {
-                    written,
-                    not_written: sealed[i..].iter().map(|(s, _, _)| *s).collect(),
-                    source: Box::new(e),
-                }
-                .into())
-            }
-        }
-    }
-    if let GitHubScope::Org {
-        visibility: OrgVisibility::Selected,
-        ..
-    } = target.scope
-    {
-        ui.warn(&format!(
-            "the secrets have visibility `selected`: no repository can read them until you add \
-             repositories in the settings of {name}"
-        ));
-    }
-    ui.info(&format!(
-        "Public key fingerprint (SHA-256): {}",
-        material.pair.public.fingerprint()
-    ));
-    write_local_pub(&pub_path, &material, ui)
 }
 
 #[cfg(test)]

@@ -6,16 +6,13 @@
 //! Also renders the entry as cosign's `dev.sigstore.cosign/bundle` annotation and as a Sigstore bundle's
 //! `tlogEntries[]` item.
 
-use crate::http::{body_message, error_chain, Http, HttpError};
+use crate::net::{body_message, error_chain, Http, HttpError};
 use crate::signing::PublicKey;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-/// The public-good Rekor.
-pub const DEFAULT_URL: &str = "https://rekor.sigstore.dev";
 
 /// What can go wrong recording or checking an entry.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +110,7 @@ struct RawEntry {
 
 /// A transparency log entry as Rekor returned it.
 #[derive(Clone, Debug)]
-pub struct LogEntry {
+pub struct RekorEntry {
     /// the entry UUID
     pub uuid: String,
     /// the canonicalized body (decoded)
@@ -187,7 +184,7 @@ impl Rekor {
     }
 
     /// Uploads an entry; when the log already has it (409), fetches the existing one.
-    pub async fn upload(&self, entry: &serde_json::Value) -> Result<LogEntry, RekorError> {
+    pub async fn upload(&self, entry: &serde_json::Value) -> Result<RekorEntry, RekorError> {
         let endpoint = format!("{}/api/v1/log/entries", self.url);
         let body = entry.to_string();
         let resp = self.http.post_json(&endpoint, body).await?;
@@ -209,7 +206,7 @@ impl Rekor {
     }
 
     /// Fetches an entry by its Location (an absolute URL or a path on the log).
-    async fn fetch(&self, location: &str) -> Result<LogEntry, RekorError> {
+    async fn fetch(&self, location: &str) -> Result<RekorEntry, RekorError> {
         let url = if location.starts_with("http://") || location.starts_with("https://") {
             location.to_string()
         } else if location.starts_with('/') {
@@ -232,7 +229,7 @@ impl Rekor {
         self.read(&url, resp).await
     }
 
-    async fn read(&self, url: &str, resp: reqwest::Response) -> Result<LogEntry, RekorError> {
+    async fn read(&self, url: &str, resp: reqwest::Response) -> Result<RekorEntry, RekorError> {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| HttpError::Unreachable {
             url: url.to_string(),
@@ -259,7 +256,7 @@ impl Rekor {
 }
 
 /// Parses Rekor's `{uuid: entry}` answer.
-pub fn parse_answer(bytes: &[u8]) -> Result<LogEntry, RekorError> {
+pub fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
     let map: BTreeMap<String, RawEntry> = serde_json::from_slice(bytes)
         .map_err(|e| RekorError::BadAnswer(format!("not the expected JSON: {e}")))?;
     let Some((uuid, raw)) = map.into_iter().next() else {
@@ -280,7 +277,7 @@ pub fn parse_answer(bytes: &[u8]) -> Result<LogEntry, RekorError> {
                 RekorError::BadAnswer("the signed entry timestamp is not base64".into())
             })
         })?;
-    Ok(LogEntry {
+    Ok(RekorEntry {
         uuid,
         body,
         integrated_time: raw.integrated_time,
@@ -389,7 +386,7 @@ fn parse_checkpoint(note: &str) -> Result<Checkpoint<'_>, String> {
     })
 }
 
-impl LogEntry {
+impl RekorEntry {
     /// The canonical JSON the SET signs.
     fn set_payload(&self) -> String {
         // Keys sorted, no spaces; base64 and hex need no escaping.
@@ -585,7 +582,7 @@ mod tests {
 
     #[test]
     fn set_payload_is_canonical_and_annotation_is_cosigns_shape() {
-        let e = LogEntry {
+        let e = RekorEntry {
             uuid: "u".into(),
             body: b"{}".to_vec(),
             integrated_time: 1700000000,
@@ -619,7 +616,7 @@ mod tests {
         let text = format!("test - 1\n3\n{}\n", B64.encode(root));
         let hint = hex::decode(&key.log_id).unwrap()[..4].to_vec();
         let sig = [hint, log.sign(text.as_bytes())].concat();
-        let mut e = LogEntry {
+        let mut e = RekorEntry {
             uuid: "u".into(),
             body,
             integrated_time: 1,

@@ -2,18 +2,15 @@
 //! certificate (`POST /api/v2/signingCert`), then check what came back before using it: the leaf holds our
 //! public key, is valid now, and was issued by a certificate authority of the trusted root.
 
-use crate::http::{body_message, error_chain, Http, HttpError};
-use crate::oidc::IdentityToken;
+use crate::net::{body_message, error_chain, Http, HttpError};
 use crate::signing::{PrivateKey, PublicKey};
+use crate::sigstore::oidc::IdentityToken;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
 use sha2::Digest;
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
-
-/// The public-good Fulcio.
-pub const DEFAULT_URL: &str = "https://fulcio.sigstore.dev";
 
 const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 const OID_ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";

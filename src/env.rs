@@ -1,0 +1,209 @@
+//! Every environment variable ferrosign reads, one constant each: its name, whether its value is secret
+//! (masked before any other output in Action mode), and what it is for.
+//!
+//! Only the front-ends ([`crate::front`]) read the environment, through [`Env`]; what they find goes into
+//! the request. Below the front-ends nothing reads a variable. Two families are not constants: the Action
+//! inputs (`INPUT_<NAME>`, see [`input_var`]) and the variable a key reference names (`--key env://VAR`),
+//! which is as secret as [`COSIGN_PRIVATE_KEY`]. The HTTP library also honours the usual proxy variables
+//! (`HTTPS_PROXY`, `NO_PROXY`, …) on its own.
+
+/// One environment variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Var {
+    /// its name
+    pub name: &'static str,
+    /// whether its value is secret (masked in Action mode, never printed)
+    pub secret: bool,
+    /// what ferrosign uses it for
+    pub doc: &'static str,
+}
+
+const fn var(name: &'static str, secret: bool, doc: &'static str) -> Var {
+    Var { name, secret, doc }
+}
+
+/// `true` inside GitHub Actions; with no arguments the binary then runs as the Action.
+pub const GITHUB_ACTIONS: Var = var("GITHUB_ACTIONS", false, "`true` inside GitHub Actions");
+/// The file the runner reads step outputs from.
+pub const GITHUB_OUTPUT: Var = var("GITHUB_OUTPUT", false, "the step outputs file");
+/// The file the runner renders as the job summary.
+pub const GITHUB_STEP_SUMMARY: Var = var("GITHUB_STEP_SUMMARY", false, "the job summary file");
+/// The JSON payload of the triggering event (fork pull requests, private repositories).
+pub const GITHUB_EVENT_PATH: Var = var(
+    "GITHUB_EVENT_PATH",
+    false,
+    "the triggering event's JSON payload",
+);
+/// The triggering event's name (`push`, `pull_request`, …).
+pub const GITHUB_EVENT_NAME: Var = var("GITHUB_EVENT_NAME", false, "the triggering event's name");
+/// The workflow's name: the `workflow=` default annotation.
+pub const GITHUB_WORKFLOW: Var = var("GITHUB_WORKFLOW", false, "the `workflow=` annotation");
+/// `owner/repo`: the `repo=` default annotation.
+pub const GITHUB_REPOSITORY: Var = var("GITHUB_REPOSITORY", false, "the `repo=` annotation");
+/// The ref that triggered the run: the `ref=` default annotation.
+pub const GITHUB_REF: Var = var("GITHUB_REF", false, "the `ref=` annotation");
+/// The commit: the `sha=` default annotation.
+pub const GITHUB_SHA: Var = var("GITHUB_SHA", false, "the `sha=` annotation");
+/// The GitHub web URL; on GitHub Enterprise Server it names the instance's container registry.
+pub const GITHUB_SERVER_URL: Var = var(
+    "GITHUB_SERVER_URL",
+    false,
+    "the GitHub instance (its container registry on GHES)",
+);
+/// The GitHub REST API base (GitHub Enterprise Server); default `https://api.github.com`.
+pub const GITHUB_API_URL: Var = var(
+    "GITHUB_API_URL",
+    false,
+    "the REST API base for `github://` key pair targets",
+);
+/// A token that may write Actions secrets (`generate-key-pair github://…` on the command line).
+pub const GITHUB_TOKEN: Var = var(
+    "GITHUB_TOKEN",
+    true,
+    "the token that writes Actions secrets",
+);
+/// Set only when the job has `permissions: id-token: write`: the OIDC token service.
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: Var = var(
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    false,
+    "the Actions OIDC token service",
+);
+/// The bearer token for [`ACTIONS_ID_TOKEN_REQUEST_URL`].
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: Var = var(
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    true,
+    "the bearer token of the OIDC token service",
+);
+/// An OIDC identity token given directly, for keyless signing outside Actions.
+pub const SIGSTORE_ID_TOKEN: Var = var(
+    "SIGSTORE_ID_TOKEN",
+    true,
+    "an OIDC identity token for keyless signing",
+);
+/// The password of the private key (cosign's variable); may be empty.
+pub const COSIGN_PASSWORD: Var = var("COSIGN_PASSWORD", true, "the private key's password");
+/// The private key PEM the Action's `key: env://COSIGN_PRIVATE_KEY` reads.
+pub const COSIGN_PRIVATE_KEY: Var = var(
+    "COSIGN_PRIVATE_KEY",
+    true,
+    "the private key PEM (`--key env://COSIGN_PRIVATE_KEY`)",
+);
+/// The registry password, for `--registry-password`.
+pub const FERROSIGN_REGISTRY_PASSWORD: Var = var(
+    "FERROSIGN_REGISTRY_PASSWORD",
+    true,
+    "the registry password (`--registry-password`)",
+);
+/// The directory of the docker config file (`config.json`).
+pub const DOCKER_CONFIG: Var = var("DOCKER_CONFIG", false, "where docker's config.json is");
+/// The home directory (`~/.docker/config.json`, `~/.kube/config`).
+pub const HOME: Var = var("HOME", false, "the home directory");
+/// The kubeconfig search path (`:`-separated).
+pub const KUBECONFIG: Var = var("KUBECONFIG", false, "the kubeconfig files");
+/// Set inside a Kubernetes pod: the API server's address.
+pub const KUBERNETES_SERVICE_HOST: Var = var(
+    "KUBERNETES_SERVICE_HOST",
+    false,
+    "the in-cluster API server's host",
+);
+/// Set inside a Kubernetes pod: the API server's port.
+pub const KUBERNETES_SERVICE_PORT: Var = var(
+    "KUBERNETES_SERVICE_PORT",
+    false,
+    "the in-cluster API server's port",
+);
+
+/// Every variable above, for documentation and for masking the secret ones.
+pub const ALL: &[Var] = &[
+    GITHUB_ACTIONS,
+    GITHUB_OUTPUT,
+    GITHUB_STEP_SUMMARY,
+    GITHUB_EVENT_PATH,
+    GITHUB_EVENT_NAME,
+    GITHUB_WORKFLOW,
+    GITHUB_REPOSITORY,
+    GITHUB_REF,
+    GITHUB_SHA,
+    GITHUB_SERVER_URL,
+    GITHUB_API_URL,
+    GITHUB_TOKEN,
+    ACTIONS_ID_TOKEN_REQUEST_URL,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    SIGSTORE_ID_TOKEN,
+    COSIGN_PASSWORD,
+    COSIGN_PRIVATE_KEY,
+    FERROSIGN_REGISTRY_PASSWORD,
+    DOCKER_CONFIG,
+    HOME,
+    KUBECONFIG,
+    KUBERNETES_SERVICE_HOST,
+    KUBERNETES_SERVICE_PORT,
+];
+
+/// The variable that carries the Action input `name`: `INPUT_` + the name uppercased, spaces as `_`,
+/// dashes kept (as the runner sets them).
+pub fn input_var(name: &str) -> String {
+    format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
+}
+
+/// A variable lookup: the process environment, or a map in tests.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// The environment as the front-ends see it.
+pub struct Env<'a> {
+    lookup: Lookup<'a>,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Env<'a> {
+    /// The process environment (variables that are not UTF-8 count as unset).
+    pub fn process() -> Env<'static> {
+        Env::new(|name| std::env::var(name).ok())
+    }
+
+    /// Any lookup (tests pass a map).
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Env {
+            lookup: Box::new(lookup),
+        }
+    }
+
+    /// The variable's value, even when empty (`COSIGN_PASSWORD=` is a password).
+    pub fn raw(&self, var: Var) -> Option<String> {
+        (self.lookup)(var.name)
+    }
+
+    /// The variable's value; empty means unset.
+    pub fn get(&self, var: Var) -> Option<String> {
+        self.raw(var).filter(|v| !v.is_empty())
+    }
+
+    /// A variable named at run time (`env://VAR`, `INPUT_<NAME>`), even when empty.
+    pub fn named(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_documented() {
+        for (i, v) in ALL.iter().enumerate() {
+            assert!(!v.doc.is_empty(), "{}", v.name);
+            assert!(
+                ALL[i + 1..].iter().all(|w| w.name != v.name),
+                "{} twice",
+                v.name
+            );
+        }
+        assert_eq!(input_var("tlog-upload"), "INPUT_TLOG-UPLOAD");
+        assert_eq!(input_var("my input"), "INPUT_MY_INPUT");
+    }
+}

@@ -1,0 +1,476 @@
+//! Action mode: what the container Action runs when the runner starts it (no arguments,
+//! `GITHUB_ACTIONS=true`).
+//!
+//! Order matters: every secret the step can see is masked first (before any other byte of output),
+//! then the inputs are read straight into a [`Request`] (never through the CLI's structures), the request
+//! runs, and the report goes to the step outputs and the job summary. A failure is one `::error::` with
+//! its hint, in the Action's words (inputs, not flags), and the exit code of its kind.
+
+use super::inputs::{self, Inputs};
+use super::render::{self, VerifyHints};
+use super::validate::{self, Setting, TargetEnv, Words};
+use crate::env::{self, Env};
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::oci::{CredentialScope, RegistryOptions};
+use crate::request::{GenerateKeyPair, Instance, KeyTarget, PrivateRepository, SignImages};
+use crate::secret::SecretString;
+use crate::signing::PasswordSource;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What the inputs ask for.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Plan {
+    /// Sign (and maybe verify) the listed images.
+    Sign {
+        /// the request
+        request: SignImages,
+        /// write the job summary
+        show_summary: bool,
+        /// how consumers verify (for the summary's commands)
+        hints: VerifyHints,
+    },
+    /// Make a key pair and store it as secrets at the target.
+    Provision {
+        /// the request
+        request: GenerateKeyPair,
+        /// `github://…` or `k8s://…`, as given
+        target: String,
+        /// write the job summary
+        show_summary: bool,
+    },
+}
+
+/// Messages shared with the CLI name its flags; in the Action they are inputs. Installed as the
+/// [`Ui`]'s wording in Action mode, for warnings, errors and hints.
+pub fn in_input_terms(text: &str) -> String {
+    const FLAGS: &[(&str, &str)] = &[
+        ("--tlog-upload=false", "`tlog-upload: false`"),
+        ("--insecure-ignore-tlog", "`tlog-upload: false`"),
+        ("--key cosign.key", "`key: env://COSIGN_PRIVATE_KEY`"),
+        (
+            "--allow-insecure-registry",
+            "`allow-insecure-registry: true`",
+        ),
+        ("--recursive", "`recursive: true`"),
+    ];
+    const SETTINGS: &[Setting] = &[
+        Setting::FulcioUrl,
+        Setting::RekorUrl,
+        Setting::TrustedRoot,
+        Setting::RegistryUsername,
+        Setting::RegistryPassword,
+    ];
+    let mut text = text.to_string();
+    for (flag, input) in FLAGS {
+        text = text.replace(flag, input);
+    }
+    for s in SETTINGS {
+        text = text.replace(s.flag(), &format!("`{}`", s.input()));
+    }
+    text
+}
+
+/// Runs the Action with `env`; returns the exit code.
+pub fn main(env: &Env<'_>, ui: &mut Ui) -> i32 {
+    let inputs = Inputs::new(env);
+    for secret in inputs::secrets_to_mask(&inputs) {
+        ui.mask(secret.expose());
+    }
+    match plan(env, &inputs).and_then(|p| run(p, ui)) {
+        Ok(()) => 0,
+        Err(e) => {
+            ui.error(&e.to_string(), e.hint().as_deref());
+            e.exit_code()
+        }
+    }
+}
+
+/// Reads the inputs into a plan; wrong inputs are usage errors naming the input.
+pub fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error> {
+    // Read every boolean first so a typo anywhere fails before anything runs.
+    let verify = inputs.bool("verify")?;
+    let show_summary = inputs.bool("show-summary")?;
+    let recursive = inputs.bool("recursive")?;
+    let tlog_upload = inputs.bool("tlog-upload")?;
+    let allow_insecure_registry = inputs.bool("allow-insecure-registry")?;
+    let default_annotations = inputs.bool("default-annotations")?;
+    if let Some(target) = inputs.get("generate-key-pair") {
+        if !inputs.list("images").is_empty() {
+            return Err(Error::usage(
+                "inputs `generate-key-pair` and `images` cannot be used in the same step",
+                "provision the key pair in one job (e.g. on workflow_dispatch) and sign in another",
+            ));
+        }
+        return provision_plan(env, inputs, target, show_summary);
+    }
+    let images = inputs.list("images");
+    if images.is_empty() {
+        return Err(Error::usage(
+            "input `images` is empty: there is nothing to sign",
+            "list the images to sign, one per line, e.g. `images: ghcr.io/acme/app@${{ steps.build.outputs.digest }}`",
+        ));
+    }
+    let key = inputs.get("key");
+    if key.is_none() {
+        validate::check_keyless_token_available(env)?;
+    }
+    let images = validate::image_refs(&images)?;
+    let annotations = annotations(env, inputs, default_annotations)?;
+    let rekor_url = inputs
+        .get("rekor-url")
+        .unwrap_or_else(|| crate::sigstore::PUBLIC_REKOR_URL.into());
+    let instance = Instance {
+        fulcio_url: validate::service_url(
+            Words::Action,
+            Setting::FulcioUrl,
+            &inputs
+                .get("fulcio-url")
+                .unwrap_or_else(|| crate::sigstore::PUBLIC_FULCIO_URL.into()),
+        )?,
+        rekor_url: validate::service_url(Words::Action, Setting::RekorUrl, &rekor_url)?,
+        trusted_root: inputs.get("trusted-root").map(PathBuf::from),
+        private_repository: PrivateRepository::default(),
+        private_by_event: validate::private_by_event(env),
+    };
+    let sign_with = validate::sign_with(key.as_deref(), None, env)?;
+    let hints = VerifyHints {
+        rekor_url: (rekor_url.trim_end_matches('/') != crate::sigstore::PUBLIC_REKOR_URL)
+            .then(|| rekor_url.clone()),
+        tlog_upload,
+        trusted_root: inputs.get("trusted-root"),
+        allow_insecure_registry,
+    };
+    Ok(Plan::Sign {
+        request: SignImages {
+            images,
+            sign_with,
+            annotations,
+            recursive,
+            registry: registry(env, inputs, allow_insecure_registry),
+            instance,
+            tlog_upload,
+            verify_after: verify,
+            keep_going: true,
+        },
+        show_summary,
+        hints,
+    })
+}
+
+/// The annotations to sign: `workflow=`, `repo=`, `ref=` and `sha=` from the runner's `GITHUB_*`
+/// variables (unless `default-annotations: false`), taken as they are, then the `annotations` input,
+/// one `key=value` per line split at the first `=`, whose keys win.
+fn annotations(
+    env: &Env<'_>,
+    inputs: &Inputs<'_, '_>,
+    defaults: bool,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut result = BTreeMap::new();
+    if defaults {
+        for (key, var) in [
+            ("workflow", env::GITHUB_WORKFLOW),
+            ("repo", env::GITHUB_REPOSITORY),
+            ("ref", env::GITHUB_REF),
+            ("sha", env::GITHUB_SHA),
+        ] {
+            if let Some(v) = env.get(var) {
+                result.insert(key.to_string(), v);
+            }
+        }
+    }
+    for line in inputs.list("annotations") {
+        let (k, v) = validate::annotation_line(&line)?;
+        result.insert(k, v);
+    }
+    Ok(result)
+}
+
+/// True for a GitHub App installation token (`ghs_…`), which is what `${{ github.token }}` is.
+fn is_github_job_token(password: &str) -> bool {
+    password.starts_with("ghs_")
+}
+
+/// Registry access from the inputs: the user name and password go together (else the docker config
+/// file), and the job's GitHub token goes to GitHub's own registries only.
+fn registry(env: &Env<'_>, inputs: &Inputs<'_, '_>, allow_insecure: bool) -> RegistryOptions {
+    let password = inputs.get("registry-password").map(SecretString::from);
+    let username = inputs.get("registry-username");
+    let (username, password) = match (username, password) {
+        (Some(u), Some(p)) => (Some(u), Some(p)),
+        _ => (None, None),
+    };
+    let scope = if password
+        .as_ref()
+        .is_some_and(|p| is_github_job_token(p.expose()))
+    {
+        CredentialScope::GitHubOnly {
+            server_host: env.get(env::GITHUB_SERVER_URL).and_then(|u| {
+                u.split("://")
+                    .nth(1)
+                    .map(|h| h.trim_end_matches('/').to_string())
+            }),
+        }
+    } else {
+        CredentialScope::Any
+    };
+    RegistryOptions {
+        allow_insecure,
+        username,
+        password,
+        scope,
+        docker_config: validate::docker_config(env),
+    }
+}
+
+/// `generate-key-pair: github://…|k8s://…`, with the `secrets-token` input as the token (the job's own
+/// token cannot write secrets).
+fn provision_plan(
+    env: &Env<'_>,
+    inputs: &Inputs<'_, '_>,
+    target: String,
+    show_summary: bool,
+) -> Result<Plan, Error> {
+    let token = inputs.get("secrets-token").map(SecretString::from);
+    if target.starts_with("github://") && token.is_none() {
+        return Err(Error::usage(
+            "input `secrets-token` is empty: storing Actions secrets needs a token that may write them",
+            "pass a fine-grained token with \"Secrets: write\" on the repository, e.g. `secrets-token: ${{ secrets.SECRETS_ADMIN_TOKEN }}` (the job's own GITHUB_TOKEN cannot write secrets)",
+        ));
+    }
+    let found = TargetEnv {
+        github_token: token,
+        ..TargetEnv::from_env(env)
+    };
+    let key_target = validate::key_target(Some(&target), None, None, found)?;
+    if matches!(key_target, KeyTarget::Files) {
+        return Err(Error::usage(
+            "input `generate-key-pair` names no secret store",
+            "pass github://OWNER/REPO or k8s://NAMESPACE/NAME",
+        ));
+    }
+    let password = match validate::password(env) {
+        PasswordSource::Prompt => PasswordSource::Generate,
+        given => given,
+    };
+    Ok(Plan::Provision {
+        request: GenerateKeyPair {
+            prefix: "cosign".into(),
+            force: false,
+            password,
+            target: key_target,
+        },
+        target,
+        show_summary,
+    })
+}
+
+/// Runs the plan and publishes what it did; images that were not signed fail the step at the end.
+fn run(plan: Plan, ui: &mut Ui) -> Result<(), Error> {
+    match plan {
+        Plan::Provision {
+            request,
+            target,
+            show_summary,
+        } => {
+            ui.group(&format!("Generate a key pair and store it at {target}"));
+            let result = crate::block_on(crate::ops::keys::generate_key_pair(&request, ui));
+            ui.end_group();
+            let report = result?;
+            if show_summary {
+                ui.append_summary(&render::provisioned(&target, report.public_pem.trim_end()))?;
+            }
+            Ok(())
+        }
+        Plan::Sign {
+            request,
+            show_summary,
+            hints,
+        } => {
+            let total = request.images.len();
+            let rekor_url = request.instance.rekor_url.clone();
+            let report = crate::block_on(crate::ops::sign_image::sign(&request, ui))?;
+            let summary = render::SummaryReport::new(&report, &hints, &rekor_url, ui);
+            for (name, value) in render::outputs(&summary) {
+                ui.set_output(name, &value)?;
+            }
+            if show_summary {
+                ui.append_summary(&render::markdown(&summary))?;
+            }
+            if report.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::NotSigned {
+                    failed: report.failed.iter().map(|f| f.image.clone()).collect(),
+                    total,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_inputs() {
+        assert_eq!(
+            in_input_terms("check --rekor-url and the network, or pass --tlog-upload=false"),
+            "check `rekor-url` and the network, or pass `tlog-upload: false`"
+        );
+        assert_eq!(
+            in_input_terms("pass --registry-username and --registry-password"),
+            "pass `registry-username` and `registry-password`"
+        );
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::error::Kind;
+    use crate::request::SignWith;
+    use std::collections::HashMap;
+
+    const IMAGE: &str =
+        "127.0.0.1:5000/app@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn plan_of(vars: &[(&str, &str)]) -> Result<Plan, Error> {
+        let mut map: HashMap<String, String> = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_WORKFLOW", "release"),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_SHA", "abc"),
+            ("COSIGN_PRIVATE_KEY", "PEM"),
+            ("COSIGN_PASSWORD", "pw"),
+            ("INPUT_IMAGES", IMAGE),
+            ("INPUT_KEY", "env://COSIGN_PRIVATE_KEY"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            map.insert(k.to_string(), v.to_string());
+        }
+        let env = Env::new(move |k| map.get(k).cloned());
+        plan(&env, &Inputs::new(&env))
+    }
+
+    fn signing(vars: &[(&str, &str)]) -> SignImages {
+        match plan_of(vars) {
+            Ok(Plan::Sign { request, .. }) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn kind(vars: &[(&str, &str)]) -> (Kind, String) {
+        match plan_of(vars) {
+            Ok(p) => panic!("{vars:?} was accepted: {p:?}"),
+            Err(e) => (e.kind(), e.to_string()),
+        }
+    }
+
+    #[test]
+    fn raw_inputs_to_requests() {
+        // A workflow name with a comma, annotation values with `,` and `=`: taken as they are.
+        let r = signing(&[
+            ("GITHUB_WORKFLOW", "Build, test and release"),
+            (
+                "INPUT_ANNOTATIONS",
+                "run-url=https://ci.example/run?id=42\nfilter = a=1,b=2\n# comment\nrepo=fork/app",
+            ),
+        ]);
+        let want: Vec<(&str, &str)> = vec![
+            ("filter", "a=1,b=2"),
+            ("ref", "refs/heads/main"),
+            ("repo", "fork/app"),
+            ("run-url", "https://ci.example/run?id=42"),
+            ("sha", "abc"),
+            ("workflow", "Build, test and release"),
+        ];
+        let got: Vec<(&str, &str)> = r
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(r.keep_going);
+        assert!(matches!(r.sign_with, SignWith::Key { .. }));
+        let off = signing(&[
+            ("INPUT_DEFAULT-ANNOTATIONS", "false"),
+            ("INPUT_ANNOTATIONS", "team=platform"),
+        ]);
+        assert_eq!(off.annotations.len(), 1);
+        // The job token goes to GitHub's registries only; another password anywhere.
+        let job = signing(&[
+            ("INPUT_REGISTRY-USERNAME", "octocat"),
+            ("INPUT_REGISTRY-PASSWORD", "ghs_token"),
+            ("GITHUB_SERVER_URL", "https://ghes.example"),
+        ]);
+        assert_eq!(
+            job.registry.scope,
+            CredentialScope::GitHubOnly {
+                server_host: Some("ghes.example".into())
+            }
+        );
+        assert_eq!(job.registry.password.unwrap().expose(), "ghs_token");
+        let other = signing(&[
+            ("INPUT_REGISTRY-USERNAME", "octocat"),
+            ("INPUT_REGISTRY-PASSWORD", "pw"),
+        ]);
+        assert_eq!(other.registry.scope, CredentialScope::Any);
+        let alone = signing(&[("INPUT_REGISTRY-PASSWORD", "pw")]);
+        assert!(
+            alone.registry.password.is_none(),
+            "a password alone is dropped"
+        );
+        // Keyless with the token service's variables.
+        let keyless = signing(&[
+            ("INPUT_KEY", ""),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:1/t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req"),
+        ]);
+        assert!(matches!(keyless.sign_with, SignWith::Keyless(_)));
+    }
+
+    #[test]
+    fn raw_inputs_to_error_kinds() {
+        let usage: &[(&[(&str, &str)], &str)] = &[
+            (&[("INPUT_VERIFY", "yes")], "input `verify`"),
+            (&[("INPUT_IMAGES", "# none\n")], "input `images` is empty"),
+            (&[("INPUT_ANNOTATIONS", "team")], "input `annotations`"),
+            (&[("INPUT_FULCIO-URL", "ftp://x")], "input `fulcio-url`"),
+            (&[("INPUT_REKOR-URL", "not a url")], "input `rekor-url`"),
+            (&[("INPUT_IMAGES", "UPPER/Case@@x")], "UPPER"),
+            (
+                &[("INPUT_GENERATE-KEY-PAIR", "github://acme/app")],
+                "cannot be used in the same step",
+            ),
+            (
+                &[
+                    ("INPUT_IMAGES", ""),
+                    ("INPUT_GENERATE-KEY-PAIR", "github://acme/app"),
+                ],
+                "input `secrets-token` is empty",
+            ),
+        ];
+        for (vars, needle) in usage {
+            let (k, text) = kind(vars);
+            assert_eq!(k, Kind::Usage, "{vars:?}: {text}");
+            assert!(text.contains(needle), "{vars:?}: {text}");
+        }
+        let input: &[(&[(&str, &str)], &str)] = &[
+            (&[("INPUT_KEY", "env://UNSET")], "UNSET is not set"),
+            (&[("INPUT_KEY", "")], "cannot request one"),
+        ];
+        for (vars, needle) in input {
+            let (k, text) = kind(vars);
+            assert_eq!(k, Kind::Input, "{vars:?}: {text}");
+            assert!(text.contains(needle), "{vars:?}: {text}");
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! The command line: cosign's verbs and flag names, parsed by clap, then turned into one validated
+//! [`Request`] by [`to_request`] (with the checks shared with the Action in [`super::validate`]).
+
+use super::validate::{self, Setting, TargetEnv, Words};
+use crate::env::{self, Env};
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::oci::{CredentialScope, RegistryOptions};
+use crate::request::{
+    BlobEvidence, GenerateKeyPair, Instance, PublicKeyRequest, Request, SignBlob, SignImages,
+    SignWith, UploadBlob, VerifyBlob, VerifyImages, VerifyWith,
+};
+use crate::secret::SecretString;
+use crate::signing::PasswordSource;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Sign container images and files so that `cosign verify` accepts them.
+#[derive(Debug, Parser)]
+#[command(name = "ferrosign", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs, named as cosign names them.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an encrypted P-256 key pair (cosign.key, cosign.pub) that cosign can use.
+    GenerateKeyPair(GenerateKeyPairArgs),
+    /// Print the public key of a private key.
+    PublicKey(PublicKeyArgs),
+    /// Sign a local file; prints the base64 signature.
+    SignBlob(SignBlobArgs),
+    /// Verify a local file's signature or Sigstore bundle.
+    VerifyBlob(VerifyBlobArgs),
+    /// Sign container images in a registry (cosign's `sha256-<digest>.sig` layout).
+    Sign(SignArgs),
+    /// Verify the signatures of container images in a registry; prints the verified payloads.
+    Verify(VerifyArgs),
+    /// Upload artifacts to a registry.
+    #[command(subcommand)]
+    Upload(UploadCommand),
+}
+
+/// How to reach registries (shared by `sign`, `verify` and `upload`).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Talk plain HTTP to the registry (only for local test registries).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_insecure_registry: bool,
+    /// Same as --allow-insecure-registry (cosign's name for plain HTTP).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_http_registry: bool,
+    /// User name for the registry (with --registry-password); otherwise the docker config file is used.
+    #[arg(long, value_name = "USER")]
+    pub registry_username: Option<String>,
+    /// Password or token for the registry (default: FERROSIGN_REGISTRY_PASSWORD).
+    #[arg(long, value_name = "PASSWORD")]
+    pub registry_password: Option<String>,
+}
+
+/// `sign` (container images).
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The images: registry/name:tag or registry/name@sha256:digest (a digest is what gets signed).
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Extra key=value pairs to sign (repeatable; comma-separated pairs allowed, each split at its first
+    /// `=`; quote a pair whose value has commas: -a '"k=a,b"'), as cosign reads them.
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// For an image index, also sign every manifest it lists.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlog_upload: bool,
+    /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Keyless signing and the transparency log.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
+}
+
+/// `verify` (container images).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The images to verify.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// The public key: a path or env://VAR.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Require these key=value annotations in the signed payload (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Do not check transparency log entries (Rekor bundles attached to the signatures).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure_ignore_tlog: bool,
+    /// Keyless: who must have signed, and the trust material to check it with.
+    #[command(flatten)]
+    pub keyless: KeylessVerifyArgs,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `upload …`.
+#[derive(Debug, Subcommand)]
+pub enum UploadCommand {
+    /// Push a file as a one-layer OCI artifact; prints REF@digest, which can then be signed.
+    Blob(UploadBlobArgs),
+}
+
+/// `upload blob`.
+#[derive(Debug, Args)]
+pub struct UploadBlobArgs {
+    /// The file to upload.
+    #[arg(short = 'f', long = "files", value_name = "FILE")]
+    pub file: PathBuf,
+    /// The layer's media type (default: text/plain for text, else application/octet-stream).
+    #[arg(long = "ct", value_name = "MEDIA_TYPE")]
+    pub content_type: Option<String>,
+    /// Where to push it: registry/name[:tag].
+    #[arg(value_name = "REF")]
+    pub image: String,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `generate-key-pair`.
+#[derive(Debug, Args)]
+pub struct GenerateKeyPairArgs {
+    /// Store the key pair as secrets instead of key files: github://OWNER/REPO (Actions secrets
+    /// COSIGN_PASSWORD, COSIGN_PRIVATE_KEY, COSIGN_PUBLIC_KEY; token from GITHUB_TOKEN, API from
+    /// GITHUB_API_URL), github://ORG (organisation secrets) or k8s://NAMESPACE/NAME (an immutable
+    /// Secret, through the current kubeconfig context). The password comes from COSIGN_PASSWORD or is
+    /// generated; PREFIX.pub is written locally.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// With github://OWNER/REPO: store the secrets in this deployment environment.
+    #[arg(long, value_name = "ENV")]
+    pub github_environment: Option<String>,
+    /// With github://ORG: which repositories may read the secrets (default: private).
+    #[arg(long, value_name = "VISIBILITY", value_parser = ["all", "private", "selected"])]
+    pub github_visibility: Option<String>,
+    /// Write PREFIX.key and PREFIX.pub instead of cosign.key and cosign.pub.
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub output_key_prefix: String,
+    /// Overwrite existing key files (with a TARGET: replace an existing key pair there).
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}
+
+/// `public-key`.
+#[derive(Debug, Args)]
+pub struct PublicKeyArgs {
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Write the public key to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub outfile: Option<PathBuf>,
+}
+
+/// `sign-blob`.
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// The file to sign.
+    pub file: PathBuf,
+    /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Also write the base64 signature to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+    /// Write a Sigstore bundle (v0.3) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Keyless: also write the signing certificate (PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output_certificate: Option<PathBuf>,
+    /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlog_upload: bool,
+    /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Keyless signing and the transparency log.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
+}
+
+/// What to do in a private repository, where signing publishes the repository's identity data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrivateRepositoryArg {
+    /// warn and sign
+    #[default]
+    Warn,
+    /// refuse to sign
+    Refuse,
+    /// sign without a warning
+    Allow,
+}
+
+/// Keyless signing (without --key) and the transparency log: cosign's flag names.
+#[derive(Debug, Args)]
+pub struct SigstoreArgs {
+    /// An OIDC identity token for keyless signing (default: SIGSTORE_ID_TOKEN, else, in GitHub Actions,
+    /// a token requested for the job; that needs `permissions: id-token: write`).
+    #[arg(long, value_name = "TOKEN")]
+    pub identity_token: Option<String>,
+    /// Fulcio (the certificate authority) for keyless signing.
+    #[arg(long, value_name = "URL", default_value = crate::sigstore::PUBLIC_FULCIO_URL)]
+    pub fulcio_url: String,
+    /// Rekor (the transparency log).
+    #[arg(long, value_name = "URL", default_value = crate::sigstore::PUBLIC_REKOR_URL)]
+    pub rekor_url: String,
+    /// The Sigstore instance's trusted root (trusted_root.json) that Fulcio's and Rekor's answers are
+    /// checked against (default: the public-good instance's).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// In a private repository (token claim or event payload), signing publishes its name, workflow and
+    /// commit: warn, refuse, or allow without a warning.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = PrivateRepositoryArg::Warn)]
+    pub private_repository: PrivateRepositoryArg,
+}
+
+/// `verify-blob`.
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The file whose signature to check.
+    pub file: PathBuf,
+    /// The public key: a path or env://VAR.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The signature: a path to a file holding it, or the base64 text itself.
+    #[arg(long, value_name = "SIG", conflicts_with = "bundle")]
+    pub signature: Option<String>,
+    /// A Sigstore bundle (or cosign's older bundle) holding the signature.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Do not check the bundle's transparency log entries (inclusion proofs, and with --key the whole
+    /// entry); keyless bundles still need a verified time (a SET or an RFC 3161 timestamp).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure_ignore_tlog: bool,
+    /// Keyless: who must have signed, and the trust material to check it with.
+    #[command(flatten)]
+    pub keyless: KeylessVerifyArgs,
+}
+
+/// Keyless verification: the expected signer and the Sigstore instance's trust material (cosign's flags).
+#[derive(Debug, Args, Default)]
+pub struct KeylessVerifyArgs {
+    /// The identity the signing certificate must carry (its SAN), e.g.
+    /// https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    pub certificate_identity: Option<String>,
+    /// A regular expression the certificate's identity must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer the signing certificate must name, e.g. https://token.actions.githubusercontent.com
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A regular expression the certificate's OIDC issuer must match (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// The Sigstore instance's trusted_root.json (default: the public-good instance, embedded).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Do not check the certificate's embedded signed certificate timestamp (SCT).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+}
+
+/// Runs the command line: parse, validate, run, render; returns the exit code.
+pub fn main(args: Vec<OsString>, env: &Env<'_>, ui: &mut Ui) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                ui.info(text.trim_end());
+            } else {
+                ui.data(text.trim_end());
+            }
+            return code;
+        }
+    };
+    let result = to_request(cli.command, env)
+        .and_then(|req| crate::run_blocking(req, ui))
+        .and_then(|report| super::render::cli(report, ui));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            ui.error(&e.to_string(), e.hint().as_deref());
+            e.exit_code()
+        }
+    }
+}
+
+/// The validated request for a parsed command line; `env` supplies what flags leave to the environment
+/// (`COSIGN_PASSWORD`, `env://VAR` keys, tokens, `FERROSIGN_REGISTRY_PASSWORD`, the docker config).
+pub fn to_request(command: Command, env: &Env<'_>) -> Result<Request, Error> {
+    Ok(match command {
+        Command::GenerateKeyPair(a) => generate_key_pair(a, env)?,
+        Command::PublicKey(a) => Request::PublicKey(PublicKeyRequest {
+            key: validate::key_ref(&a.key, env)?,
+            password: validate::password(env),
+            outfile: a.outfile,
+        }),
+        Command::SignBlob(a) => sign_blob(a, env)?,
+        Command::VerifyBlob(a) => verify_blob(a, env)?,
+        Command::Sign(a) => sign_images(a, env)?,
+        Command::Verify(a) => verify_images(a, env)?,
+        Command::Upload(UploadCommand::Blob(a)) => upload_blob(a, env)?,
+    })
+}
+
+fn generate_key_pair(a: GenerateKeyPairArgs, env: &Env<'_>) -> Result<Request, Error> {
+    if a.output_key_prefix.is_empty() {
+        return Err(Error::usage(
+            "--output-key-prefix is empty",
+            "pass a file name prefix, e.g. --output-key-prefix release",
+        ));
+    }
+    let target = validate::key_target(
+        a.target.as_deref(),
+        a.github_environment.as_deref(),
+        a.github_visibility.as_deref(),
+        TargetEnv::from_env(env),
+    )?;
+    // Key files get the password from COSIGN_PASSWORD or the terminal; a secret store keeps a
+    // generated one (or COSIGN_PASSWORD) and never prompts.
+    let password = match (&target, validate::password(env)) {
+        (crate::request::KeyTarget::Files, p) => p,
+        (_, PasswordSource::Prompt) => PasswordSource::Generate,
+        (_, p) => p,
+    };
+    Ok(Request::GenerateKeyPair(GenerateKeyPair {
+        prefix: a.output_key_prefix,
+        force: a.force,
+        password,
+        target,
+    }))
+}
+
+/// Registry options from the flags (the password may come from `FERROSIGN_REGISTRY_PASSWORD`).
+fn registry_options(a: RegistryArgs, env: &Env<'_>) -> Result<RegistryOptions, Error> {
+    let password = a
+        .registry_password
+        .or_else(|| env.get(env::FERROSIGN_REGISTRY_PASSWORD))
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
+    let username = a.registry_username.filter(|u| !u.is_empty());
+    if username.is_some() != password.is_some() {
+        return Err(Error::usage(
+            "--registry-username and --registry-password go together",
+            "pass both (the password may come from FERROSIGN_REGISTRY_PASSWORD), or neither to use the docker config file",
+        ));
+    }
+    Ok(RegistryOptions {
+        allow_insecure: a.allow_insecure_registry || a.allow_http_registry,
+        username,
+        password,
+        scope: CredentialScope::Any,
+        docker_config: validate::docker_config(env),
+    })
+}
+
+/// The Sigstore instance from the flags: URLs checked, the trusted root's path kept.
+fn instance(a: &SigstoreArgs, env: &Env<'_>) -> Result<Instance, Error> {
+    Ok(Instance {
+        fulcio_url: validate::service_url(Words::Cli, Setting::FulcioUrl, &a.fulcio_url)?,
+        rekor_url: validate::service_url(Words::Cli, Setting::RekorUrl, &a.rekor_url)?,
+        trusted_root: a.trusted_root.clone(),
+        private_repository: match a.private_repository {
+            PrivateRepositoryArg::Warn => crate::request::PrivateRepository::Warn,
+            PrivateRepositoryArg::Refuse => crate::request::PrivateRepository::Refuse,
+            PrivateRepositoryArg::Allow => crate::request::PrivateRepository::Allow,
+        },
+        private_by_event: validate::private_by_event(env),
+    })
+}
+
+fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
+    let images = validate::image_refs(&a.images)?;
+    let annotations = validate::cli_annotations(&a.annotations)?;
+    let instance = instance(&a.sigstore, env)?;
+    let sign_with = validate::sign_with(
+        a.key.as_deref(),
+        a.sigstore.identity_token.map(SecretString::from),
+        env,
+    )?;
+    Ok(Request::SignImages(SignImages {
+        images,
+        sign_with,
+        annotations,
+        recursive: a.recursive,
+        registry: registry_options(a.registry, env)?,
+        instance,
+        tlog_upload: a.tlog_upload,
+        verify_after: false,
+        keep_going: false,
+    }))
+}
+
+fn verify_with(
+    key: Option<String>,
+    keyless: &KeylessVerifyArgs,
+    ignore_tlog: bool,
+    verb: &str,
+    env: &Env<'_>,
+) -> Result<VerifyWith, Error> {
+    let policy = validate::keyless_policy(
+        keyless.certificate_identity.clone(),
+        keyless.certificate_identity_regexp.clone(),
+        keyless.certificate_oidc_issuer.clone(),
+        keyless.certificate_oidc_issuer_regexp.clone(),
+        keyless.insecure_ignore_sct,
+    )?
+    .map(|mut p| {
+        p.insecure_ignore_tlog = ignore_tlog;
+        p
+    });
+    match (key, policy) {
+        (Some(_), Some(_)) => Err(Error::usage(
+            "--key and --certificate-identity/--certificate-oidc-issuer exclude each other",
+            "pass --key for key signatures, or the identity flags for keyless ones",
+        )),
+        (Some(key), None) => Ok(VerifyWith::Key(validate::key_ref(&key, env)?)),
+        (None, Some(p)) => Ok(VerifyWith::Keyless(p)),
+        (None, None) => Err(Error::usage(
+            format!("{verb} needs the signer: --key, or --certificate-identity and --certificate-oidc-issuer"),
+            "pass --key cosign.pub, or for keyless signatures --certificate-identity URL_OR_EMAIL --certificate-oidc-issuer URL",
+        )),
+    }
+}
+
+fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
+    let images = validate::image_refs(&a.images)?;
+    let annotations = validate::cli_annotations(&a.annotations)?;
+    // Images are checked with the tlog flag as given; a keyless image signature always needs its SET.
+    let verify_with = verify_with(a.key, &a.keyless, false, "verify", env)?;
+    Ok(Request::VerifyImages(VerifyImages {
+        images,
+        verify_with,
+        trusted_root: a.keyless.trusted_root,
+        annotations,
+        ignore_tlog: a.insecure_ignore_tlog,
+        registry: registry_options(a.registry, env)?,
+    }))
+}
+
+fn upload_blob(a: UploadBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
+    let image = validate::image_refs(std::slice::from_ref(&a.image))?
+        .pop()
+        .ok_or_else(|| Error::usage("no reference to upload to", "pass REF"))?;
+    if image.digest().is_some() {
+        return Err(Error::usage(
+            format!("cannot upload to a digest reference `{image}`"),
+            "name a tag (or none, for `latest`): the digest is computed from the upload",
+        ));
+    }
+    Ok(Request::UploadBlob(UploadBlob {
+        file: a.file,
+        image,
+        content_type: a.content_type.filter(|c| !c.is_empty()),
+        registry: registry_options(a.registry, env)?,
+    }))
+}
+
+fn sign_blob(a: SignBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
+    let instance = instance(&a.sigstore, env)?;
+    let sign_with = validate::sign_with(
+        a.key.as_deref(),
+        a.sigstore.identity_token.map(SecretString::from),
+        env,
+    )?;
+    if a.output_certificate.is_some() && matches!(sign_with, SignWith::Key { .. }) {
+        return Err(Error::usage(
+            "--output-certificate is for keyless signing; a key signature has no certificate",
+            "drop --output-certificate, or drop --key to sign keylessly",
+        ));
+    }
+    Ok(Request::SignBlob(SignBlob {
+        file: a.file,
+        sign_with,
+        output_signature: a.output_signature,
+        output_certificate: a.output_certificate,
+        bundle: a.bundle,
+        instance,
+        tlog_upload: a.tlog_upload,
+    }))
+}
+
+fn verify_blob(a: VerifyBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
+    let verify_with = verify_with(
+        a.key,
+        &a.keyless,
+        a.insecure_ignore_tlog,
+        "verify-blob",
+        env,
+    )?;
+    let evidence = match (a.signature, a.bundle) {
+        (Some(s), None) => BlobEvidence::Signature(s),
+        (None, Some(b)) => BlobEvidence::Bundle(b),
+        _ => {
+            return Err(Error::usage(
+                "verify-blob needs the signature: --signature or --bundle",
+                "pass --signature FILE_OR_BASE64 or --bundle FILE",
+            ))
+        }
+    };
+    if matches!(verify_with, VerifyWith::Keyless(_))
+        && matches!(evidence, BlobEvidence::Signature(_))
+    {
+        return Err(Error::usage(
+            "keyless verification needs the Sigstore bundle (certificate and log entry), not a bare signature",
+            "pass --bundle FILE (written by `sign-blob --bundle`)",
+        ));
+    }
+    Ok(Request::VerifyBlob(VerifyBlob {
+        file: a.file,
+        verify_with,
+        evidence,
+        trusted_root: a.keyless.trusted_root,
+        ignore_tlog: a.insecure_ignore_tlog,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+    use std::collections::HashMap;
+
+    const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn request(args: &[&str], vars: &[(&str, &str)]) -> Result<Request, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = Env::new(move |k| map.get(k).cloned());
+        let mut argv = vec!["ferrosign"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).expect("clap accepts the arguments");
+        to_request(cli.command, &env)
+    }
+
+    fn kind(args: &[&str], vars: &[(&str, &str)]) -> Kind {
+        match request(args, vars) {
+            Ok(r) => panic!("{args:?} was accepted: {r:?}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    fn sign_annotations(a: &[&str]) -> BTreeMap<String, String> {
+        let image = format!("127.0.0.1:5000/app@{DIGEST}");
+        let mut args = vec!["sign", "--key", "k.key"];
+        for v in a {
+            args.extend(["-a", v]);
+        }
+        args.push(&image);
+        match request(&args, &[]) {
+            Ok(Request::SignImages(r)) => r.annotations,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn raw_arguments_to_requests() {
+        let image = format!("127.0.0.1:5000/app@{DIGEST}");
+        let img = image.as_str();
+        assert_eq!(
+            sign_annotations(&["url=https://ci.example/run?id=42", "a=1,b=2"]),
+            [
+                ("a", "1"),
+                ("b", "2"),
+                ("url", "https://ci.example/run?id=42")
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>()
+        );
+        assert_eq!(
+            sign_annotations(&["\"workflow=Build, test and release\""])["workflow"],
+            "Build, test and release"
+        );
+        assert!(matches!(
+            request(&["sign", "--identity-token", "t", img], &[]),
+            Ok(Request::SignImages(SignImages {
+                sign_with: SignWith::Keyless(_),
+                ..
+            }))
+        ));
+        match request(
+            &["sign", "--key", "k.key", "--registry-username", "u", img],
+            &[("FERROSIGN_REGISTRY_PASSWORD", "pw")],
+        ) {
+            Ok(Request::SignImages(r)) => {
+                assert_eq!(r.registry.password.unwrap().expose(), "pw");
+                assert_eq!(r.registry.scope, CredentialScope::Any);
+            }
+            other => panic!("{other:?}"),
+        }
+        match request(&["sign", "--key", "env://K", img], &[("K", "PEM")]) {
+            Ok(Request::SignImages(SignImages {
+                sign_with: SignWith::Key { key, .. },
+                ..
+            })) => assert_eq!(key.to_string(), "env://K"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            request(&["verify", "--key", "k.pub", "-a", "u=a=b", img], &[]),
+            Ok(Request::VerifyImages(r)) if r.annotations["u"] == "a=b"
+        ));
+    }
+
+    #[test]
+    fn raw_arguments_to_error_kinds() {
+        let image = format!("127.0.0.1:5000/app@{DIGEST}");
+        let img = image.as_str();
+        let usage: &[&[&str]] = &[
+            &["sign", "--key", "k", "-a", "novalue", img],
+            &["sign", "--key", "k", "-a", "x=\"a,b\"", img],
+            &["sign", "--key", "k", "UPPER/Case"],
+            &["sign", "--key", "k", "--fulcio-url", "ftp://x", img],
+            &["sign", "--key", "k", "--identity-token", "t", img],
+            &["sign", "--key", "k", "--registry-username", "u", img],
+            &["verify", img],
+            &[
+                "verify",
+                "--key",
+                "k",
+                "--certificate-identity",
+                "i",
+                "--certificate-oidc-issuer",
+                "o",
+                img,
+            ],
+            &[
+                "verify",
+                "--certificate-identity-regexp",
+                "(",
+                "--certificate-oidc-issuer",
+                "o",
+                img,
+            ],
+            &["verify-blob", "--key", "k.pub", "f.txt"],
+            &["generate-key-pair", "gitlab://acme/app"],
+            &["generate-key-pair", "k8s://Default/x"],
+            &["generate-key-pair", "--output-key-prefix", ""],
+            &["upload", "blob", "-f", "f", img],
+        ];
+        for args in usage {
+            assert_eq!(kind(args, &[]), Kind::Usage, "{args:?}");
+        }
+        let input: &[&[&str]] = &[
+            &["sign", "--key", "env://UNSET", img],
+            &["sign", img],
+            &["generate-key-pair", "github://acme/app"],
+        ];
+        for args in input {
+            assert_eq!(kind(args, &[]), Kind::Input, "{args:?}");
+        }
+        // In Actions without the token variables, the reason is the missing permission.
+        let e = request(&["sign", img], &[("GITHUB_ACTIONS", "true")]).unwrap_err();
+        assert!(e.hint().unwrap().contains("id-token: write"), "{e}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The Action's inputs: the step's `with:` values, which the runner passes as `INPUT_<NAME>` variables
+//! (name uppercased, dashes kept, spaces as `_`), read through [`Env`]; [`super::action`] turns them
+//! into the request directly.
+//!
+//! Manners, as the official toolkit reads inputs: values are trimmed and an empty value means unset (the
+//! default applies); lists are one item per line, blank lines and `#` comment lines skipped; booleans
+//! are `true` or `false` (also `True`/`TRUE`/`False`/`FALSE`, as YAML 1.2 writes them) and anything else is
+//! an error that names the input.
+
+use crate::env::{self, input_var, Env};
+use crate::error::Error;
+use crate::secret::SecretString;
+use crate::sigstore::{PUBLIC_FULCIO_URL, PUBLIC_REKOR_URL};
+
+/// One input of `action.yml`: its name and its default exactly as `action.yml` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSpec {
+    /// kebab-case name
+    pub name: &'static str,
+    /// the default (`None`: no default; `${{ … }}` expressions are filled in by the runner)
+    pub default: Option<&'static str>,
+    /// whether the value is secret (masked before any output)
+    pub secret: bool,
+}
+
+const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
+    InputSpec {
+        name,
+        default,
+        secret: false,
+    }
+}
+
+/// Every input the Action reads; `action.yml` must declare exactly these with these defaults (a test
+/// checks it).
+pub const INPUTS: &[InputSpec] = &[
+    input("images", None),
+    input("key", Some("")),
+    input("annotations", Some("")),
+    input("default-annotations", Some("true")),
+    input("recursive", Some("false")),
+    input("tlog-upload", Some("true")),
+    input("fulcio-url", Some(PUBLIC_FULCIO_URL)),
+    input("rekor-url", Some(PUBLIC_REKOR_URL)),
+    input("trusted-root", Some("")),
+    input("registry-username", Some("${{ github.actor }}")),
+    InputSpec {
+        name: "registry-password",
+        default: Some("${{ github.token }}"),
+        secret: true,
+    },
+    input("allow-insecure-registry", Some("false")),
+    input("verify", Some("false")),
+    input("show-summary", Some("true")),
+    input("generate-key-pair", Some("")),
+    InputSpec {
+        name: "secrets-token",
+        default: Some(""),
+        secret: true,
+    },
+];
+
+/// The outputs `action.yml` declares (a test checks it).
+pub const OUTPUTS: &[&str] = &[
+    "digests",
+    "signatures",
+    "rekor-log-indexes",
+    "certificate-identity",
+    "certificate-oidc-issuer",
+    "json",
+];
+
+/// Reads the Action's inputs (and, for masking, the environment) through an [`Env`].
+pub struct Inputs<'e, 'a> {
+    env: &'e Env<'a>,
+}
+
+impl std::fmt::Debug for Inputs<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs").finish_non_exhaustive()
+    }
+}
+
+impl<'e, 'a> Inputs<'e, 'a> {
+    /// The inputs in `env`.
+    pub fn new(env: &'e Env<'a>) -> Self {
+        Inputs { env }
+    }
+
+    /// An input's trimmed value; empty or absent = the literal default of `action.yml` (none for
+    /// `${{ … }}` defaults, which only the runner can fill in).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let given = self
+            .env
+            .named(&input_var(name))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        given.or_else(|| {
+            INPUTS
+                .iter()
+                .find(|i| i.name == name)
+                .and_then(|i| i.default)
+                .filter(|d| !d.is_empty() && !d.contains("${{"))
+                .map(str::to_string)
+        })
+    }
+
+    /// A newline-separated list: items trimmed, blank lines and `#` comments skipped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.get(name).map(|v| parse_list(&v)).unwrap_or_default()
+    }
+
+    /// A boolean input.
+    pub fn bool(&self, name: &str) -> Result<bool, Error> {
+        match self.get(name).as_deref() {
+            None => Ok(false),
+            Some("true" | "True" | "TRUE") => Ok(true),
+            Some("false" | "False" | "FALSE") => Ok(false),
+            Some(other) => Err(Error::usage(
+                format!("input `{name}` must be true or false, not `{other}`"),
+                format!("write `{name}: true` or `{name}: false`"),
+            )),
+        }
+    }
+}
+
+/// Splits a newline-separated list input.
+pub fn parse_list(value: &str) -> Vec<String> {
+    value
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every secret value the step can see, to be masked before any other output: secret inputs, every
+/// secret variable of [`env::ALL`] (key, password, tokens), the variable an `env://VAR` key names, and
+/// the text of a key file named by the `key` input. A PEM is masked line by line by
+/// [`crate::gha::Ui::mask`].
+pub fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
+    let mut found: Vec<SecretString> = Vec::new();
+    for spec in INPUTS.iter().filter(|i| i.secret) {
+        if let Some(v) = inputs.get(spec.name) {
+            found.push(SecretString::from(v));
+        }
+    }
+    for var in env::ALL.iter().filter(|v| v.secret) {
+        if let Some(v) = inputs.env.get(*var) {
+            found.push(SecretString::from(v));
+        }
+    }
+    if let Some(key) = inputs.get("key") {
+        match key.strip_prefix("env://") {
+            Some(var) => {
+                if let Some(v) = inputs.env.named(var).filter(|v| !v.is_empty()) {
+                    found.push(SecretString::from(v));
+                }
+            }
+            None if !key.contains("://") => {
+                // A key file in the workspace: its text is as secret as the variable would be.
+                if let Ok(text) = std::fs::read_to_string(&key) {
+                    found.push(SecretString::from(text));
+                }
+            }
+            None => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Env<'static> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::new(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn values_lists_and_defaults() {
+        let e = env(&[
+            ("INPUT_IMAGES", "  a@sha256:1\n\n  # comment\nb:v1  \r\n"),
+            ("INPUT_KEY", "   "),
+            ("INPUT_REKOR-URL", ""),
+        ]);
+        let i = Inputs::new(&e);
+        assert_eq!(i.list("images"), vec!["a@sha256:1", "b:v1"]);
+        assert_eq!(i.get("key"), None, "blank is unset");
+        assert_eq!(
+            i.get("rekor-url").as_deref(),
+            Some("https://rekor.sigstore.dev"),
+            "empty takes the default"
+        );
+        assert_eq!(
+            i.get("registry-username"),
+            None,
+            "expressions are the runner's"
+        );
+        assert!(i.bool("tlog-upload").unwrap());
+        assert!(!i.bool("recursive").unwrap());
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        for (v, want) in [
+            ("true", true),
+            ("TRUE", true),
+            ("False", false),
+            ("false", false),
+        ] {
+            let e = env(&[("INPUT_VERIFY", v)]);
+            assert_eq!(Inputs::new(&e).bool("verify").unwrap(), want);
+        }
+        for v in ["yes", "1", "on", "tru", "true false"] {
+            let e = env(&[("INPUT_VERIFY", v)]);
+            let err = Inputs::new(&e).bool("verify").unwrap_err();
+            assert!(err.to_string().contains("`verify`"), "{err}");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn masks_secret_inputs_env_keys_and_tokens() {
+        let e = env(&[
+            ("INPUT_REGISTRY-PASSWORD", "regpw"),
+            ("INPUT_SECRETS-TOKEN", "ghp_x"),
+            ("INPUT_KEY", "env://MY_KEY"),
+            ("MY_KEY", "-----BEGIN X-----\nAAA\n-----END X-----"),
+            ("COSIGN_PASSWORD", "pw"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req"),
+            ("INPUT_IMAGES", "not-secret"),
+        ]);
+        let got: Vec<String> = secrets_to_mask(&Inputs::new(&e))
+            .iter()
+            .map(|s| s.expose().clone())
+            .collect();
+        for want in [
+            "regpw",
+            "ghp_x",
+            "pw",
+            "req",
+            "-----BEGIN X-----\nAAA\n-----END X-----",
+        ] {
+            assert!(got.iter().any(|g| g == want), "{want} not masked");
+        }
+        assert!(!got.iter().any(|g| g == "not-secret"));
+    }
+}

@@ -1,0 +1,830 @@
+//! Validation both front-ends share: raw values (flags or Action inputs) → the parsed pieces of a
+//! [`crate::request::Request`]. Everything that can be checked without the network or the key is
+//! checked here, once. Messages name the setting as the user wrote it: `--fulcio-url` on the command
+//! line, the input `fulcio-url` in the Action ([`Words`]).
+
+use crate::env::{self, Env};
+use crate::error::Error;
+use crate::oci::{ImageRef, OciError};
+use crate::request::{KeyTarget, PrivateRepository, SignWith};
+use crate::secret::SecretString;
+use crate::signing::payload::PayloadError;
+use crate::signing::{KeyRef, PasswordSource};
+use crate::sigstore::oidc::TokenSource;
+use crate::sigstore::verify::{KeylessPolicy, Matcher};
+use crate::stores::github::{GitHubScope, GitHubTarget, OrgVisibility, DEFAULT_API_URL};
+use crate::stores::kubernetes::{ClusterLookup, K8sTarget};
+use crate::stores::StoreError;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A setting both front-ends take, named differently by each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// `--fulcio-url` / `fulcio-url`
+    FulcioUrl,
+    /// `--rekor-url` / `rekor-url`
+    RekorUrl,
+    /// `--trusted-root` / `trusted-root`
+    TrustedRoot,
+    /// `--key` / `key`
+    Key,
+    /// `-a` / `annotations`
+    Annotations,
+    /// `IMAGE` / `images`
+    Images,
+    /// `--registry-username` / `registry-username`
+    RegistryUsername,
+    /// `--registry-password` / `registry-password`
+    RegistryPassword,
+}
+
+impl Setting {
+    /// The command line's spelling.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Setting::FulcioUrl => "--fulcio-url",
+            Setting::RekorUrl => "--rekor-url",
+            Setting::TrustedRoot => "--trusted-root",
+            Setting::Key => "--key",
+            Setting::Annotations => "-a",
+            Setting::Images => "IMAGE",
+            Setting::RegistryUsername => "--registry-username",
+            Setting::RegistryPassword => "--registry-password",
+        }
+    }
+
+    /// The Action input's name.
+    pub fn input(self) -> &'static str {
+        match self {
+            Setting::FulcioUrl => "fulcio-url",
+            Setting::RekorUrl => "rekor-url",
+            Setting::TrustedRoot => "trusted-root",
+            Setting::Key => "key",
+            Setting::Annotations => "annotations",
+            Setting::Images => "images",
+            Setting::RegistryUsername => "registry-username",
+            Setting::RegistryPassword => "registry-password",
+        }
+    }
+}
+
+/// Whose words messages use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Words {
+    /// The command line: flags.
+    Cli,
+    /// The Action: inputs.
+    Action,
+}
+
+impl Words {
+    /// How a message names the setting: `--fulcio-url` or ``input `fulcio-url` ``.
+    pub fn name(self, s: Setting) -> String {
+        match self {
+            Words::Cli => s.flag().to_string(),
+            Words::Action => format!("input `{}`", s.input()),
+        }
+    }
+
+    /// How a hint shows a value for the setting: `--fulcio-url=https://…` or `` `fulcio-url: https://…` ``.
+    pub fn example(self, s: Setting, value: &str) -> String {
+        match self {
+            Words::Cli => format!("{}={value}", s.flag()),
+            Words::Action => format!("`{}: {value}`", s.input()),
+        }
+    }
+}
+
+/// Image references, in order (OCI/Docker grammar; Docker Hub short names normalised).
+pub fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
+    images
+        .iter()
+        .map(|s| {
+            s.parse::<ImageRef>()
+                .map_err(|e| Error::Oci(OciError::Reference(e)))
+        })
+        .collect()
+}
+
+/// One record of Go's `encoding/csv` reader with its defaults (what pflag's `StringSlice` uses for
+/// each `-a` value): fields split at `,`; a field that starts with `"` is quoted (`""` is a quote,
+/// commas and newlines inside are kept); a `"` elsewhere in an unquoted field is an error; a record
+/// ends at the first newline outside quotes (later lines are not read, as in pflag); leading empty
+/// lines are skipped. Errors are Go's messages.
+pub fn go_csv_record(text: &str) -> Result<Vec<String>, String> {
+    let text = text.replace("\r\n", "\n");
+    let mut rest = text.trim_start_matches('\n');
+    if rest.is_empty() {
+        return Err("EOF".into());
+    }
+    let mut fields = Vec::new();
+    loop {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut field = String::new();
+            let mut chars = quoted.char_indices();
+            let after = loop {
+                match chars.next() {
+                    None => return Err("extraneous or missing \" in quoted-field".into()),
+                    Some((i, '"')) => {
+                        if quoted[i + 1..].starts_with('"') {
+                            field.push('"');
+                            chars.next();
+                        } else {
+                            break &quoted[i + 1..];
+                        }
+                    }
+                    Some((_, c)) => field.push(c),
+                }
+            };
+            fields.push(field);
+            match after.chars().next() {
+                None | Some('\n') => return Ok(fields),
+                Some(',') => rest = &after[1..],
+                Some(_) => return Err("extraneous or missing \" in quoted-field".into()),
+            }
+        } else {
+            let end = rest.find([',', '\n']).unwrap_or(rest.len());
+            let field = &rest[..end];
+            if field.contains('"') {
+                return Err("bare \" in non-quoted-field".into());
+            }
+            fields.push(field.to_string());
+            match rest[end..].chars().next() {
+                None | Some('\n') => return Ok(fields),
+                _ => rest = &rest[end + 1..],
+            }
+        }
+    }
+}
+
+/// `-a` values exactly as cosign v3 reads them: each value is split as a CSV record (pflag's
+/// `StringSlice`), then each field at its FIRST `=` (`strings.SplitN(a, "=", 2)`,
+/// cosign/cmd/cosign/cli/options/annotations.go); a field without `=` is an error; later keys win. So
+/// `-a url=https://ci.example/run?id=42` keeps its `=`, and a value with commas is quoted:
+/// `-a '"workflow=Build, test and release"'`.
+pub fn cli_annotations(values: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        if v.is_empty() {
+            continue;
+        }
+        let fields = go_csv_record(v).map_err(|reason| {
+            Error::Payload(PayloadError::Annotation(format!("{v}` ({reason})")))
+        })?;
+        for field in fields {
+            let Some((k, val)) = field.split_once('=') else {
+                return Err(Error::Payload(PayloadError::Annotation(field)));
+            };
+            out.insert(k.to_string(), val.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// One line of the Action's `annotations` input: split at its FIRST `=`; key and value trimmed; the
+/// value keeps every `,` and `=` it has. The key must not be empty.
+pub fn annotation_line(line: &str) -> Result<(String, String), Error> {
+    match line.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(Error::usage(
+            format!("input `annotations` has a line that is not key=value: `{line}`"),
+            "write one key=value per line, e.g. `team=platform` (the value may hold `=` and `,`)",
+        )),
+    }
+}
+
+/// A Fulcio or Rekor URL: http or https.
+pub fn service_url(words: Words, setting: Setting, url: &str) -> Result<String, Error> {
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if !ok {
+        return Err(Error::usage(
+            format!("{} `{url}` is not an http(s) URL", words.name(setting)),
+            format!("pass a URL such as {}", words.example(setting, "https://…")),
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// A key reference: a path or `env://VAR` (read now, from `env`).
+pub fn key_ref(s: &str, env: &Env<'_>) -> Result<KeyRef, Error> {
+    KeyRef::parse(s, |name| env.named(name))
+        .map_err(|e| Error::key(format!("invalid key reference `{s}`"), e))
+}
+
+/// Where a key's password comes from: `COSIGN_PASSWORD` (even empty), else the terminal.
+pub fn password(env: &Env<'_>) -> PasswordSource {
+    match env.raw(env::COSIGN_PASSWORD) {
+        Some(p) => PasswordSource::Given(SecretString::from(p)),
+        None => PasswordSource::Prompt,
+    }
+}
+
+/// The docker config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+pub fn docker_config(env: &Env<'_>) -> Option<PathBuf> {
+    if let Some(dir) = env.get(env::DOCKER_CONFIG) {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    env.get(env::HOME)
+        .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
+}
+
+/// Whether the triggering event's payload (`GITHUB_EVENT_PATH`) says the repository is private:
+/// `Some("acme/app is private")`.
+pub fn private_by_event(env: &Env<'_>) -> Option<String> {
+    let event = read_event(env)?;
+    if event["repository"]["private"].as_bool() == Some(true) {
+        let name = event["repository"]["full_name"]
+            .as_str()
+            .unwrap_or("the repository");
+        return Some(format!("{name} is private"));
+    }
+    None
+}
+
+/// The triggering event's JSON payload, when there is one.
+fn read_event(env: &Env<'_>) -> Option<serde_json::Value> {
+    let path = env.get(env::GITHUB_EVENT_PATH)?;
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// True when the triggering event is a pull request whose head lives in another repository.
+pub fn is_fork_pull_request(env: &Env<'_>) -> bool {
+    let Some(name) = env.get(env::GITHUB_EVENT_NAME) else {
+        return false;
+    };
+    if !name.starts_with("pull_request") {
+        return false;
+    }
+    let Some(event) = read_event(env) else {
+        return false;
+    };
+    let head = &event["pull_request"]["head"]["repo"];
+    if head["fork"].as_bool() == Some(true) {
+        return true;
+    }
+    match (
+        head["full_name"].as_str(),
+        event["pull_request"]["base"]["repo"]["full_name"].as_str(),
+    ) {
+        (Some(h), Some(b)) => h != b,
+        _ => false,
+    }
+}
+
+/// Keyless signing in Actions needs the OIDC token request variables; fails early, before any network,
+/// with the reason a user can act on (missing `id-token: write`, or a pull request from a fork).
+pub fn check_keyless_token_available(env: &Env<'_>) -> Result<(), Error> {
+    if env.get(env::SIGSTORE_ID_TOKEN).is_some()
+        || (env.get(env::ACTIONS_ID_TOKEN_REQUEST_URL).is_some()
+            && env.get(env::ACTIONS_ID_TOKEN_REQUEST_TOKEN).is_some())
+    {
+        return Ok(());
+    }
+    if is_fork_pull_request(env) {
+        return Err(Error::input(
+            "keyless signing needs an OIDC token, and GitHub gives none to pull requests from forks",
+            "skip signing on pull requests (`if: github.event_name != 'pull_request'`), or sign after merge",
+        ));
+    }
+    Err(Error::input(
+        "keyless signing needs an OIDC token, and this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set)",
+        "add `permissions: id-token: write` to the job (or the workflow), or sign with a key: `key: env://COSIGN_PRIVATE_KEY`",
+    ))
+}
+
+/// Who signs: a key (with the password from `COSIGN_PASSWORD` or the terminal), else keyless with the
+/// token from `identity_token`, `SIGSTORE_ID_TOKEN`, or the GitHub Actions token service; in Actions
+/// without the token variables, the reason (no `id-token: write` permission, or a fork).
+pub fn sign_with(
+    key: Option<&str>,
+    identity_token: Option<SecretString>,
+    env: &Env<'_>,
+) -> Result<SignWith, Error> {
+    if let Some(key) = key {
+        if identity_token.is_some() {
+            return Err(Error::usage(
+                "--identity-token is for keyless signing, and --key was given",
+                "drop one of them",
+            ));
+        }
+        return Ok(SignWith::Key {
+            key: key_ref(key, env)?,
+            password: password(env),
+        });
+    }
+    let given = |v: &str| !v.trim().is_empty();
+    if let Some(t) = identity_token.filter(|t| given(t.expose())) {
+        return Ok(SignWith::Keyless(TokenSource::Given(t)));
+    }
+    if let Some(t) = env.get(env::SIGSTORE_ID_TOKEN).filter(|t| given(t)) {
+        return Ok(SignWith::Keyless(TokenSource::Given(t.into())));
+    }
+    if let (Some(url), Some(token)) = (
+        env.get(env::ACTIONS_ID_TOKEN_REQUEST_URL)
+            .filter(|t| given(t)),
+        env.get(env::ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+            .filter(|t| given(t)),
+    ) {
+        return Ok(SignWith::Keyless(TokenSource::Actions {
+            url,
+            request_token: token.into(),
+        }));
+    }
+    if env.get(env::GITHUB_ACTIONS).as_deref() == Some("true") {
+        check_keyless_token_available(env)?;
+    }
+    Err(Error::input(
+        "keyless signing (without --key) needs an OIDC identity token, and there is none",
+        "in GitHub Actions add `permissions: id-token: write`; elsewhere pass --identity-token (or SIGSTORE_ID_TOKEN); or sign with --key",
+    ))
+}
+
+fn matcher(
+    exact: Option<String>,
+    regexp: Option<String>,
+    flag: &str,
+) -> Result<Option<Matcher>, Error> {
+    Ok(match (exact, regexp) {
+        (Some(s), _) if s.is_empty() => {
+            return Err(Error::usage(
+                format!("--{flag} is empty"),
+                format!("pass the expected value to --{flag}"),
+            ))
+        }
+        (Some(s), _) => Some(Matcher::Exact(s)),
+        (None, Some(r)) => Some(Matcher::Regex(regex::Regex::new(&r).map_err(|e| {
+            Error::usage(
+                format!("--{flag}-regexp is not a valid regular expression: {e}"),
+                "use Rust/Go regular expression syntax, e.g. ^https://github.com/acme/",
+            )
+        })?)),
+        (None, None) => None,
+    })
+}
+
+/// The keyless policy from cosign's flags: both an identity and an issuer are required, as in cosign.
+pub fn keyless_policy(
+    identity: Option<String>,
+    identity_regexp: Option<String>,
+    issuer: Option<String>,
+    issuer_regexp: Option<String>,
+    insecure_ignore_sct: bool,
+) -> Result<Option<KeylessPolicy>, Error> {
+    let identity = matcher(identity, identity_regexp, "certificate-identity")?;
+    let issuer = matcher(issuer, issuer_regexp, "certificate-oidc-issuer")?;
+    match (identity, issuer) {
+        (Some(identity), Some(issuer)) => Ok(Some(KeylessPolicy {
+            identity,
+            issuer,
+            insecure_ignore_sct,
+            insecure_ignore_tlog: false,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage(
+            "keyless verification needs the OIDC issuer too",
+            "add --certificate-oidc-issuer (GitHub Actions: https://token.actions.githubusercontent.com)",
+        )),
+        (None, Some(_)) => Err(Error::usage(
+            "keyless verification needs the signer's identity too",
+            "add --certificate-identity (GitHub Actions: https://github.com/OWNER/REPO/.github/workflows/FILE@REF) or --certificate-identity-regexp",
+        )),
+    }
+}
+
+/// The private repository policy's name on the command line.
+pub fn private_repository(policy: &str) -> PrivateRepository {
+    match policy {
+        "refuse" => PrivateRepository::Refuse,
+        "allow" => PrivateRepository::Allow,
+        _ => PrivateRepository::Warn,
+    }
+}
+
+const TARGET_HINT: &str =
+    "pass github://OWNER/REPO, github://ORG or k8s://NAMESPACE/NAME (or nothing, to write key files)";
+
+/// What a key pair target may need from the environment: the GitHub token and API base, and where the
+/// Kubernetes cluster is named (read by the front-end).
+#[derive(Debug, Default)]
+pub struct TargetEnv {
+    /// a token that may write Actions secrets
+    pub github_token: Option<SecretString>,
+    /// `GITHUB_API_URL`
+    pub github_api_url: Option<String>,
+    /// `KUBECONFIG`, `HOME`, the in-cluster service variables
+    pub cluster: ClusterLookup,
+}
+
+impl TargetEnv {
+    /// From the environment: `GITHUB_TOKEN`, `GITHUB_API_URL`, `KUBECONFIG`, `HOME`,
+    /// `KUBERNETES_SERVICE_HOST`/`_PORT`.
+    pub fn from_env(env: &Env<'_>) -> Self {
+        TargetEnv {
+            github_token: env.get(env::GITHUB_TOKEN).map(SecretString::from),
+            github_api_url: env.get(env::GITHUB_API_URL),
+            cluster: ClusterLookup {
+                kubeconfig: env.get(env::KUBECONFIG),
+                home: env.get(env::HOME).map(PathBuf::from),
+                service_host: env.get(env::KUBERNETES_SERVICE_HOST),
+                service_port: env.get(env::KUBERNETES_SERVICE_PORT),
+            },
+        }
+    }
+}
+
+/// Parses `generate-key-pair`'s TARGET and its GitHub options.
+pub fn key_target(
+    target: Option<&str>,
+    environment: Option<&str>,
+    visibility: Option<&str>,
+    found: TargetEnv,
+) -> Result<KeyTarget, Error> {
+    let github_only = |flag: &str| {
+        Error::usage(
+            format!("{flag} applies to github:// targets only"),
+            "drop the flag, or store the key pair in GitHub: github://OWNER/REPO or github://ORG",
+        )
+    };
+    let Some(target) = target.filter(|t| !t.is_empty()) else {
+        if environment.is_some() {
+            return Err(github_only("--github-environment"));
+        }
+        if visibility.is_some() {
+            return Err(github_only("--github-visibility"));
+        }
+        return Ok(KeyTarget::Files);
+    };
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Err(Error::usage(
+            format!("`{target}` is not a key pair target"),
+            format!("{TARGET_HINT}; key files are named with --output-key-prefix"),
+        ));
+    };
+    match scheme {
+        "github" => {
+            let scope = github_scope(target, rest, environment, visibility)?;
+            let token = found
+                .github_token
+                .filter(|t| !t.expose().trim().is_empty())
+                .ok_or(StoreError::NoToken)?;
+            let api_url = found
+                .github_api_url
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+            let api_url = api_url.trim().trim_end_matches('/').to_string();
+            let var = env::GITHUB_API_URL.name;
+            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+                return Err(Error::input(
+                    format!("{var} `{api_url}` is not an http(s) URL"),
+                    format!("set {var} to the REST API base, e.g. https://github.example.com/api/v3, or unset it for github.com"),
+                ));
+            }
+            Ok(KeyTarget::GitHub(GitHubTarget {
+                scope,
+                api_url,
+                token: SecretString::from(token.expose().trim().to_string()),
+            }))
+        }
+        "k8s" | "kubernetes" => {
+            if environment.is_some() {
+                return Err(github_only("--github-environment"));
+            }
+            if visibility.is_some() {
+                return Err(github_only("--github-visibility"));
+            }
+            let bad = || {
+                Error::usage(
+                    format!("`{target}` is not a valid Kubernetes Secret reference"),
+                    "use k8s://NAMESPACE/NAME with lowercase DNS names, e.g. k8s://default/cosign",
+                )
+            };
+            let (namespace, name) = rest.split_once('/').ok_or_else(bad)?;
+            if !is_dns_label(namespace) || !is_dns_subdomain(name) {
+                return Err(bad());
+            }
+            Ok(KeyTarget::Kubernetes(K8sTarget {
+                namespace: namespace.into(),
+                name: name.into(),
+                lookup: found.cluster,
+            }))
+        }
+        other => Err(Error::NotAvailable {
+            message: format!("storing key pairs in {other}:// is not available in this build"),
+            hint: TARGET_HINT.into(),
+        }),
+    }
+}
+
+fn github_scope(
+    target: &str,
+    rest: &str,
+    environment: Option<&str>,
+    visibility: Option<&str>,
+) -> Result<GitHubScope, Error> {
+    let bad = || {
+        Error::usage(
+            format!("`{target}` is not a valid GitHub target"),
+            "use github://OWNER/REPO for repository secrets or github://ORG for organisation secrets",
+        )
+    };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [owner, repo] => {
+            if !is_github_owner(owner) || !is_github_repo(repo) {
+                return Err(bad());
+            }
+            if visibility.is_some() {
+                return Err(Error::usage(
+                    "--github-visibility applies to organisation secrets (github://ORG) only",
+                    "drop --github-visibility: repository secrets are visible to their repository",
+                ));
+            }
+            let (owner, repo) = (owner.to_string(), repo.to_string());
+            match environment {
+                None => Ok(GitHubScope::Repo { owner, repo }),
+                Some(e) => {
+                    if e.is_empty() || e.chars().count() > 255 || e.chars().any(char::is_control) {
+                        return Err(Error::usage(
+                            format!("`{e}` is not a valid environment name"),
+                            "pass the environment's name as shown in the repository's settings",
+                        ));
+                    }
+                    Ok(GitHubScope::Environment {
+                        owner,
+                        repo,
+                        environment: e.to_string(),
+                    })
+                }
+            }
+        }
+        [org] => {
+            if !is_github_owner(org) {
+                return Err(bad());
+            }
+            if environment.is_some() {
+                return Err(Error::usage(
+                    "--github-environment needs a repository: github://OWNER/REPO",
+                    "environments belong to repositories: pass github://OWNER/REPO --github-environment ENV",
+                ));
+            }
+            let visibility = match visibility {
+                None | Some("private") => OrgVisibility::Private,
+                Some("all") => OrgVisibility::All,
+                Some("selected") => OrgVisibility::Selected,
+                Some(v) => {
+                    return Err(Error::usage(
+                        format!("`{v}` is not a secret visibility"),
+                        "pass --github-visibility all, private or selected",
+                    ))
+                }
+            };
+            Ok(GitHubScope::Org {
+                org: org.to_string(),
+                visibility,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// GitHub user and organisation names: letters, digits, hyphens; at most 39.
+fn is_github_owner(s: &str) -> bool {
+    (1..=39).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// GitHub repository names: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
+fn is_github_repo(s: &str) -> bool {
+    (1..=100).contains(&s.len())
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// RFC 1123 label (Kubernetes namespaces): lowercase letters, digits, `-`; at most 63.
+fn is_dns_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// RFC 1123 subdomain (Kubernetes object names): labels joined by `.`; at most 253.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+#[cfg(test)]
+mod key_target_tests {
+    use super::*;
+
+    fn env(token: Option<&str>, api: Option<&str>) -> TargetEnv {
+        TargetEnv {
+            github_token: token.map(|t| SecretString::from(t.to_string())),
+            github_api_url: api.map(String::from),
+            cluster: ClusterLookup::default(),
+        }
+    }
+
+    fn github(t: &str, e: Option<&str>, v: Option<&str>) -> Result<GitHubTarget, Error> {
+        match key_target(Some(t), e, v, env(Some("tok"), None))? {
+            KeyTarget::GitHub(g) => Ok(g),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn files_by_default() {
+        assert!(matches!(
+            key_target(None, None, None, env(None, None)).unwrap(),
+            KeyTarget::Files
+        ));
+        assert!(key_target(None, Some("prod"), None, env(None, None)).is_err());
+    }
+
+    #[test]
+    fn github_scopes() {
+        let g = github("github://acme/app", None, None).unwrap();
+        assert_eq!(
+            g.scope,
+            GitHubScope::Repo {
+                owner: "acme".into(),
+                repo: "app".into()
+            }
+        );
+        assert_eq!(g.api_url, DEFAULT_API_URL);
+        assert_eq!(g.token.expose(), "tok");
+        let g = github("github://acme/app", Some("prod env"), None).unwrap();
+        assert!(
+            matches!(g.scope, GitHubScope::Environment { ref environment, .. } if environment == "prod env")
+        );
+        let g = github("github://acme", None, None).unwrap();
+        assert!(matches!(
+            g.scope,
+            GitHubScope::Org {
+                visibility: OrgVisibility::Private,
+                ..
+            }
+        ));
+        let g = github("github://acme", None, Some("selected")).unwrap();
+        assert!(matches!(
+            g.scope,
+            GitHubScope::Org {
+                visibility: OrgVisibility::Selected,
+                ..
+            }
+        ));
+        assert!(github("github://acme", Some("prod"), None).is_err());
+        assert!(github("github://acme/app", None, Some("all")).is_err());
+        assert!(github("github://acme", None, Some("public")).is_err());
+        for bad in [
+            "github://",
+            "github://a/b/c",
+            "github://a b/c",
+            "github://acme/..",
+            "github://-x_/y?",
+        ] {
+            assert!(github(bad, None, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn github_needs_a_token_and_takes_the_api_url() {
+        let e = key_target(Some("github://a/b"), None, None, env(None, None)).unwrap_err();
+        assert!(matches!(e, Error::Store(StoreError::NoToken)), "{e:?}");
+        let t = key_target(
+            Some("github://a/b"),
+            None,
+            None,
+            env(Some("t"), Some("https://ghe.example/api/v3/")),
+        )
+        .unwrap();
+        assert!(matches!(t, KeyTarget::GitHub(g) if g.api_url == "https://ghe.example/api/v3"));
+        assert!(key_target(
+            Some("github://a/b"),
+            None,
+            None,
+            env(Some("t"), Some("ghe.example"))
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn kubernetes_refs() {
+        let t = key_target(
+            Some("k8s://default/cosign-keys"),
+            None,
+            None,
+            env(None, None),
+        )
+        .unwrap();
+        assert!(
+            matches!(t, KeyTarget::Kubernetes(k) if k.namespace == "default" && k.name == "cosign-keys")
+        );
+        for bad in [
+            "k8s://default",
+            "k8s://Default/x",
+            "k8s://a/b/c",
+            "k8s:///x",
+            "k8s://a/-x",
+        ] {
+            assert!(
+                key_target(Some(bad), None, None, env(None, None)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(key_target(Some("k8s://a/b"), Some("e"), None, env(None, None)).is_err());
+        assert!(matches!(
+            key_target(Some("gitlab://a/b"), None, None, env(None, None)),
+            Err(Error::NotAvailable { .. })
+        ));
+        assert!(key_target(Some("cosign"), None, None, env(None, None)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod annotation_tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn csv_records_as_go_reads_them() {
+        let ok: &[(&str, &[&str])] = &[
+            ("a=1,b=2", &["a=1", "b=2"]),
+            ("\"k=a,b\"", &["k=a,b"]),
+            ("\"a\"\"b\",c", &["a\"b", "c"]),
+            ("a,", &["a", ""]),
+            (",", &["", ""]),
+            ("a\nb=2", &["a"]),
+            ("\n\na=1", &["a=1"]),
+            ("\"multi\nline\"", &["multi\nline"]),
+            (
+                "url=https://ci.example/run?id=42",
+                &["url=https://ci.example/run?id=42"],
+            ),
+            (" spaced = kept ", &[" spaced = kept "]),
+        ];
+        for (text, want) in ok {
+            assert_eq!(go_csv_record(text).unwrap(), strings(want), "{text:?}");
+        }
+        for bad in ["x=\"a\"", "\"open", "\"a\"x", "\n"] {
+            assert!(go_csv_record(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cli_annotations_follow_cosign_v3() {
+        let got = cli_annotations(&strings(&[
+            "url=https://ci.example/run?id=42",
+            "a=1,b=2",
+            "\"workflow=Build, test and release\"",
+            "empty=",
+            "=keyless",
+            "a=3",
+        ]))
+        .unwrap();
+        let want: BTreeMap<String, String> = [
+            ("url", "https://ci.example/run?id=42"),
+            ("a", "3"),
+            ("b", "2"),
+            ("workflow", "Build, test and release"),
+            ("empty", ""),
+            ("", "keyless"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, want);
+        for bad in ["novalue", "a=1,", "workflow=Build, test", "x=\"a,b\""] {
+            let e = cli_annotations(&strings(&[bad])).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}: {e}");
+        }
+        assert!(cli_annotations(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn action_lines_split_at_the_first_equals_only() {
+        assert_eq!(
+            annotation_line("run-url=https://ci.example/run?id=42").unwrap(),
+            ("run-url".into(), "https://ci.example/run?id=42".into())
+        );
+        assert_eq!(
+            annotation_line("filter = a=1,b=2").unwrap(),
+            ("filter".into(), "a=1,b=2".into())
+        );
+        assert_eq!(
+            annotation_line("empty=").unwrap(),
+            ("empty".into(), String::new())
+        );
+        for bad in ["team", "=x", " = x"] {
+            let e = annotation_line(bad).unwrap_err();
+            assert!(e.to_string().contains("input `annotations`"), "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+    }
+}

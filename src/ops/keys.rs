@@ -1,0 +1,161 @@
+//! `generate-key-pair` (to key files, or through [`super::provision`] to a secret store) and
+//! `public-key`.
+
+use crate::error::Error;
+use crate::fsutil::{write_atomic, Staged};
+use crate::gha::Ui;
+use crate::secret::SecretString;
+use crate::signing::{keyfile, KeyRef, PasswordSource, PrivateKey, PublicKey};
+use crate::stores::github::GitHubTarget;
+use crate::stores::kubernetes::K8sTarget;
+use std::path::PathBuf;
+
+/// `generate-key-pair`.
+#[derive(Debug)]
+pub struct GenerateKeyPair {
+    /// `PREFIX.key` / `PREFIX.pub` (with a secrets target only `PREFIX.pub` is written)
+    pub prefix: String,
+    /// overwrite existing files (and, with a secrets target, existing secrets)
+    pub force: bool,
+    /// the new key's password: given, prompted for (files), or generated (secret stores)
+    pub password: PasswordSource,
+    /// files, or a secret store
+    pub target: KeyTarget,
+}
+
+/// Where `generate-key-pair` stores the new key pair.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeyTarget {
+    /// `PREFIX.key` and `PREFIX.pub` in the working directory.
+    Files,
+    /// GitHub Actions secrets `COSIGN_PASSWORD`, `COSIGN_PRIVATE_KEY`, `COSIGN_PUBLIC_KEY`.
+    GitHub(GitHubTarget),
+    /// An immutable Kubernetes Secret with `cosign.key`, `cosign.pub`, `cosign.password`.
+    Kubernetes(K8sTarget),
+}
+
+/// What `generate-key-pair` made.
+#[derive(Debug, Clone)]
+pub struct KeyPairReport {
+    /// where the key pair is stored: `cosign.key` or the secret store's name (`github://acme/app`)
+    pub stored_at: String,
+    /// the public key file written locally
+    pub public_key_file: PathBuf,
+    /// the public key, PEM
+    pub public_pem: String,
+}
+
+/// `public-key`.
+#[derive(Debug)]
+pub struct PublicKeyRequest {
+    /// the private key
+    pub key: KeyRef,
+    /// its password
+    pub password: PasswordSource,
+    /// write here instead of reporting it
+    pub outfile: Option<PathBuf>,
+}
+
+/// What `public-key` found.
+#[derive(Debug, Clone)]
+pub struct PublicKeyReport {
+    /// the public key, PEM
+    pub pem: String,
+    /// the file it was written to, if asked
+    pub outfile: Option<PathBuf>,
+}
+
+/// A freshly generated key pair, encrypted.
+pub struct NewKeyPair {
+    /// PEM of the encrypted private key (secret).
+    pub private_pem: SecretString,
+    /// PEM of the public key.
+    pub public: PublicKey,
+}
+
+/// Generates a P-256 key and encrypts it with `password`.
+pub fn new_key_pair(password: &SecretString) -> Result<NewKeyPair, Error> {
+    let key = PrivateKey::generate();
+    let private_pem = keyfile::encrypt(&key, password.expose().as_bytes())
+        .map_err(|e| Error::key("cannot encrypt the new private key", e))?;
+    Ok(NewKeyPair {
+        private_pem,
+        public: key.public_key(),
+    })
+}
+
+/// `generate-key-pair`: key files, or a secret store.
+pub async fn generate_key_pair(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, Error> {
+    match &req.target {
+        KeyTarget::Files => generate_files(req, ui),
+        KeyTarget::GitHub(t) => super::provision::github(req, t, ui).await,
+        KeyTarget::Kubernetes(t) => super::provision::kubernetes(req, t, ui).await,
+    }
+}
+
+/// Writes `PREFIX.key` (0600) and `PREFIX.pub`, both or neither.
+fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, Error> {
+    let key_path = PathBuf::from(format!("{}.key", req.prefix));
+    let pub_path = PathBuf::from(format!("{}.pub", req.prefix));
+    if !req.force {
+        for p in [&key_path, &pub_path] {
+            if p.exists() {
+                return Err(Error::Exists {
+                    path: p.clone(),
+                    hint: "pass --force to overwrite it".into(),
+                });
+            }
+        }
+    }
+    let password = req
+        .password
+        .get(true, ui)
+        .map_err(|e| Error::key("cannot get a password for the new key", e))?;
+    ui.mask(password.expose());
+    let pair = new_key_pair(&password)?;
+    ui.mask(pair.private_pem.expose());
+    let io = |context, path: &PathBuf| {
+        let path = path.clone();
+        move |source| Error::Io {
+            context,
+            path,
+            source,
+        }
+    };
+    let public_pem = pair.public.to_pem();
+    let key_file = Staged::write(&key_path, pair.private_pem.expose().as_bytes(), 0o600)
+        .map_err(io("cannot write", &key_path))?;
+    let pub_file = Staged::write(&pub_path, public_pem.as_bytes(), 0o644)
+        .map_err(io("cannot write", &pub_path))?;
+    key_file.commit().map_err(io("cannot write", &key_path))?;
+    pub_file.commit().map_err(io("cannot write", &pub_path))?;
+    ui.info(&format!("Private key written to {}", key_path.display()));
+    ui.info(&format!("Public key written to {}", pub_path.display()));
+    Ok(KeyPairReport {
+        stored_at: key_path.display().to_string(),
+        public_key_file: pub_path,
+        public_pem,
+    })
+}
+
+/// The public key of a private key (written to `outfile` when given).
+pub fn public_key(req: &PublicKeyRequest, ui: &mut Ui) -> Result<PublicKeyReport, Error> {
+    let key = req
+        .key
+        .load_private(&req.password, ui)
+        .map_err(|e| Error::key(format!("cannot load the private key from {}", req.key), e))?;
+    let pem = key.public_key().to_pem();
+    if let Some(path) = &req.outfile {
+        write_atomic(path, pem.as_bytes()).map_err(|source| Error::Io {
+            context: "cannot write",
+            path: path.clone(),
+            source,
+        })?;
+        ui.info(&format!("Public key written to {}", path.display()));
+    }
+    Ok(PublicKeyReport {
+        pem,
+        outfile: req.outfile.clone(),
+    })
+}

@@ -1,0 +1,88 @@
+//! The operations: each takes its part of a validated request (the structs defined here and in each
+//! module, gathered by [`crate::request::Request`]) and returns a report for the front-end to render.
+//! Operations log progress through [`crate::gha::Ui`] but never print results, never read the process
+//! environment, and never see a CLI or Action structure.
+//!
+//! - [`sign_image`] / [`verify_image`]: cosign's `.sig` layout in a registry;
+//! - [`blob`]: `sign-blob` / `verify-blob`; [`upload`]: `upload blob`;
+//! - [`keys`]: key files and `public-key`; [`provision`]: key pairs stored in GitHub or Kubernetes;
+//! - [`signer`]: the signer both signing operations share (a key, or an ephemeral key with its Fulcio
+//!   certificate, and the Rekor log).
+
+pub mod blob;
+pub mod keys;
+pub mod provision;
+pub mod sign_image;
+pub mod signer;
+pub mod upload;
+pub mod verify_image;
+
+use crate::signing::{KeyRef, PasswordSource, PublicKey};
+use crate::sigstore::oidc::TokenSource;
+use crate::sigstore::verify::KeylessPolicy;
+use std::path::PathBuf;
+
+/// What to do when the repository is private and identity data would go to public logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PrivateRepository {
+    /// Warn and go on (the default).
+    #[default]
+    Warn,
+    /// Refuse to sign.
+    Refuse,
+    /// Go on silently (the user knows).
+    Allow,
+}
+
+/// The Sigstore instance to sign with.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Fulcio's URL (checked: http or https)
+    pub fulcio_url: String,
+    /// Rekor's URL (checked: http or https)
+    pub rekor_url: String,
+    /// a trusted_root.json; `None`: the public-good instance's (embedded)
+    pub trusted_root: Option<PathBuf>,
+    /// the private repository policy
+    pub private_repository: PrivateRepository,
+    /// why the run's repository is private according to the event payload (`acme/app is private`),
+    /// read by the front-end from `GITHUB_EVENT_PATH`; the token's claims are checked as well
+    pub private_by_event: Option<String>,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Instance {
+            fulcio_url: crate::sigstore::PUBLIC_FULCIO_URL.into(),
+            rekor_url: crate::sigstore::PUBLIC_REKOR_URL.into(),
+            trusted_root: None,
+            private_repository: PrivateRepository::Warn,
+            private_by_event: None,
+        }
+    }
+}
+
+/// Who signs: a cosign key, or keyless (an OIDC token traded for a Fulcio certificate).
+#[derive(Debug)]
+pub enum SignWith {
+    /// A cosign private key.
+    Key {
+        /// the key
+        key: KeyRef,
+        /// its password
+        password: PasswordSource,
+    },
+    /// Keyless: where the identity token comes from.
+    Keyless(TokenSource),
+}
+
+/// What a signature must verify with.
+#[derive(Debug)]
+pub enum VerifyWith {
+    /// a public key to load (`--key`)
+    Key(KeyRef),
+    /// a public key in hand (the Action's `verify: true` after signing with a key)
+    PublicKey(PublicKey),
+    /// a Fulcio certificate for this identity and issuer
+    Keyless(KeylessPolicy),
+}

@@ -1,0 +1,316 @@
+//! `verify` for container images: at least one signature in the `.sig` manifest of each image must
+//! verify (with the key, or with a Fulcio certificate for the required identity and issuer, its SCT and
+//! its Rekor bundle), name the image's digest, and carry the required annotations. Rekor bundles
+//! attached to key signatures are checked too (SET with the trusted log key, body against signature,
+//! key and payload). The report holds the verified payloads; the front-end prints them as cosign does.
+
+use super::VerifyWith;
+use crate::error::Error;
+use crate::gha::Ui;
+use crate::oci::layout::{self, ANN_BUNDLE, ANN_SIGNATURE};
+use crate::oci::{ImageRef, Registry, RegistryOptions};
+use crate::signing::payload::SimpleSigning;
+use crate::signing::PublicKey;
+use crate::sigstore::trust::TrustRoot;
+use crate::sigstore::verify;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `verify` (images).
+#[derive(Debug)]
+pub struct VerifyImages {
+    /// the images
+    pub images: Vec<ImageRef>,
+    /// a public key, or a keyless identity policy
+    pub verify_with: VerifyWith,
+    /// the Sigstore instance's trusted root (None: the embedded public-good root)
+    pub trusted_root: Option<PathBuf>,
+    /// annotations every accepted payload must carry
+    pub annotations: BTreeMap<String, String>,
+    /// `--insecure-ignore-tlog` was given
+    pub ignore_tlog: bool,
+    /// registry access
+    pub registry: RegistryOptions,
+}
+
+/// One image verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    /// the reference as given
+    pub reference: String,
+    /// `registry/repository@sha256:…`
+    pub image: String,
+    /// the verified payloads
+    pub payloads: Vec<SimpleSigning>,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// one entry per image given
+    pub images: Vec<VerifiedImage>,
+}
+
+/// Why one signature layer did not count.
+fn rejection(
+    key: &PublicKey,
+    digest: &str,
+    wanted: &BTreeMap<String, String>,
+    payload: &[u8],
+    ann: &BTreeMap<String, String>,
+) -> Result<SimpleSigning, &'static str> {
+    let Some(sig) = ann.get(ANN_SIGNATURE) else {
+        return Err("has no signature annotation");
+    };
+    let der = B64
+        .decode(sig)
+        .map_err(|_| "has a signature that is not base64")?;
+    key.verify(payload, &der)
+        .map_err(|_| "does not verify with this key")?;
+    payload_rejection(digest, wanted, payload)
+}
+
+/// The payload checks every accepted signature passes, whoever signed it: a cosign image payload for
+/// this digest, carrying the required annotations.
+fn payload_rejection(
+    digest: &str,
+    wanted: &BTreeMap<String, String>,
+    payload: &[u8],
+) -> Result<SimpleSigning, &'static str> {
+    let parsed = SimpleSigning::parse(payload)
+        .map_err(|_| "signs a payload that is not a cosign image payload")?;
+    if parsed.manifest_digest != digest {
+        return Err("is for another digest");
+    }
+    if !parsed.has_annotations(wanted) {
+        return Err("lacks the required annotations");
+    }
+    Ok(parsed)
+}
+
+/// How signatures are checked in one `verify` run.
+struct Checker<'a> {
+    key: Option<PublicKey>,
+    policy: Option<&'a verify::KeylessPolicy>,
+    trusted_root: Option<&'a std::path::Path>,
+    trust: Option<TrustRoot>,
+    ignore_tlog: bool,
+}
+
+impl Checker<'_> {
+    /// The trust material, read on first use (a key-only run without Rekor bundles never needs it).
+    fn trust(&mut self) -> Result<&TrustRoot, Error> {
+        if self.trust.is_none() {
+            self.trust = Some(TrustRoot::load(self.trusted_root)?);
+        }
+        // just set above
+        self.trust
+            .as_ref()
+            .ok_or_else(|| Error::input("no trusted root", "pass --trusted-root"))
+    }
+
+    /// Checks one signature layer: `Ok` with the payload and what the log check established (None when
+    /// there was no Rekor bundle to check), `Err` with why this layer does not count.
+    fn check(
+        &mut self,
+        digest: &str,
+        wanted: &BTreeMap<String, String>,
+        payload: &[u8],
+        ann: &BTreeMap<String, String>,
+    ) -> Result<Result<(SimpleSigning, Option<verify::Verified>), String>, Error> {
+        if let Some(policy) = self.policy {
+            if !ann.contains_key(verify::cosign::ANN_CERTIFICATE) {
+                return Ok(Err("has no certificate (a key signature)".into()));
+            }
+            if !ann.contains_key(ANN_BUNDLE) {
+                return Ok(Err(
+                    "has no Rekor bundle (keyless signatures need the log's signed entry timestamp)"
+                        .into(),
+                ));
+            }
+            let bundle = match verify::cosign::from_layer_annotations(ann) {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            let trust = self.trust()?;
+            let v = match verify::verify_bundle(
+                trust,
+                &bundle,
+                verify::Artifact::Bytes(payload),
+                verify::ExpectedSigner::Keyless(policy),
+            ) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            return Ok(payload_rejection(digest, wanted, payload)
+                .map(|p| (p, Some(v)))
+                .map_err(str::to_string));
+        }
+        let Some(key) = self.key.clone() else {
+            return Err(Error::input("no key loaded", "pass --key"));
+        };
+        let parsed = match rejection(&key, digest, wanted, payload, ann) {
+            Ok(p) => p,
+            Err(why) => return Ok(Err(why.to_string())),
+        };
+        if self.ignore_tlog || !ann.contains_key(ANN_BUNDLE) {
+            return Ok(Ok((parsed, None)));
+        }
+        let bundle = match verify::cosign::from_layer_annotations(ann) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(format!("has a Rekor bundle that cannot be read: {e}"))),
+        };
+        let trust = self.trust()?;
+        Ok(
+            match verify::verify_bundle(
+                trust,
+                &bundle,
+                verify::Artifact::Bytes(payload),
+                verify::ExpectedSigner::Key(&key),
+            ) {
+                Ok(v) => Ok((parsed, Some(v))),
+                Err(e) => Err(format!("has a Rekor bundle that does not verify: {e}")),
+            },
+        )
+    }
+}
+
+/// Verifies every image of the request (see the module documentation).
+pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Error> {
+    let (key, policy, who) = match &req.verify_with {
+        VerifyWith::PublicKey(k) => (
+            Some(k.clone()),
+            None,
+            format!("the public key sha256:{}", k.fingerprint()),
+        ),
+        VerifyWith::Key(k) => (
+            Some(
+                k.load_public()
+                    .map_err(|e| Error::key(format!("cannot load the public key from {k}"), e))?,
+            ),
+            None,
+            format!("the public key {k}"),
+        ),
+        VerifyWith::Keyless(p) => (
+            None,
+            Some(p),
+            format!("identity {} and issuer {}", p.identity, p.issuer),
+        ),
+    };
+    let mut checker = Checker {
+        key,
+        policy,
+        trusted_root: req.trusted_root.as_deref(),
+        trust: None,
+        ignore_tlog: req.ignore_tlog,
+    };
+    if policy.is_some() {
+        checker.trust()?; // a bad --trusted-root fails before any registry traffic
+    }
+    let registry = Registry::new(req.registry.clone())?;
+    for s in registry.secrets(&req.images)? {
+        ui.mask(s.expose());
+    }
+    if req.ignore_tlog {
+        ui.warn("Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.");
+    }
+    let mut report = VerifyReport::default();
+    for image in &req.images {
+        let digest = match image.digest() {
+            Some(d) => {
+                registry.resolve_digest(image).await?;
+                d.to_string()
+            }
+            None => registry.resolve_digest(image).await?,
+        };
+        let at = image.with_digest(&digest);
+        let Some(manifest) = layout::read(&registry, image, &digest).await? else {
+            let how = if policy.is_some() {
+                ""
+            } else {
+                "--key cosign.key "
+            };
+            return Err(Error::Verification {
+                reason: format!("no signatures found for {at}"),
+                hint: Some(format!(
+                    "sign it first (ferrosign sign {how}{at}); signatures live at {}",
+                    image.signature_ref(&digest)
+                )),
+            });
+        };
+        let mut verified = Vec::new();
+        let mut logged = Vec::new();
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        let mut unlogged = 0usize;
+        for l in manifest.signature_layers() {
+            let ann = l.annotations.clone().unwrap_or_default();
+            let payload = registry.get_blob(image, &l.digest).await?;
+            match checker.check(&digest, &req.annotations, &payload, &ann)? {
+                Ok((p, v)) => {
+                    match v {
+                        Some(v) => logged.push(v),
+                        None => unlogged += 1,
+                    }
+                    verified.push(p);
+                }
+                Err(why) => *reasons.entry(why).or_default() += 1,
+            }
+        }
+        if verified.is_empty() {
+            let checked = manifest.signature_layers().count();
+            let why = reasons
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let hint = if reasons.contains_key("lacks the required annotations") {
+                "check the -a key=value pairs against those given when signing".to_string()
+            } else if policy.is_some() {
+                "check --certificate-identity and --certificate-oidc-issuer against the signer, and \
+                 --trusted-root against the Sigstore instance that signed"
+                    .to_string()
+            } else {
+                "check that this public key belongs to the key that signed the image".to_string()
+            };
+            return Err(Error::Verification {
+                reason: format!(
+                    "no signature of {at} verifies with {who} ({checked} checked: {why})"
+                ),
+                hint: Some(hint),
+            });
+        }
+        if unlogged > 0 && !req.ignore_tlog {
+            ui.warn(&format!(
+                "{unlogged} of these signatures carry no Rekor bundle: their transparency log entry was not checked"
+            ));
+        }
+        ui.info(&format!("\nVerification for {image} --"));
+        ui.info("The following checks were performed on each of these signatures:");
+        ui.info("  - The cosign claims were validated");
+        if !logged.is_empty() {
+            ui.info("  - Existence of the claims in the transparency log was verified offline");
+        }
+        if policy.is_some() {
+            ui.info("  - The code-signing certificate was verified using trusted certificate authority certificates");
+        } else {
+            ui.info("  - The signatures were verified against the specified public key");
+        }
+        for v in &logged {
+            if let (Some(id), Some(iss)) = (&v.identity, &v.issuer) {
+                ui.info(&format!("  identity: {id}  issuer: {iss}"));
+            }
+            for e in &v.log_entries {
+                let log = e.log_url.as_deref().unwrap_or("transparency log");
+                ui.info(&format!("  tlog: {log} log index {}", e.index));
+            }
+        }
+        report.images.push(VerifiedImage {
+            reference: image.to_string(),
+            image: at.to_string(),
+            payloads: verified,
+        });
+    }
+    Ok(report)
+}
