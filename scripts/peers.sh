@@ -95,6 +95,24 @@ install_action_tools() {
   fi
 }
 
+# The OCI 1.1 referrers-API registry peer (tests/peers/referrers-registry: go-containerregistry's registry
+# with referrers on; Debian's docker-registry has no referrers API). Built with `go build` into the cache,
+# in a directory keyed by a hash of its source, so an edited source builds anew and a warm cache skips it.
+# tests/it finds the binary by the same hash (or by FERROSIGN_REFERRERS_REGISTRY).
+FERROSIGN_REFERRERS_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/referrers-registry"
+referrers_registry_hash() {
+  cat "$FERROSIGN_REFERRERS_SRC/go.mod" "$FERROSIGN_REFERRERS_SRC/go.sum" "$FERROSIGN_REFERRERS_SRC/main.go" \
+    | sha256sum | cut -c1-16
+}
+export FERROSIGN_REFERRERS_REGISTRY="$FERROSIGN_CACHE/referrers-registry-$(referrers_registry_hash)/referrers-registry"
+install_referrers_registry() {
+  [ -x "$FERROSIGN_REFERRERS_REGISTRY" ] && return 0
+  echo "== building the referrers-API registry peer (go build, cached in $FERROSIGN_CACHE)"
+  mkdir -p "$(dirname "$FERROSIGN_REFERRERS_REGISTRY")"
+  (cd "$FERROSIGN_REFERRERS_SRC" && go build -trimpath -o "$FERROSIGN_REFERRERS_REGISTRY.tmp" .) &&
+    mv "$FERROSIGN_REFERRERS_REGISTRY.tmp" "$FERROSIGN_REFERRERS_REGISTRY"
+}
+
 install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
@@ -105,6 +123,7 @@ install_peers() {
   install_sigstore_peers
   install_pynacl
   install_action_tools
+  install_referrers_registry
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }
 
@@ -140,4 +159,26 @@ YML
 stop_local_registry() {
   if [ -n "${REGISTRY_PID:-}" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; fi
   REGISTRY_PID=
+}
+
+# start_referrers_registry WORKDIR: starts the referrers-API registry peer on a free 127.0.0.1 port (it
+# keeps everything in memory; its log goes to WORKDIR/referrers-registry.log); sets RR_PID and
+# RR_REGISTRY (host:port). stop_referrers_registry stops it.
+start_referrers_registry() {
+  local work=$1
+  RR_PID= RR_REGISTRY=
+  "$FERROSIGN_REFERRERS_REGISTRY" -port 0 > "$work/referrers-registry.out" 2> "$work/referrers-registry.log" &
+  RR_PID=$!
+  for _ in $(seq 100); do
+    RR_REGISTRY=$(sed -n 's/^READY //p' "$work/referrers-registry.out")
+    [ -n "$RR_REGISTRY" ] && return 0
+    kill -0 "$RR_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "could not start the referrers registry"; cat "$work/referrers-registry.log"; RR_PID=; return 1
+}
+
+stop_referrers_registry() {
+  if [ -n "${RR_PID:-}" ]; then kill "$RR_PID" 2>/dev/null || true; wait "$RR_PID" 2>/dev/null || true; fi
+  RR_PID=
 }

@@ -7,6 +7,7 @@ mod action;
 mod action_docs;
 mod action_sign;
 mod blob;
+mod bundle_peers;
 mod keyless;
 mod keys;
 mod registry;

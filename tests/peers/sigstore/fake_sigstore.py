@@ -11,7 +11,9 @@ Everything uses real cryptography, and each service checks what the real one che
   SAN `https://github.com/{job_workflow_ref}`, the GitHub workflow extensions 1.3.6.1.4.1.57264.1.* and an
   embedded SCT signed by the test CT log key over the precertificate.
 - Rekor (`/api/v1/log/...`): accepts `hashedrekord` v0.0.1 entries whose signature verifies over the
-  digest with the given key or certificate, keeps a real RFC 6962 Merkle tree (seeded with other entries),
+  digest with the given key or certificate, and `dsse` v0.0.1 entries whose envelope signatures verify
+  over the DSSE PAE with the given verifiers (stored as Rekor stores them: envelope and payload hashes,
+  signatures with their canonical verifier PEM), keeps a real RFC 6962 Merkle tree (seeded with other entries),
   signs SETs and checkpoints with its log key, and answers 409 with a Location header for duplicates.
 
 - With --rekor-v2 (fake_rekor_v2.py): a Rekor v2 log (hashedrekord 0.0.2, Ed25519 checkpoints with a
@@ -59,7 +61,7 @@ import jwt
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from fake_rekor_v2 import TSA, RekorV2  # this directory
@@ -347,36 +349,15 @@ class Rekor:
 
     def add(self, proposed: dict) -> tuple[int, dict, str]:
         """Returns (status, response body, location)."""
-        try:
-            if proposed.get("kind") != "hashedrekord" or proposed.get("apiVersion") != "0.0.1":
-                return 400, err(400, "only hashedrekord 0.0.1 entries are accepted by this test log"), ""
-            spec = proposed["spec"]
-            h = spec["data"]["hash"]
-            if h["algorithm"] != "sha256" or len(bytes.fromhex(h["value"])) != 32:
-                return 400, err(400, "unsupported hash"), ""
-            sig = base64.b64decode(spec["signature"]["content"], validate=True)
-            key_pem = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
-        except (KeyError, TypeError, ValueError) as e:
-            return 400, err(400, f"invalid hashedrekord entry: {e!r}"), ""
-        try:
-            if b"CERTIFICATE" in key_pem:
-                pub = x509.load_pem_x509_certificate(key_pem).public_key()
-            else:
-                pub = serialization.load_pem_public_key(key_pem)
-            pub.verify(sig, bytes.fromhex(h["value"]), ec.ECDSA(Prehashed(hashes.SHA256())))
-        except InvalidSignature:
-            return 400, err(400, "verifying signature: invalid signature when validating ASN.1 encoded signature"), ""
-        except Exception as e:  # noqa: BLE001  any unreadable key is the client's fault
-            return 400, err(400, f"invalid public key: {e}"), ""
-        body = canonical({
-            "apiVersion": "0.0.1",
-            "kind": "hashedrekord",
-            "spec": {
-                "data": {"hash": {"algorithm": "sha256", "value": h["value"].lower()}},
-                "signature": {"content": spec["signature"]["content"],
-                              "publicKey": {"content": spec["signature"]["publicKey"]["content"]}},
-            },
-        })
+        kind, version = proposed.get("kind"), proposed.get("apiVersion")
+        if (kind, version) == ("hashedrekord", "0.0.1"):
+            body, problem = hashedrekord_body(proposed.get("spec"))
+        elif (kind, version) == ("dsse", "0.0.1"):
+            body, problem = dsse_body(proposed.get("spec"))
+        else:
+            return 400, err(400, "only hashedrekord 0.0.1 and dsse 0.0.1 entries are accepted by this test log"), ""
+        if problem:
+            return 400, err(400, problem), ""
         lh = leaf_hash(body)
         with self.lock:
             location = f"/api/v1/log/entries/{self.uuid(lh)}"
@@ -395,6 +376,151 @@ class Rekor:
             if lh_hex not in self.entries:
                 return 404, err(404, "entry not found")
             return 200, self.entry_json(bytes.fromhex(lh_hex))
+
+
+def load_verifier(pem: bytes):
+    """A key or certificate PEM as Rekor's pki/x509 NewPublicKey reads it: (public key, canonical PEM).
+
+    Several concatenated certificates are a chain whose first one holds the key. The canonical value is
+    what Rekor stores: the PEM re-encoded from the parsed key or certificate(s)."""
+    text = pem.strip()
+    if text.count(b"-----BEGIN") > 1:
+        certs = x509.load_pem_x509_certificates(text)
+        if len(certs) > 10:
+            raise ValueError("more than 10 certificates in the chain")
+        return certs[0].public_key(), b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    if text.startswith(b"-----BEGIN CERTIFICATE-----"):
+        cert = x509.load_pem_x509_certificate(text)
+        return cert.public_key(), cert.public_bytes(serialization.Encoding.PEM)
+    if text.startswith(b"-----BEGIN PUBLIC KEY-----"):
+        key = serialization.load_pem_public_key(text)
+        return key, spki_pem(key).encode()
+    raise ValueError("invalid public key: failure decoding PEM")
+
+
+def verify_raw(key, sig: bytes, message: bytes) -> None:
+    """Verifies as sigstore's signature.LoadVerifier(key, SHA256) does; raises InvalidSignature."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(sig, message, ec.ECDSA(hashes.SHA256()))
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        key.verify(sig, message)
+    elif isinstance(key, rsa.RSAPublicKey):
+        key.verify(sig, message, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raise ValueError("unsupported key type")
+
+
+def b64_either(text: str) -> bytes:
+    """DSSE fields are standard base64; go-securesystemslib also takes URL-safe base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def hashedrekord_body(spec) -> tuple[bytes, str]:
+    """The canonical body Rekor stores for a proposed hashedrekord v0.0.1 entry, or a reason to refuse it."""
+    try:
+        h = spec["data"]["hash"]
+        if h["algorithm"] != "sha256" or len(bytes.fromhex(h["value"])) != 32:
+            return b"", "unsupported hash"
+        sig = base64.b64decode(spec["signature"]["content"], validate=True)
+        key_pem = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
+    except (KeyError, TypeError, ValueError) as e:
+        return b"", f"invalid hashedrekord entry: {e!r}"
+    try:
+        if b"CERTIFICATE" in key_pem:
+            pub = x509.load_pem_x509_certificate(key_pem).public_key()
+        else:
+            pub = serialization.load_pem_public_key(key_pem)
+        pub.verify(sig, bytes.fromhex(h["value"]), ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature:
+        return b"", "verifying signature: invalid signature when validating ASN.1 encoded signature"
+    except Exception as e:  # noqa: BLE001  any unreadable key is the client's fault
+        return b"", f"invalid public key: {e}"
+    return canonical({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": h["value"].lower()}},
+            "signature": {"content": spec["signature"]["content"],
+                          "publicKey": {"content": spec["signature"]["publicKey"]["content"]}},
+        },
+    }), ""
+
+
+def dsse_body(spec) -> tuple[bytes, str]:
+    """The canonical body Rekor stores for a proposed dsse v0.0.1 entry, or a reason to refuse it.
+
+    As rekor's pkg/types/dsse/v0.0.1 (V001Entry.Unmarshal, verifyEnvelope, Canonicalize): the spec holds
+    only `proposedContent` (`envelope`: the DSSE envelope as a JSON string; `verifiers`: base64 PEM keys
+    or certificates, at least one); every envelope signature must verify over the DSSE PAE with one of
+    the verifiers. The stored body keeps no envelope: `envelopeHash` (SHA-256 of the envelope string as
+    sent), `payloadHash` (SHA-256 of the decoded payload) and `signatures` sorted by their base64 text,
+    each with the canonical PEM of the key that verified it, base64-encoded."""
+    if not isinstance(spec, dict):
+        return b"", "invalid dsse entry: spec must be an object"
+    # Rekor decodes null or empty server-side fields as absent (DecodeEntry), and refuses them when set.
+    if (isinstance(spec.get("envelopeHash"), dict) or isinstance(spec.get("payloadHash"), dict)
+            or (isinstance(spec.get("signatures"), list) and spec["signatures"])):
+        return b"", ("either proposedContent or envelopeHash, payloadHash, and signatures must be present "
+                     "but not both")
+    pc = spec.get("proposedContent")
+    if not isinstance(pc, dict) or not isinstance(pc.get("envelope"), str) or not pc["envelope"]:
+        return b"", "missing proposed DSSE envelope"
+    verifiers = pc.get("verifiers")
+    if not isinstance(verifiers, list) or not verifiers:
+        return b"", "missing proposed verifiers"
+    try:
+        env = json.loads(pc["envelope"])
+        payload_type = env.get("payloadType", "")
+        payload = b64_either(env.get("payload", ""))
+        sigs = env.get("signatures") or []
+        if not isinstance(payload_type, str) or not isinstance(sigs, list):
+            raise ValueError("malformed envelope")
+        if not sigs:
+            return b"", "DSSE envelope must contain 1 or more signatures"
+        sig_texts = [s["sig"] for s in sigs]
+        if not all(isinstance(t, str) for t in sig_texts):
+            raise ValueError("signature is not a string")
+        keys = [load_verifier(base64.b64decode(v, validate=True)) for v in verifiers]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        return b"", f"invalid dsse entry: {e}"
+    message = pae(payload_type, payload)
+    pending = set(sig_texts)
+    verifier_of: dict[str, bytes] = {}
+    for key, canonical_pem in keys:
+        if not pending:
+            break  # as Rekor: once every signature is verified, later verifiers are not tried
+        accepted = []
+        for text in sig_texts:
+            try:
+                verify_raw(key, b64_either(text), message)
+                accepted.append(text)
+            except (InvalidSignature, ValueError):
+                continue
+        if not accepted:
+            return b"", "could not verify envelope: accepted signatures do not match threshold, Found: 0, Expected 1"
+        for text in accepted:
+            pending.discard(text)
+            verifier_of[text] = canonical_pem
+    if pending:
+        return b"", "all signatures must have a key that verifies it"
+    return canonical({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": hashlib.sha256(pc["envelope"].encode()).hexdigest()},
+            "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
+            "signatures": [{"signature": t, "verifier": b64(verifier_of[t])} for t in sorted(verifier_of)],
+        },
+    }), ""
 
 
 def err(code: int, message: str) -> dict:
