@@ -93,8 +93,8 @@ pub enum Fault {
     /// The answer's body sent one byte per `every` (status and headers at once).
     Drip { on: On, every: Duration },
     /// `429 Too Many Requests` with `Retry-After: retry_after` (whole seconds) for the first `times`
-    /// matching requests, and again for any matching request that comes back sooner than `retry_after`
-    /// after the last 429; then the registry answers.
+    /// matching requests, and again for any matching request that comes sooner than `retry_after` after
+    /// one of those (early retries do not extend the window); then the registry answers.
     TooMany {
         on: On,
         times: usize,
@@ -145,6 +145,7 @@ struct Armed {
     /// matching requests answered by the registry while not held (for [`Fault::Hold`])
     others_done: AtomicUsize,
     released: tokio::sync::Notify,
+    /// when the last rate-limit window opened (for [`Fault::TooMany`])
     last_429: Mutex<Option<Instant>>,
 }
 
@@ -410,11 +411,12 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
                 let limited = {
                     let mut last = a.last_429.lock().expect("429");
                     let too_early = last.is_some_and(|t| t.elapsed() < *retry_after);
-                    let limited = too_early || a.take();
-                    if limited {
+                    // The window runs from the 429 that opened it; early retries do not extend it.
+                    let fresh = !too_early && a.take();
+                    if fresh {
                         *last = Some(Instant::now());
                     }
-                    limited
+                    too_early || fresh
                 };
                 if limited {
                     let secs = retry_after.as_secs_f64().ceil() as u64;
