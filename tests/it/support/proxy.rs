@@ -463,10 +463,13 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
     };
     for (a, until_others, max) in &held {
         let deadline = tokio::time::Instant::now() + *max;
-        while a.others_done.load(Ordering::SeqCst) < *until_others {
-            if tokio::time::timeout_at(deadline, a.released.notified())
-                .await
-                .is_err()
+        loop {
+            // Registered before the count is read, so that a release in between is not missed.
+            let released = a.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if a.others_done.load(Ordering::SeqCst) >= *until_others
+                || tokio::time::timeout_at(deadline, released).await.is_err()
             {
                 break;
             }
