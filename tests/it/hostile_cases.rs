@@ -1,8 +1,9 @@
 //! The hostile-registry cases of issue 13, each set up through the fault proxy (support/proxy.rs) in front
 //! of the real registry, and measured: exit code, error line, peak RSS, wall time, signatures before and
 //! after. Not part of the default run: it takes minutes and the cases fail on purpose today. Run it with
-//!     cargo test --test it hostile_cases:: -- --ignored --nocapture --test-threads 1
-//! (set FERROSIGN_BIN to measure another binary); each case prints one row of docs/hostile-cases.md.
+//!     cargo test --test it hostile_cases:: -- --ignored
+//! (FERROSIGN_BIN: another binary); each case appends its rows of docs/hostile-cases.md to
+//! `$FERROSIGN_HOSTILE_OUT` (default `.cache/hostile-cases.rows.md`).
 //! The binary runs under `prlimit --as` (address space capped at [`AS_CAP`]) and `timeout` (killed after
 //! the case's cap), so a case that would eat the machine stops instead.
 //!
@@ -131,16 +132,22 @@ fn row(case: &str, m: &Measured, before: usize, after: usize, extra: &str) {
         "| {case} | {}{killed} | {error} | {rss} | {:.1} s | {before} → {after} | {extra} |",
         m.code, m.wall_s
     );
-    println!("HOSTILE-ROW {line}");
-    if let Ok(path) = std::env::var("FERROSIGN_HOSTILE_OUT") {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("open FERROSIGN_HOSTILE_OUT");
-        writeln!(f, "{line}").expect("write row");
+    let path = std::env::var("FERROSIGN_HOSTILE_OUT").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/hostile-cases.rows.md",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    use std::io::Write;
+    if let Some(parent) = Path::new(&path).parent() {
+        std::fs::create_dir_all(parent).expect("rows directory");
     }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    writeln!(f, "{line}").expect("write row");
 }
 
 fn verify_args(image: &str) -> Vec<String> {

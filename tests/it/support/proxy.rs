@@ -392,10 +392,8 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
             }
             Fault::Hold {
                 until_others, max, ..
-            } => {
-                if a.take() {
-                    held.push((a.clone(), *until_others, *max));
-                }
+            } if a.take() => {
+                held.push((a.clone(), *until_others, *max));
             }
             _ => {}
         }
