@@ -27,7 +27,7 @@ if [ "$lint" = 1 ]; then
   PATH="$(dirname "$FERROSIGN_CARGO_DENY"):$PATH" cargo deny --log-level error check bans licenses sources
   skipped "cargo deny check advisories: the RustSec advisory database is cloned from GitHub, which this machine cannot reach (CI's deny job in .github/workflows/ci.yml runs it)"
 else
-  skipped "cargo fmt, clippy, hadolint, actionlint, cargo deny (--no-lint was given)"
+  skipped "cargo fmt, the layers check, clippy, hadolint, actionlint, cargo deny (--no-lint was given)"
 fi
 # The static binary the container image ships (the Dockerfile's build stage, outside Docker).
 bash scripts/static-build.sh
