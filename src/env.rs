@@ -9,13 +9,13 @@
 
 /// One environment variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Var {
+pub(crate) struct Var {
     /// its name
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// whether its value is secret (masked in Action mode, never printed)
-    pub secret: bool,
+    pub(crate) secret: bool,
     /// what ferrosign uses it for
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 const fn var(name: &'static str, secret: bool, doc: &'static str) -> Var {
@@ -23,98 +23,100 @@ const fn var(name: &'static str, secret: bool, doc: &'static str) -> Var {
 }
 
 /// `true` inside GitHub Actions; with no arguments the binary then runs as the Action.
-pub const GITHUB_ACTIONS: Var = var("GITHUB_ACTIONS", false, "`true` inside GitHub Actions");
+pub(crate) const GITHUB_ACTIONS: Var = var("GITHUB_ACTIONS", false, "`true` inside GitHub Actions");
 /// The file the runner reads step outputs from.
-pub const GITHUB_OUTPUT: Var = var("GITHUB_OUTPUT", false, "the step outputs file");
+pub(crate) const GITHUB_OUTPUT: Var = var("GITHUB_OUTPUT", false, "the step outputs file");
 /// The file the runner renders as the job summary.
-pub const GITHUB_STEP_SUMMARY: Var = var("GITHUB_STEP_SUMMARY", false, "the job summary file");
+pub(crate) const GITHUB_STEP_SUMMARY: Var =
+    var("GITHUB_STEP_SUMMARY", false, "the job summary file");
 /// The JSON payload of the triggering event (fork pull requests, private repositories).
-pub const GITHUB_EVENT_PATH: Var = var(
+pub(crate) const GITHUB_EVENT_PATH: Var = var(
     "GITHUB_EVENT_PATH",
     false,
     "the triggering event's JSON payload",
 );
 /// The triggering event's name (`push`, `pull_request`, …).
-pub const GITHUB_EVENT_NAME: Var = var("GITHUB_EVENT_NAME", false, "the triggering event's name");
+pub(crate) const GITHUB_EVENT_NAME: Var =
+    var("GITHUB_EVENT_NAME", false, "the triggering event's name");
 /// The workflow's name: the `workflow=` default annotation.
-pub const GITHUB_WORKFLOW: Var = var("GITHUB_WORKFLOW", false, "the `workflow=` annotation");
+pub(crate) const GITHUB_WORKFLOW: Var = var("GITHUB_WORKFLOW", false, "the `workflow=` annotation");
 /// `owner/repo`: the `repo=` default annotation.
-pub const GITHUB_REPOSITORY: Var = var("GITHUB_REPOSITORY", false, "the `repo=` annotation");
+pub(crate) const GITHUB_REPOSITORY: Var = var("GITHUB_REPOSITORY", false, "the `repo=` annotation");
 /// The ref that triggered the run: the `ref=` default annotation.
-pub const GITHUB_REF: Var = var("GITHUB_REF", false, "the `ref=` annotation");
+pub(crate) const GITHUB_REF: Var = var("GITHUB_REF", false, "the `ref=` annotation");
 /// The commit: the `sha=` default annotation.
-pub const GITHUB_SHA: Var = var("GITHUB_SHA", false, "the `sha=` annotation");
+pub(crate) const GITHUB_SHA: Var = var("GITHUB_SHA", false, "the `sha=` annotation");
 /// The GitHub web URL; on GitHub Enterprise Server it names the instance's container registry.
-pub const GITHUB_SERVER_URL: Var = var(
+pub(crate) const GITHUB_SERVER_URL: Var = var(
     "GITHUB_SERVER_URL",
     false,
     "the GitHub instance (its container registry on GHES)",
 );
 /// The GitHub REST API base (GitHub Enterprise Server); default `https://api.github.com`.
-pub const GITHUB_API_URL: Var = var(
+pub(crate) const GITHUB_API_URL: Var = var(
     "GITHUB_API_URL",
     false,
     "the REST API base for `github://` key pair targets",
 );
 /// A token that may write Actions secrets (`generate-key-pair github://…` on the command line).
-pub const GITHUB_TOKEN: Var = var(
+pub(crate) const GITHUB_TOKEN: Var = var(
     "GITHUB_TOKEN",
     true,
     "the token that writes Actions secrets",
 );
 /// Set only when the job has `permissions: id-token: write`: the OIDC token service.
-pub const ACTIONS_ID_TOKEN_REQUEST_URL: Var = var(
+pub(crate) const ACTIONS_ID_TOKEN_REQUEST_URL: Var = var(
     "ACTIONS_ID_TOKEN_REQUEST_URL",
     false,
     "the Actions OIDC token service",
 );
 /// The bearer token for [`ACTIONS_ID_TOKEN_REQUEST_URL`].
-pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: Var = var(
+pub(crate) const ACTIONS_ID_TOKEN_REQUEST_TOKEN: Var = var(
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     true,
     "the bearer token of the OIDC token service",
 );
 /// An OIDC identity token given directly, for keyless signing outside Actions.
-pub const SIGSTORE_ID_TOKEN: Var = var(
+pub(crate) const SIGSTORE_ID_TOKEN: Var = var(
     "SIGSTORE_ID_TOKEN",
     true,
     "an OIDC identity token for keyless signing",
 );
 /// The password of the private key (cosign's variable); may be empty.
-pub const COSIGN_PASSWORD: Var = var("COSIGN_PASSWORD", true, "the private key's password");
+pub(crate) const COSIGN_PASSWORD: Var = var("COSIGN_PASSWORD", true, "the private key's password");
 /// The private key PEM the Action's `key: env://COSIGN_PRIVATE_KEY` reads.
-pub const COSIGN_PRIVATE_KEY: Var = var(
+pub(crate) const COSIGN_PRIVATE_KEY: Var = var(
     "COSIGN_PRIVATE_KEY",
     true,
     "the private key PEM (`--key env://COSIGN_PRIVATE_KEY`)",
 );
 /// The registry password, for `--registry-password`.
-pub const FERROSIGN_REGISTRY_PASSWORD: Var = var(
+pub(crate) const FERROSIGN_REGISTRY_PASSWORD: Var = var(
     "FERROSIGN_REGISTRY_PASSWORD",
     true,
     "the registry password (`--registry-password`)",
 );
 /// The directory of the docker config file (`config.json`).
-pub const DOCKER_CONFIG: Var = var("DOCKER_CONFIG", false, "where docker's config.json is");
+pub(crate) const DOCKER_CONFIG: Var = var("DOCKER_CONFIG", false, "where docker's config.json is");
 /// The home directory (`~/.docker/config.json`, `~/.kube/config`).
-pub const HOME: Var = var("HOME", false, "the home directory");
+pub(crate) const HOME: Var = var("HOME", false, "the home directory");
 /// The kubeconfig search path (`:`-separated).
-pub const KUBECONFIG: Var = var("KUBECONFIG", false, "the kubeconfig files");
+pub(crate) const KUBECONFIG: Var = var("KUBECONFIG", false, "the kubeconfig files");
 /// Set inside a Kubernetes pod: the API server's address.
-pub const KUBERNETES_SERVICE_HOST: Var = var(
+pub(crate) const KUBERNETES_SERVICE_HOST: Var = var(
     "KUBERNETES_SERVICE_HOST",
     false,
     "the in-cluster API server's host",
 );
 /// Set inside a Kubernetes pod: the API server's port.
-pub const KUBERNETES_SERVICE_PORT: Var = var(
+pub(crate) const KUBERNETES_SERVICE_PORT: Var = var(
     "KUBERNETES_SERVICE_PORT",
     false,
     "the in-cluster API server's port",
 );
 
 /// Every variable above, for documentation and for masking the secret ones.
-pub const ALL: &[Var] = &[
+pub(crate) const ALL: &[Var] = &[
     GITHUB_ACTIONS,
     GITHUB_OUTPUT,
     GITHUB_STEP_SUMMARY,
@@ -142,7 +144,7 @@ pub const ALL: &[Var] = &[
 
 /// The variable that carries the Action input `name`: `INPUT_` + the name uppercased, spaces as `_`,
 /// dashes kept (as the runner sets them).
-pub fn input_var(name: &str) -> String {
+pub(crate) fn input_var(name: &str) -> String {
     format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
 }
 
@@ -150,7 +152,7 @@ pub fn input_var(name: &str) -> String {
 type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
 /// The environment as the front-ends see it.
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     lookup: Lookup<'a>,
 }
 
@@ -162,29 +164,29 @@ impl std::fmt::Debug for Env<'_> {
 
 impl<'a> Env<'a> {
     /// The process environment (variables that are not UTF-8 count as unset).
-    pub fn process() -> Env<'static> {
+    pub(crate) fn process() -> Env<'static> {
         Env::new(|name| std::env::var(name).ok())
     }
 
     /// Any lookup (tests pass a map).
-    pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+    pub(crate) fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
         Env {
             lookup: Box::new(lookup),
         }
     }
 
     /// The variable's value, even when empty (`COSIGN_PASSWORD=` is a password).
-    pub fn raw(&self, var: Var) -> Option<String> {
+    pub(crate) fn raw(&self, var: Var) -> Option<String> {
         (self.lookup)(var.name)
     }
 
     /// The variable's value; empty means unset.
-    pub fn get(&self, var: Var) -> Option<String> {
+    pub(crate) fn get(&self, var: Var) -> Option<String> {
         self.raw(var).filter(|v| !v.is_empty())
     }
 
     /// A variable named at run time (`env://VAR`, `INPUT_<NAME>`), even when empty.
-    pub fn named(&self, name: &str) -> Option<String> {
+    pub(crate) fn named(&self, name: &str) -> Option<String> {
         (self.lookup)(name)
     }
 }

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 /// What kind of failure an error is; the exit code follows from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The flags or Action inputs are wrong (exit 2).
     Usage,
     /// A file or variable the request names cannot be used (exit 2).
@@ -36,7 +36,7 @@ pub enum Kind {
 
 impl Kind {
     /// 2 for usage and input errors, 1 for everything else.
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             Kind::Usage | Kind::Input => 2,
             Kind::Failure => 1,
@@ -47,7 +47,7 @@ impl Kind {
 /// Every way a ferrosign run can fail.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub(crate) enum Error {
     /// The command line or the Action inputs are wrong.
     #[error("{message}")]
     Usage {
@@ -161,7 +161,7 @@ pub enum Error {
 
 impl Error {
     /// A usage error with a hint.
-    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Usage {
             message: message.into(),
             hint: Some(hint.into()),
@@ -169,7 +169,7 @@ impl Error {
     }
 
     /// An input error (something the request names is missing or unusable) with a hint.
-    pub fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Input {
             message: message.into(),
             hint: Some(hint.into()),
@@ -177,7 +177,7 @@ impl Error {
     }
 
     /// A key error in context.
-    pub fn key(context: impl Into<String>, source: KeyError) -> Self {
+    pub(crate) fn key(context: impl Into<String>, source: KeyError) -> Self {
         Error::Key {
             context: context.into(),
             source,
@@ -185,7 +185,7 @@ impl Error {
     }
 
     /// What kind of error this is (see the module documentation for the rule).
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Error::Usage { .. } | Error::NotAvailable { .. } => Kind::Usage,
             Error::Input { .. } | Error::Read { .. } | Error::Trust(_) => Kind::Input,
@@ -229,12 +229,12 @@ impl Error {
     }
 
     /// The process exit code: from the kind.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         self.kind().exit_code()
     }
 
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Usage { hint, .. }
             | Error::Input { hint, .. }
@@ -253,9 +253,9 @@ impl Error {
             ),
             Error::Gha(e) => e.hint(),
             Error::Store(e) => e.hint(),
-            Error::Oci(e) => e.hint(),
+            Error::Oci(e) => Some(e.hint()),
             Error::Payload(e) => e.hint(),
-            Error::Trust(e) => e.hint(),
+            Error::Trust(e) => Some(e.hint()),
             Error::Verify(e) => e.hint(),
             Error::Oidc(e) => e.hint(),
             Error::Fulcio(e) => e.hint(),

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A file written to a temporary name, moved into place by [`Staged::commit`]; removed if dropped.
-pub struct Staged {
+pub(crate) struct Staged {
     tmp: PathBuf,
     target: PathBuf,
     done: bool,
@@ -12,7 +12,7 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `bytes` to a temporary file next to `target`, with `mode` on unix (e.g. 0o600).
-    pub fn write(target: &Path, bytes: &[u8], mode: u32) -> std::io::Result<Self> {
+    pub(crate) fn write(target: &Path, bytes: &[u8], mode: u32) -> std::io::Result<Self> {
         let dir = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -43,7 +43,7 @@ impl Staged {
     }
 
     /// Moves the file into place.
-    pub fn commit(mut self) -> std::io::Result<()> {
+    pub(crate) fn commit(mut self) -> std::io::Result<()> {
         std::fs::rename(&self.tmp, &self.target)?;
         self.done = true;
         Ok(())
@@ -59,6 +59,6 @@ impl Drop for Staged {
 }
 
 /// Writes a whole file atomically (0o644).
-pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Staged::write(target, bytes, 0o644)?.commit()
 }

@@ -19,29 +19,30 @@
 //! works on the [`request::Request`] it is given and logs through [`gha::Ui`].
 #![forbid(unsafe_code)]
 
-pub mod env;
-pub mod error;
+mod env;
+mod error;
 pub mod front;
-pub mod fsutil;
-pub mod gha;
-pub mod net;
-pub mod oci;
-pub mod ops;
-pub mod request;
-pub mod secret;
-pub mod signing;
-pub mod sigstore;
-pub mod stores;
+mod fsutil;
+mod gha;
+mod net;
+mod oci;
+mod ops;
+mod request;
+mod secret;
+mod signing;
+mod sigstore;
+mod stores;
 
 use error::Error;
 use gha::Ui;
 use request::{Report, Request};
 
 /// Runs one validated request and returns its report.
-pub async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
+pub(crate) async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
     Ok(match req {
         Request::GenerateKeyPair(r) => {
-            Report::GenerateKeyPair(ops::keys::generate_key_pair(&r, ui).await?)
+            ops::keys::generate_key_pair(&r, ui).await?;
+            Report::GenerateKeyPair
         }
         Request::PublicKey(r) => Report::PublicKey(ops::keys::public_key(&r, ui)?),
         Request::SignBlob(r) => Report::SignBlob(ops::blob::sign_blob(&r, ui).await?),
@@ -53,13 +54,15 @@ pub async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
 }
 
 /// Runs one request on a fresh runtime (what the CLI does).
-pub fn run_blocking(req: Request, ui: &mut Ui) -> Result<Report, Error> {
+pub(crate) fn run_blocking(req: Request, ui: &mut Ui) -> Result<Report, Error> {
     block_on(run(req, ui))
 }
 
 /// Runs one operation on a fresh runtime (the Action calls the operation it planned directly, to get
 /// its report's own type).
-pub fn block_on<T>(op: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub(crate) fn block_on<T>(
+    op: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     runtime()?.block_on(op)
 }
 

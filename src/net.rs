@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 /// `ferrosign/<version>`.
-pub const USER_AGENT: &str = concat!("ferrosign/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("ferrosign/", env!("CARGO_PKG_VERSION"));
 
 /// What can go wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The URL cannot be parsed.
     #[error("invalid URL `{url}`: {reason}")]
     InvalidUrl {
@@ -40,7 +40,7 @@ pub enum HttpError {
 
 impl HttpError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             HttpError::InsecureRefused(_) => Some("use an https:// URL".into()),
             HttpError::Unreachable { .. } => {
@@ -51,19 +51,56 @@ impl HttpError {
     }
 }
 
+/// The one retry policy, for every server ferrosign talks to (registries included): transient faults
+/// (connection errors, timeouts, 408/429/5xx but 501) are retried `retries` times, waiting `backoff`,
+/// then twice that, and so on (at most 64 times), plus up to 25% jitter so that parallel signers do not
+/// retry in lock step; a `Retry-After` of at most 10 seconds is honoured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// attempts after the first
+    pub(crate) retries: u32,
+    /// the first wait; doubles each retry
+    pub(crate) backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            retries: 3,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+impl Retry {
+    /// Whether attempt number `attempt` (0 for the first retry) may still be made.
+    pub(crate) fn allows(self, attempt: u32) -> bool {
+        attempt < self.retries
+    }
+
+    /// How long to wait before retry number `attempt` (0 for the first).
+    pub(crate) fn delay(self, attempt: u32) -> Duration {
+        let base = self.backoff.saturating_mul(1 << attempt.min(6));
+        let jitter = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            % 1000;
+        base + base.mul_f64(f64::from(jitter) / 4000.0)
+    }
+}
+
 /// Client settings.
 #[derive(Clone, Debug)]
-pub struct HttpOptions {
+pub(crate) struct HttpOptions {
     /// whole-request timeout
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// connection timeout
-    pub connect_timeout: Duration,
-    /// attempts after the first, for transient faults
-    pub retries: u32,
-    /// first backoff; doubles each retry
-    pub backoff: Duration,
+    pub(crate) connect_timeout: Duration,
+    /// how transient faults are retried
+    pub(crate) retry: Retry,
     /// allow `http://` to any host
-    pub allow_insecure: bool,
+    pub(crate) allow_insecure: bool,
 }
 
 impl Default for HttpOptions {
@@ -71,8 +108,7 @@ impl Default for HttpOptions {
         HttpOptions {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
-            retries: 3,
-            backoff: Duration::from_millis(250),
+            retry: Retry::default(),
             allow_insecure: false,
         }
     }
@@ -80,22 +116,22 @@ impl Default for HttpOptions {
 
 /// TLS settings for one server, beyond the defaults.
 #[derive(Debug, Default)]
-pub struct TlsSettings {
+pub(crate) struct TlsSettings {
     /// Trust only these roots (a PEM bundle) instead of the built-in ones.
-    pub roots_pem: Option<Vec<u8>>,
+    pub(crate) roots_pem: Option<Vec<u8>>,
     /// A client certificate (chain) and its private key, PEM, for mutual TLS.
-    pub identity_pem: Option<crate::secret::SecretBytes>,
+    pub(crate) identity_pem: Option<crate::secret::SecretBytes>,
 }
 
 /// The HTTP client.
 #[derive(Clone, Debug)]
-pub struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
     opts: HttpOptions,
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
-pub fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return true;
@@ -106,13 +142,13 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 impl Http {
     /// Builds the client.
-    pub fn new(opts: HttpOptions) -> Result<Self, HttpError> {
+    pub(crate) fn new(opts: HttpOptions) -> Result<Self, HttpError> {
         Self::with_tls(opts, &TlsSettings::default())
     }
 
     /// Builds a client for one server with its own TLS trust and client certificate (a Kubernetes API
     /// server named by a kubeconfig).
-    pub fn with_tls(opts: HttpOptions, tls: &TlsSettings) -> Result<Self, HttpError> {
+    pub(crate) fn with_tls(opts: HttpOptions, tls: &TlsSettings) -> Result<Self, HttpError> {
         let setup = |what: &str, e: reqwest::Error| {
             HttpError::Setup(format!("{what}: {}", error_chain(&e)))
         };
@@ -142,7 +178,7 @@ impl Http {
     }
 
     /// Checks a URL against the plain-HTTP policy.
-    pub fn check_url(&self, url: &str) -> Result<reqwest::Url, HttpError> {
+    pub(crate) fn check_url(&self, url: &str) -> Result<reqwest::Url, HttpError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| HttpError::InvalidUrl {
             url: url.into(),
             reason: e.to_string(),
@@ -164,15 +200,10 @@ impl Http {
         }
     }
 
-    /// The underlying client, for building requests.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
     /// Sends the request `build` makes, retrying transient faults with exponential backoff.
     /// Returns the last response whatever its status (callers map statuses to their own errors), or an
     /// error when no response came.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         url: &str,
         build: impl Fn(&reqwest::Client, reqwest::Url) -> reqwest::RequestBuilder,
@@ -182,15 +213,15 @@ impl Http {
         loop {
             let result = build(&self.client, parsed.clone()).send().await;
             let retry_after = match &result {
-                Ok(resp) if is_transient(resp.status()) && attempt < self.opts.retries => {
-                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt)))
+                Ok(resp) if is_transient(resp.status()) && self.opts.retry.allows(attempt) => {
+                    Some(retry_after(resp).unwrap_or_else(|| self.opts.retry.delay(attempt)))
                 }
                 Ok(_) => None,
                 Err(e)
-                    if attempt < self.opts.retries
+                    if self.opts.retry.allows(attempt)
                         && (e.is_connect() || e.is_timeout() || e.is_request()) =>
                 {
-                    Some(self.backoff(attempt))
+                    Some(self.opts.retry.delay(attempt))
                 }
                 Err(_) => None,
             };
@@ -211,7 +242,11 @@ impl Http {
     }
 
     /// POSTs a JSON body (accepting JSON), with the retries of [`Http::send`].
-    pub async fn post_json(&self, url: &str, body: String) -> Result<reqwest::Response, HttpError> {
+    pub(crate) async fn post_json(
+        &self,
+        url: &str,
+        body: String,
+    ) -> Result<reqwest::Response, HttpError> {
         self.send(url, |c, u| {
             c.post(u)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -220,21 +255,10 @@ impl Http {
         })
         .await
     }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.opts.backoff.saturating_mul(1 << attempt.min(6));
-        // Up to 25% jitter so that parallel signers do not retry in lock step.
-        let jitter = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-            % 1000;
-        base + base.mul_f64(f64::from(jitter) / 4000.0)
-    }
 }
 
 /// 408, 429 and 5xx but 501.
-pub fn is_transient(status: reqwest::StatusCode) -> bool {
+pub(crate) fn is_transient(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::REQUEST_TIMEOUT
         || status == reqwest::StatusCode::TOO_MANY_REQUESTS
         || (status.is_server_error() && status != reqwest::StatusCode::NOT_IMPLEMENTED)
@@ -252,9 +276,11 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(10)))
 }
 
-/// A server's error answer in one short line: the `message` field of a JSON body (Fulcio, Rekor and
-/// GitHub all use it), else the text itself, whitespace collapsed and cut at 300 characters.
-pub fn body_message(body: &[u8]) -> String {
+/// The one "server message in one line" helper: a server's error answer as one short printable line —
+/// the `message` field of a JSON body (Fulcio, Rekor, GitHub and Kubernetes all use it), else the text
+/// itself; control characters and runs of white space become one space; cut at 300 characters.
+/// Empty when the server said nothing.
+pub(crate) fn server_message(body: &[u8]) -> String {
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let text = match json
         .as_ref()
@@ -264,18 +290,34 @@ pub fn body_message(body: &[u8]) -> String {
         Some(m) => m.to_string(),
         None => String::from_utf8_lossy(body).into_owned(),
     };
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        return "(empty answer)".into();
-    }
+    one_line(&text)
+}
+
+/// Any text as one short printable line (see [`server_message`]).
+pub(crate) fn one_line(text: &str) -> String {
+    let text = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     match text.char_indices().nth(300) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text,
     }
 }
 
+/// A server's error answer for an error message: [`server_message`], or `(empty answer)`.
+pub(crate) fn body_message(body: &[u8]) -> String {
+    let m = server_message(body);
+    if m.is_empty() {
+        "(empty answer)".into()
+    } else {
+        m
+    }
+}
+
 /// The URL without its query string (which may carry tokens).
-pub fn redact_query(url: &str) -> String {
+pub(crate) fn redact_query(url: &str) -> String {
     match url.split_once('?') {
         Some((base, _)) => format!("{base}?…"),
         None => url.to_string(),
@@ -283,7 +325,7 @@ pub fn redact_query(url: &str) -> String {
 }
 
 /// An error and its causes, one line, without URLs' query strings.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -357,6 +399,24 @@ mod tests {
     }
 
     #[test]
+    fn server_messages_are_one_short_line() {
+        assert_eq!(server_message(br#"{"message":"Not\nFound"}"#), "Not Found");
+        assert_eq!(server_message(b"  plain\ttext \r\n"), "plain text");
+        assert_eq!(server_message(b""), "");
+        assert_eq!(body_message(b""), "(empty answer)");
+        let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(500));
+        assert_eq!(server_message(long.as_bytes()).chars().count(), 301);
+    }
+
+    #[test]
+    fn retries_back_off_and_stop() {
+        let r = Retry::default();
+        assert!(r.allows(2) && !r.allows(3));
+        assert!(r.delay(0) >= r.backoff && r.delay(0) <= r.backoff * 5 / 4);
+        assert!(r.delay(2) >= r.backoff * 4);
+    }
+
+    #[test]
     fn query_strings_are_redacted() {
         assert_eq!(
             redact_query("https://x/token?code=abc"),
@@ -371,13 +431,15 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         drop(l);
         let h = Http::new(HttpOptions {
-            retries: 2,
-            backoff: Duration::from_millis(1),
+            retry: Retry {
+                retries: 2,
+                backoff: Duration::from_millis(1),
+            },
             ..Default::default()
         })
         .unwrap();
         let url = format!("http://127.0.0.1:{port}/x?token=secret");
-        let err = h.send(&url, |c, u| c.get(u)).await.unwrap_err();
+        let err = h.send(&url, reqwest::Client::get).await.unwrap_err();
         let text = err.to_string();
         assert!(
             text.starts_with(&format!("cannot reach http://127.0.0.1:{port}/x?…")),

@@ -8,20 +8,20 @@
 //! the requests know the operations' types, the operations know nothing above them); this module
 //! gathers them, so a front-end needs only this vocabulary.
 
-pub use crate::ops::blob::{BlobEvidence, SignBlob, SignBlobReport, VerifyBlob, VerifyBlobReport};
-pub use crate::ops::keys::{
-    GenerateKeyPair, KeyPairReport, KeyTarget, PublicKeyReport, PublicKeyRequest,
+pub(crate) use crate::ops::blob::{
+    BlobEvidence, SignBlob, SignBlobReport, VerifyBlob, VerifyBlobReport,
 };
-pub use crate::ops::sign_image::{FailedImage, SignImages, SignReport, SignedManifest};
-pub use crate::ops::signer::SignedBy;
-pub use crate::ops::upload::{UploadBlob, UploadReport};
-pub use crate::ops::verify_image::{VerifiedImage, VerifyImages, VerifyReport};
-pub use crate::ops::{Instance, PrivateRepository, SignWith, VerifyWith};
+pub(crate) use crate::ops::keys::{GenerateKeyPair, KeyTarget, PublicKeyReport, PublicKeyRequest};
+pub(crate) use crate::ops::sign_image::{SignImages, SignReport};
+pub(crate) use crate::ops::signer::SignedBy;
+pub(crate) use crate::ops::upload::{UploadBlob, UploadReport};
+pub(crate) use crate::ops::verify_image::{VerifyImages, VerifyReport};
+pub(crate) use crate::ops::{Instance, PrivateRepository, SignWith, VerifyWith};
 
 /// A validated request: one operation and its inputs.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Request {
+pub(crate) enum Request {
     /// Make a key pair (files or a secret store).
     GenerateKeyPair(GenerateKeyPair),
     /// The public key of a private key.
@@ -41,9 +41,9 @@ pub enum Request {
 /// What an operation did, for the front-end to render.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Report {
-    /// `generate-key-pair`
-    GenerateKeyPair(KeyPairReport),
+pub(crate) enum Report {
+    /// `generate-key-pair` (the key files or secrets, and the public key file, are written)
+    GenerateKeyPair,
     /// `public-key`
     PublicKey(PublicKeyReport),
     /// `sign-blob`

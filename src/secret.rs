@@ -8,21 +8,21 @@ use std::fmt;
 use zeroize::Zeroize;
 
 /// A secret value: redacted in `Debug`, no `Display`, zeroized on drop.
-pub struct Secret<T: Zeroize>(T);
+pub(crate) struct Secret<T: Zeroize>(T);
 
 /// A secret string (password, PEM text, token).
-pub type SecretString = Secret<String>;
+pub(crate) type SecretString = Secret<String>;
 /// Secret bytes (key material, decrypted plaintext).
-pub type SecretBytes = Secret<Vec<u8>>;
+pub(crate) type SecretBytes = Secret<Vec<u8>>;
 
 impl<T: Zeroize> Secret<T> {
     /// Wraps a value.
-    pub fn new(value: T) -> Self {
+    pub(crate) fn new(value: T) -> Self {
         Secret(value)
     }
 
     /// Borrows the secret value. Callers must not print or log it.
-    pub fn expose(&self) -> &T {
+    pub(crate) fn expose(&self) -> &T {
         &self.0
     }
 }

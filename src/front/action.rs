@@ -22,7 +22,7 @@ use std::path::PathBuf;
 /// What the inputs ask for.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Plan {
+pub(crate) enum Plan {
     /// Sign (and maybe verify) the listed images.
     Sign {
         /// the request
@@ -45,7 +45,7 @@ pub enum Plan {
 
 /// Messages shared with the CLI name its flags; in the Action they are inputs. Installed as the
 /// [`Ui`]'s wording in Action mode, for warnings, errors and hints.
-pub fn in_input_terms(text: &str) -> String {
+pub(crate) fn in_input_terms(text: &str) -> String {
     const FLAGS: &[(&str, &str)] = &[
         ("--tlog-upload=false", "`tlog-upload: false`"),
         ("--insecure-ignore-tlog", "`tlog-upload: false`"),
@@ -74,7 +74,7 @@ pub fn in_input_terms(text: &str) -> String {
 }
 
 /// Runs the Action with `env`; returns the exit code.
-pub fn main(env: &Env<'_>, ui: &mut Ui) -> i32 {
+pub(crate) fn main(env: &Env<'_>, ui: &mut Ui) -> i32 {
     let inputs = Inputs::new(env);
     for secret in inputs::secrets_to_mask(&inputs) {
         ui.mask(secret.expose());
@@ -89,7 +89,7 @@ pub fn main(env: &Env<'_>, ui: &mut Ui) -> i32 {
 }
 
 /// Reads the inputs into a plan; wrong inputs are usage errors naming the input.
-pub fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error> {
+pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error> {
     // Read every boolean first so a typo anywhere fails before anything runs.
     let verify = inputs.bool("verify")?;
     let show_summary = inputs.bool("show-summary")?;

@@ -71,7 +71,7 @@ pub const OUTPUTS: &[&str] = &[
 ];
 
 /// Reads the Action's inputs (and, for masking, the environment) through an [`Env`].
-pub struct Inputs<'e, 'a> {
+pub(crate) struct Inputs<'e, 'a> {
     env: &'e Env<'a>,
 }
 
@@ -83,13 +83,13 @@ impl std::fmt::Debug for Inputs<'_, '_> {
 
 impl<'e, 'a> Inputs<'e, 'a> {
     /// The inputs in `env`.
-    pub fn new(env: &'e Env<'a>) -> Self {
+    pub(crate) fn new(env: &'e Env<'a>) -> Self {
         Inputs { env }
     }
 
     /// An input's trimmed value; empty or absent = the literal default of `action.yml` (none for
     /// `${{ … }}` defaults, which only the runner can fill in).
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         let given = self
             .env
             .named(&input_var(name))
@@ -106,12 +106,12 @@ impl<'e, 'a> Inputs<'e, 'a> {
     }
 
     /// A newline-separated list: items trimmed, blank lines and `#` comments skipped.
-    pub fn list(&self, name: &str) -> Vec<String> {
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
         self.get(name).map(|v| parse_list(&v)).unwrap_or_default()
     }
 
     /// A boolean input.
-    pub fn bool(&self, name: &str) -> Result<bool, Error> {
+    pub(crate) fn bool(&self, name: &str) -> Result<bool, Error> {
         match self.get(name).as_deref() {
             None => Ok(false),
             Some("true" | "True" | "TRUE") => Ok(true),
@@ -125,7 +125,7 @@ impl<'e, 'a> Inputs<'e, 'a> {
 }
 
 /// Splits a newline-separated list input.
-pub fn parse_list(value: &str) -> Vec<String> {
+pub(crate) fn parse_list(value: &str) -> Vec<String> {
     value
         .lines()
         .map(str::trim)
@@ -138,7 +138,7 @@ pub fn parse_list(value: &str) -> Vec<String> {
 /// secret variable of [`env::ALL`] (key, password, tokens), the variable an `env://VAR` key names, and
 /// the text of a key file named by the `key` input. A PEM is masked line by line by
 /// [`crate::gha::Ui::mask`].
-pub fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
+pub(crate) fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
     let mut found: Vec<SecretString> = Vec::new();
     for spec in INPUTS.iter().filter(|i| i.secret) {
         if let Some(v) = inputs.get(spec.name) {

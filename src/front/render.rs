@@ -11,9 +11,9 @@ use serde::Serialize;
 
 /// Prints a report the way the CLI does (data on stdout, the account of a verification on stderr).
 /// A `sign` that stopped at a failed image prints what it signed, then returns that image's error.
-pub fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
+pub(crate) fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
     match report {
-        Report::GenerateKeyPair(_) => {}
+        Report::GenerateKeyPair => {}
         Report::PublicKey(r) => {
             if r.outfile.is_none() {
                 ui.data(r.pem.trim_end());
@@ -79,70 +79,70 @@ fn blob_verified(r: &VerifyBlobReport, ui: &mut Ui) {
 
 /// One manifest that was signed, as the summary and outputs show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SummaryRow {
+pub(crate) struct SummaryRow {
     /// the repository, without tag or digest (`ghcr.io/acme/app`)
-    pub repository: String,
+    pub(crate) repository: String,
     /// the signed manifest's digest (`sha256:…`)
-    pub digest: String,
+    pub(crate) digest: String,
     /// what was written: the signature's reference (`…:sha256-<hex>.sig` or the referrer's digest)
-    pub signature: String,
+    pub(crate) signature: String,
     /// who signed
     #[serde(flatten)]
-    pub signed_by: SignedBy,
+    pub(crate) signed_by: SignedBy,
     /// the Rekor log index, when the signature was uploaded
-    pub rekor_log_index: Option<u64>,
+    pub(crate) rekor_log_index: Option<u64>,
     /// a link to the Rekor entry
-    pub rekor_entry_url: Option<String>,
+    pub(crate) rekor_entry_url: Option<String>,
     /// true/false when verified after signing; absent when not checked
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verified: Option<bool>,
+    pub(crate) verified: Option<bool>,
 }
 
 impl SummaryRow {
     /// `repository@digest`.
-    pub fn reference(&self) -> String {
+    pub(crate) fn reference(&self) -> String {
         format!("{}@{}", self.repository, self.digest)
     }
 }
 
 /// An image that was not signed, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SummaryFailure {
+pub(crate) struct SummaryFailure {
     /// the image as given
-    pub image: String,
+    pub(crate) image: String,
     /// the error line
-    pub error: String,
+    pub(crate) error: String,
 }
 
 /// Options a verifier needs to repeat what this run did (they shape the `cosign verify` command).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct VerifyHints {
+pub(crate) struct VerifyHints {
     /// the Rekor URL when it is not the public-good instance
-    pub rekor_url: Option<String>,
+    pub(crate) rekor_url: Option<String>,
     /// false when the signatures were not uploaded to a transparency log
-    pub tlog_upload: bool,
+    pub(crate) tlog_upload: bool,
     /// a trusted root file the signer used (private Sigstore deployments)
-    pub trusted_root: Option<String>,
+    pub(crate) trusted_root: Option<String>,
     /// the registry was reached without TLS verification
-    pub allow_insecure_registry: bool,
+    pub(crate) allow_insecure_registry: bool,
 }
 
 /// Everything a signing run reports to the workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SummaryReport {
     /// what was signed, in order
-    pub images: Vec<SummaryRow>,
+    pub(crate) images: Vec<SummaryRow>,
     /// what was not
-    pub failed: Vec<SummaryFailure>,
+    pub(crate) failed: Vec<SummaryFailure>,
     /// how to verify
     #[serde(skip)]
-    pub verify: VerifyHints,
+    pub(crate) verify: VerifyHints,
 }
 
 impl SummaryReport {
     /// The workflow's view of a signing run: one row per signed manifest (with the Rekor link for
     /// `rekor_url`), and each failed image with its error in the Action's words, secrets masked.
-    pub fn new(report: &SignReport, hints: &VerifyHints, rekor_url: &str, ui: &Ui) -> Self {
+    pub(crate) fn new(report: &SignReport, hints: &VerifyHints, rekor_url: &str, ui: &Ui) -> Self {
         SummaryReport {
             images: report
                 .images
@@ -171,7 +171,7 @@ impl SummaryReport {
 }
 
 /// The link to a Rekor entry: the search page for the public-good log, the API entry otherwise.
-pub fn rekor_entry_url(rekor_url: &str, log_index: u64) -> String {
+pub(crate) fn rekor_entry_url(rekor_url: &str, log_index: u64) -> String {
     let base = rekor_url.trim_end_matches('/');
     if base == PUBLIC_REKOR_URL {
         format!("{PUBLIC_REKOR_SEARCH_URL}/?logIndex={log_index}")
@@ -181,7 +181,7 @@ pub fn rekor_entry_url(rekor_url: &str, log_index: u64) -> String {
 }
 
 /// Quotes a shell word when it has characters a POSIX shell would interpret.
-pub fn shell_quote(word: &str) -> String {
+pub(crate) fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .bytes()
@@ -194,7 +194,7 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 /// The `cosign verify` command a consumer runs for one signed image.
-pub fn cosign_verify_command(image: &SummaryRow, hints: &VerifyHints) -> String {
+pub(crate) fn cosign_verify_command(image: &SummaryRow, hints: &VerifyHints) -> String {
     let mut args: Vec<String> = vec!["cosign".into(), "verify".into()];
     match &image.signed_by {
         SignedBy::Key { .. } => args.extend(["--key".into(), "cosign.pub".into()]),
@@ -250,7 +250,7 @@ fn text_cell(text: &str) -> String {
 
 /// The job summary: a heading, one table (image@digest | mode | identity or key | Rekor entry), the
 /// images that failed, and the exact `cosign verify` commands in a `<details>` block.
-pub fn markdown(report: &SummaryReport) -> String {
+pub(crate) fn markdown(report: &SummaryReport) -> String {
     let mut md = String::new();
     let n = report.images.len();
     md.push_str(&format!(
@@ -356,7 +356,7 @@ pub fn outputs(report: &SummaryReport) -> Vec<(&'static str, String)> {
 }
 
 /// The job summary of `generate-key-pair: TARGET`: where the secrets went and the public key to publish.
-pub fn provisioned(target: &str, public_key_pem: &str) -> String {
+pub(crate) fn provisioned(target: &str, public_key_pem: &str) -> String {
     let mut md = format!(
         "### ferrosign stored a new key pair at {}\n\n",
         code_cell(target)
@@ -406,27 +406,7 @@ mod tests {
                 ..Default::default()
             },
         };
-        let expected = "\
-### ferrosign signed 1 image
-
-| image | mode | identity or key | Rekor entry |
-|---|---|---|---|
-| `ghcr.io/acme/app@sha256:aaaa` | keyless | `https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main` from `https://token.actions.githubusercontent.com` | [7](https://search.sigstore.dev/?logIndex=7) |
-
-**Not signed (1):**
-
-- `ghcr.io/acme/other:v1`: cannot reach ghcr.io \\| &lt;b&gt;
-
-<details><summary>Verify with cosign</summary>
-
-```sh
-cosign verify --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app@sha256:aaaa
-```
-
-</details>
-
-";
-        assert_eq!(markdown(&report), expected);
+        insta::assert_snapshot!(markdown(&report));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::oci::{ImageRef, OciError};
-use crate::request::{KeyTarget, PrivateRepository, SignWith};
+use crate::request::{KeyTarget, SignWith};
 use crate::secret::SecretString;
 use crate::signing::payload::PayloadError;
 use crate::signing::{KeyRef, PasswordSource};
@@ -20,19 +20,13 @@ use std::path::PathBuf;
 
 /// A setting both front-ends take, named differently by each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Setting {
+pub(crate) enum Setting {
     /// `--fulcio-url` / `fulcio-url`
     FulcioUrl,
     /// `--rekor-url` / `rekor-url`
     RekorUrl,
     /// `--trusted-root` / `trusted-root`
     TrustedRoot,
-    /// `--key` / `key`
-    Key,
-    /// `-a` / `annotations`
-    Annotations,
-    /// `IMAGE` / `images`
-    Images,
     /// `--registry-username` / `registry-username`
     RegistryUsername,
     /// `--registry-password` / `registry-password`
@@ -41,28 +35,22 @@ pub enum Setting {
 
 impl Setting {
     /// The command line's spelling.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Setting::FulcioUrl => "--fulcio-url",
             Setting::RekorUrl => "--rekor-url",
             Setting::TrustedRoot => "--trusted-root",
-            Setting::Key => "--key",
-            Setting::Annotations => "-a",
-            Setting::Images => "IMAGE",
             Setting::RegistryUsername => "--registry-username",
             Setting::RegistryPassword => "--registry-password",
         }
     }
 
     /// The Action input's name.
-    pub fn input(self) -> &'static str {
+    pub(crate) fn input(self) -> &'static str {
         match self {
             Setting::FulcioUrl => "fulcio-url",
             Setting::RekorUrl => "rekor-url",
             Setting::TrustedRoot => "trusted-root",
-            Setting::Key => "key",
-            Setting::Annotations => "annotations",
-            Setting::Images => "images",
             Setting::RegistryUsername => "registry-username",
             Setting::RegistryPassword => "registry-password",
         }
@@ -71,7 +59,7 @@ impl Setting {
 
 /// Whose words messages use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Words {
+pub(crate) enum Words {
     /// The command line: flags.
     Cli,
     /// The Action: inputs.
@@ -80,7 +68,7 @@ pub enum Words {
 
 impl Words {
     /// How a message names the setting: `--fulcio-url` or ``input `fulcio-url` ``.
-    pub fn name(self, s: Setting) -> String {
+    pub(crate) fn name(self, s: Setting) -> String {
         match self {
             Words::Cli => s.flag().to_string(),
             Words::Action => format!("input `{}`", s.input()),
@@ -88,7 +76,7 @@ impl Words {
     }
 
     /// How a hint shows a value for the setting: `--fulcio-url=https://…` or `` `fulcio-url: https://…` ``.
-    pub fn example(self, s: Setting, value: &str) -> String {
+    pub(crate) fn example(self, s: Setting, value: &str) -> String {
         match self {
             Words::Cli => format!("{}={value}", s.flag()),
             Words::Action => format!("`{}: {value}`", s.input()),
@@ -97,7 +85,7 @@ impl Words {
 }
 
 /// Image references, in order (OCI/Docker grammar; Docker Hub short names normalised).
-pub fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
+pub(crate) fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
     images
         .iter()
         .map(|s| {
@@ -112,7 +100,7 @@ pub fn image_refs(images: &[String]) -> Result<Vec<ImageRef>, Error> {
 /// commas and newlines inside are kept); a `"` elsewhere in an unquoted field is an error; a record
 /// ends at the first newline outside quotes (later lines are not read, as in pflag); leading empty
 /// lines are skipped. Errors are Go's messages.
-pub fn go_csv_record(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn go_csv_record(text: &str) -> Result<Vec<String>, String> {
     let text = text.replace("\r\n", "\n");
     let mut rest = text.trim_start_matches('\n');
     if rest.is_empty() {
@@ -163,7 +151,7 @@ pub fn go_csv_record(text: &str) -> Result<Vec<String>, String> {
 /// cosign/cmd/cosign/cli/options/annotations.go); a field without `=` is an error; later keys win. So
 /// `-a url=https://ci.example/run?id=42` keeps its `=`, and a value with commas is quoted:
 /// `-a '"workflow=Build, test and release"'`.
-pub fn cli_annotations(values: &[String]) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) fn cli_annotations(values: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
     for v in values {
         if v.is_empty() {
@@ -184,7 +172,7 @@ pub fn cli_annotations(values: &[String]) -> Result<BTreeMap<String, String>, Er
 
 /// One line of the Action's `annotations` input: split at its FIRST `=`; key and value trimmed; the
 /// value keeps every `,` and `=` it has. The key must not be empty.
-pub fn annotation_line(line: &str) -> Result<(String, String), Error> {
+pub(crate) fn annotation_line(line: &str) -> Result<(String, String), Error> {
     match line.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
         _ => Err(Error::usage(
@@ -195,7 +183,7 @@ pub fn annotation_line(line: &str) -> Result<(String, String), Error> {
 }
 
 /// A Fulcio or Rekor URL: http or https.
-pub fn service_url(words: Words, setting: Setting, url: &str) -> Result<String, Error> {
+pub(crate) fn service_url(words: Words, setting: Setting, url: &str) -> Result<String, Error> {
     let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
     if !ok {
         return Err(Error::usage(
@@ -207,13 +195,13 @@ pub fn service_url(words: Words, setting: Setting, url: &str) -> Result<String, 
 }
 
 /// A key reference: a path or `env://VAR` (read now, from `env`).
-pub fn key_ref(s: &str, env: &Env<'_>) -> Result<KeyRef, Error> {
+pub(crate) fn key_ref(s: &str, env: &Env<'_>) -> Result<KeyRef, Error> {
     KeyRef::parse(s, |name| env.named(name))
         .map_err(|e| Error::key(format!("invalid key reference `{s}`"), e))
 }
 
 /// Where a key's password comes from: `COSIGN_PASSWORD` (even empty), else the terminal.
-pub fn password(env: &Env<'_>) -> PasswordSource {
+pub(crate) fn password(env: &Env<'_>) -> PasswordSource {
     match env.raw(env::COSIGN_PASSWORD) {
         Some(p) => PasswordSource::Given(SecretString::from(p)),
         None => PasswordSource::Prompt,
@@ -221,7 +209,7 @@ pub fn password(env: &Env<'_>) -> PasswordSource {
 }
 
 /// The docker config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-pub fn docker_config(env: &Env<'_>) -> Option<PathBuf> {
+pub(crate) fn docker_config(env: &Env<'_>) -> Option<PathBuf> {
     if let Some(dir) = env.get(env::DOCKER_CONFIG) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
@@ -231,7 +219,7 @@ pub fn docker_config(env: &Env<'_>) -> Option<PathBuf> {
 
 /// Whether the triggering event's payload (`GITHUB_EVENT_PATH`) says the repository is private:
 /// `Some("acme/app is private")`.
-pub fn private_by_event(env: &Env<'_>) -> Option<String> {
+pub(crate) fn private_by_event(env: &Env<'_>) -> Option<String> {
     let event = read_event(env)?;
     if event["repository"]["private"].as_bool() == Some(true) {
         let name = event["repository"]["full_name"]
@@ -249,7 +237,7 @@ fn read_event(env: &Env<'_>) -> Option<serde_json::Value> {
 }
 
 /// True when the triggering event is a pull request whose head lives in another repository.
-pub fn is_fork_pull_request(env: &Env<'_>) -> bool {
+pub(crate) fn is_fork_pull_request(env: &Env<'_>) -> bool {
     let Some(name) = env.get(env::GITHUB_EVENT_NAME) else {
         return false;
     };
@@ -274,7 +262,7 @@ pub fn is_fork_pull_request(env: &Env<'_>) -> bool {
 
 /// Keyless signing in Actions needs the OIDC token request variables; fails early, before any network,
 /// with the reason a user can act on (missing `id-token: write`, or a pull request from a fork).
-pub fn check_keyless_token_available(env: &Env<'_>) -> Result<(), Error> {
+pub(crate) fn check_keyless_token_available(env: &Env<'_>) -> Result<(), Error> {
     if env.get(env::SIGSTORE_ID_TOKEN).is_some()
         || (env.get(env::ACTIONS_ID_TOKEN_REQUEST_URL).is_some()
             && env.get(env::ACTIONS_ID_TOKEN_REQUEST_TOKEN).is_some())
@@ -296,7 +284,7 @@ pub fn check_keyless_token_available(env: &Env<'_>) -> Result<(), Error> {
 /// Who signs: a key (with the password from `COSIGN_PASSWORD` or the terminal), else keyless with the
 /// token from `identity_token`, `SIGSTORE_ID_TOKEN`, or the GitHub Actions token service; in Actions
 /// without the token variables, the reason (no `id-token: write` permission, or a fork).
-pub fn sign_with(
+pub(crate) fn sign_with(
     key: Option<&str>,
     identity_token: Option<SecretString>,
     env: &Env<'_>,
@@ -364,7 +352,7 @@ fn matcher(
 }
 
 /// The keyless policy from cosign's flags: both an identity and an issuer are required, as in cosign.
-pub fn keyless_policy(
+pub(crate) fn keyless_policy(
     identity: Option<String>,
     identity_regexp: Option<String>,
     issuer: Option<String>,
@@ -392,34 +380,25 @@ pub fn keyless_policy(
     }
 }
 
-/// The private repository policy's name on the command line.
-pub fn private_repository(policy: &str) -> PrivateRepository {
-    match policy {
-        "refuse" => PrivateRepository::Refuse,
-        "allow" => PrivateRepository::Allow,
-        _ => PrivateRepository::Warn,
-    }
-}
-
 const TARGET_HINT: &str =
     "pass github://OWNER/REPO, github://ORG or k8s://NAMESPACE/NAME (or nothing, to write key files)";
 
 /// What a key pair target may need from the environment: the GitHub token and API base, and where the
 /// Kubernetes cluster is named (read by the front-end).
 #[derive(Debug, Default)]
-pub struct TargetEnv {
+pub(crate) struct TargetEnv {
     /// a token that may write Actions secrets
-    pub github_token: Option<SecretString>,
+    pub(crate) github_token: Option<SecretString>,
     /// `GITHUB_API_URL`
-    pub github_api_url: Option<String>,
+    pub(crate) github_api_url: Option<String>,
     /// `KUBECONFIG`, `HOME`, the in-cluster service variables
-    pub cluster: ClusterLookup,
+    pub(crate) cluster: ClusterLookup,
 }
 
 impl TargetEnv {
     /// From the environment: `GITHUB_TOKEN`, `GITHUB_API_URL`, `KUBECONFIG`, `HOME`,
     /// `KUBERNETES_SERVICE_HOST`/`_PORT`.
-    pub fn from_env(env: &Env<'_>) -> Self {
+    pub(crate) fn from_env(env: &Env<'_>) -> Self {
         TargetEnv {
             github_token: env.get(env::GITHUB_TOKEN).map(SecretString::from),
             github_api_url: env.get(env::GITHUB_API_URL),
@@ -434,7 +413,7 @@ impl TargetEnv {
 }
 
 /// Parses `generate-key-pair`'s TARGET and its GitHub options.
-pub fn key_target(
+pub(crate) fn key_target(
     target: Option<&str>,
     environment: Option<&str>,
     visibility: Option<&str>,

@@ -3,15 +3,10 @@
 //! This is security code: an unescaped newline in a value lets the value start a command of its own.
 
 /// Escapes the message part of a workflow command (`::name::message`).
-pub fn data(s: &str) -> String {
+pub(crate) fn data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
-}
-
-/// Escapes a property value (`::name key=value::`); also `:` and `,`.
-pub fn property(s: &str) -> String {
-    data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]
@@ -22,7 +17,6 @@ mod tests {
     fn escapes_like_the_toolkit() {
         assert_eq!(data("a%b\r\nc"), "a%25b%0D%0Ac");
         assert_eq!(data("x\n::add-mask::y"), "x%0A::add-mask::y");
-        assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(data("%0A"), "%250A");
     }
 }

@@ -15,10 +15,10 @@ use std::io::Write;
 use std::path::Path;
 
 /// The prefix of every delimiter (as the official toolkit names it).
-pub const DELIMITER_PREFIX: &str = "ghadelimiter_";
+pub(crate) const DELIMITER_PREFIX: &str = "ghadelimiter_";
 
 /// Output names the runner and `steps.<id>.outputs.<name>` accept: letters, digits, `_` and `-`.
-pub fn check_output_name(name: &str) -> Result<(), GhaError> {
+pub(crate) fn check_output_name(name: &str) -> Result<(), GhaError> {
     let ok = !name.is_empty()
         && name
             .bytes()
@@ -37,7 +37,7 @@ fn random_delimiter() -> String {
 }
 
 /// One `name<<DELIMITER` record, ending in a newline.
-pub fn output_record(name: &str, value: &str) -> String {
+pub(crate) fn output_record(name: &str, value: &str) -> String {
     // 128 random bits make a collision with the value practically impossible; the loop makes it certain.
     let mut delimiter = random_delimiter();
     while value.contains(&delimiter) || name.contains(&delimiter) {
@@ -47,7 +47,7 @@ pub fn output_record(name: &str, value: &str) -> String {
 }
 
 /// Appends `bytes` to `path` in one write (the runner creates the file; we create it if it is missing).
-pub fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -56,9 +56,10 @@ pub fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.flush()
 }
 
+#[cfg(test)]
 /// Reads a `GITHUB_OUTPUT` file back the way the runner does (`name=value` lines and `name<<DELIM`
 /// blocks); `None` when a block is not closed.
-pub fn parse_outputs(text: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn parse_outputs(text: &str) -> Option<Vec<(String, String)>> {
     let mut result = Vec::new();
     let mut lines = text.split('\n');
     while let Some(line) = lines.next() {

@@ -6,17 +6,17 @@
 //! secret is masked with `::add-mask::` (line by line) before it could appear anywhere. As a second line
 //! of defence, every masked value is replaced by `***` in everything written through [`Ui`].
 
-pub mod escape;
-pub mod files;
+pub(crate) mod escape;
+pub(crate) mod files;
 
 use crate::secret::SecretString;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What can go wrong writing the runner's files (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum GhaError {
+pub(crate) enum GhaError {
     /// An output name the runner could not parse back.
     #[error("invalid output name `{0}`")]
     InvalidOutputName(String),
@@ -34,7 +34,7 @@ pub enum GhaError {
 
 impl GhaError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             GhaError::InvalidOutputName(_) => None,
             GhaError::Write { .. } => Some(
@@ -46,10 +46,10 @@ impl GhaError {
 }
 
 /// Rewrites a message before it is shown (the Action names its inputs where the CLI names flags).
-pub type Wording = fn(&str) -> String;
+pub(crate) type Wording = fn(&str) -> String;
 
 /// Where output goes; the real process streams, or buffers in tests.
-pub struct Ui {
+pub(crate) struct Ui {
     actions: bool,
     wording: Option<Wording>,
     out: Box<dyn Write + Send>,
@@ -70,7 +70,7 @@ impl std::fmt::Debug for Ui {
 
 impl Ui {
     /// Output to the process's stdout and stderr (the front-end says whether this is Actions mode).
-    pub fn stdio(actions: bool) -> Self {
+    pub(crate) fn stdio(actions: bool) -> Self {
         Self::new(
             actions,
             Box::new(std::io::stdout()),
@@ -79,13 +79,13 @@ impl Ui {
     }
 
     /// Rewrites warnings, errors and hints with `wording` before they are shown.
-    pub fn with_wording(mut self, wording: Wording) -> Self {
+    pub(crate) fn with_wording(mut self, wording: Wording) -> Self {
         self.wording = Some(wording);
         self
     }
 
     /// A message in the front-end's words.
-    pub fn worded(&self, text: &str) -> String {
+    pub(crate) fn worded(&self, text: &str) -> String {
         match self.wording {
             Some(w) => w(text),
             None => text.to_string(),
@@ -93,14 +93,22 @@ impl Ui {
     }
 
     /// Sets the step output and job summary files (Actions mode).
-    pub fn with_runner_files(mut self, output: Option<PathBuf>, summary: Option<PathBuf>) -> Self {
+    pub(crate) fn with_runner_files(
+        mut self,
+        output: Option<PathBuf>,
+        summary: Option<PathBuf>,
+    ) -> Self {
         self.output_file = output;
         self.summary_file = summary;
         self
     }
 
     /// Output to the given writers.
-    pub fn new(actions: bool, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
+    pub(crate) fn new(
+        actions: bool,
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+    ) -> Self {
         Ui {
             actions,
             wording: None,
@@ -113,14 +121,9 @@ impl Ui {
         }
     }
 
-    /// True when running as a GitHub Action.
-    pub fn is_actions(&self) -> bool {
-        self.actions
-    }
-
     /// Registers a secret: in Actions mode prints `::add-mask::` for each of its non-empty lines, and from
     /// now on replaces it by `***` in everything this `Ui` writes.
-    pub fn mask(&mut self, secret: &str) {
+    pub(crate) fn mask(&mut self, secret: &str) {
         for line in secret.lines() {
             let line = line.trim_end_matches('\r');
             if line.trim().is_empty() || self.masked.iter().any(|m| m.expose() == line) {
@@ -138,7 +141,7 @@ impl Ui {
     }
 
     /// Replaces every masked value in `text` by `***`.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
         for m in &self.masked {
             if !m.expose().is_empty() && text.contains(m.expose().as_str()) {
@@ -149,20 +152,20 @@ impl Ui {
     }
 
     /// Writes data (a result a script may read) to stdout, followed by a newline.
-    pub fn data(&mut self, text: &str) {
+    pub(crate) fn data(&mut self, text: &str) {
         let text = self.redact(text);
         let _ = writeln!(self.out, "{text}");
         let _ = self.out.flush();
     }
 
     /// Writes an informational line to stderr.
-    pub fn info(&mut self, text: &str) {
+    pub(crate) fn info(&mut self, text: &str) {
         let text = self.redact(text);
         let _ = writeln!(self.err, "{text}");
     }
 
     /// Writes a warning: `::warning::` in Actions, `warning: …` on stderr otherwise.
-    pub fn warn(&mut self, text: &str) {
+    pub(crate) fn warn(&mut self, text: &str) {
         let text = self.redact(&self.worded(text));
         if self.actions {
             let _ = writeln!(self.out, "::warning::{}", escape::data(&text));
@@ -174,7 +177,7 @@ impl Ui {
 
     /// Writes the one error line and its hint: `::error::` in Actions (hint included), and always
     /// `error: …` / `hint: …` on stderr.
-    pub fn error(&mut self, text: &str, hint: Option<&str>) {
+    pub(crate) fn error(&mut self, text: &str, hint: Option<&str>) {
         let text = self.redact(&self.worded(text));
         let hint = hint.map(|h| self.redact(&self.worded(h)));
         if self.actions {
@@ -193,17 +196,20 @@ impl Ui {
 
     /// Asks for a password on the terminal (the prompt goes to the terminal, not to stdout); `None`
     /// when there is no terminal to ask on or reading fails.
-    pub fn prompt_password(&mut self, prompt: &str) -> Option<SecretString> {
+    pub(crate) fn prompt_password(&mut self, prompt: &str) -> Option<SecretString> {
         if !std::io::stdin().is_terminal() {
             return None;
         }
+        // What was written so far comes before the prompt.
+        let _ = self.out.flush();
+        let _ = self.err.flush();
         rpassword::prompt_password(prompt)
             .ok()
             .map(SecretString::from)
     }
 
     /// Opens a collapsible group in the Actions log (a plain line elsewhere).
-    pub fn group(&mut self, title: &str) {
+    pub(crate) fn group(&mut self, title: &str) {
         let title = self.redact(title);
         if self.actions {
             let _ = writeln!(self.out, "::group::{}", escape::data(&title));
@@ -216,7 +222,7 @@ impl Ui {
     /// Sets a step output: appends `name<<DELIMITER`, the value and the delimiter to `GITHUB_OUTPUT`, with
     /// a fresh random delimiter that occurs in neither. Masked values are replaced by `***`. Outside
     /// Actions this does nothing; in Actions without `GITHUB_OUTPUT` it warns once.
-    pub fn set_output(&mut self, name: &str, value: &str) -> Result<(), GhaError> {
+    pub(crate) fn set_output(&mut self, name: &str, value: &str) -> Result<(), GhaError> {
         files::check_output_name(name)?;
         let Some(path) = self.output_file.clone() else {
             if self.actions && !self.warned_no_output_file {
@@ -236,7 +242,7 @@ impl Ui {
 
     /// Appends Markdown to the job summary (`GITHUB_STEP_SUMMARY`); masked values become `***`. Does
     /// nothing when there is no summary file (outside Actions).
-    pub fn append_summary(&mut self, markdown: &str) -> Result<(), GhaError> {
+    pub(crate) fn append_summary(&mut self, markdown: &str) -> Result<(), GhaError> {
         let Some(path) = self.summary_file.clone() else {
             return Ok(());
         };
@@ -248,13 +254,8 @@ impl Ui {
         })
     }
 
-    /// The job summary file, when there is one.
-    pub fn summary_file(&self) -> Option<&Path> {
-        self.summary_file.as_deref()
-    }
-
     /// Closes the group opened by [`Ui::group`].
-    pub fn end_group(&mut self) {
+    pub(crate) fn end_group(&mut self) {
         if self.actions {
             let _ = writeln!(self.out, "::endgroup::");
             let _ = self.out.flush();
@@ -269,10 +270,10 @@ pub(crate) mod test_support {
 
     /// A writer whose bytes can be read back.
     #[derive(Clone, Default)]
-    pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buf(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl Buf {
-        pub fn text(&self) -> String {
+        pub(crate) fn text(&self) -> String {
             String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
         }
     }
@@ -294,6 +295,10 @@ mod tests {
     use super::*;
 
     fn ui(actions: bool) -> (Ui, Buf, Buf) {
+        make(actions)
+    }
+
+    fn make(actions: bool) -> (Ui, Buf, Buf) {
         let (o, e) = (Buf::default(), Buf::default());
         (
             Ui::new(actions, Box::new(o.clone()), Box::new(e.clone())),
@@ -354,7 +359,7 @@ mod tests {
         ui.set_output("a", "1").unwrap();
         ui.set_output("b", "2").unwrap();
         assert_eq!(o.text().matches("::warning::").count(), 1);
-        let (mut cli, o, e) = super::tests::ui(false);
+        let (mut cli, o, e) = make(false);
         cli.set_output("a", "1").unwrap();
         cli.append_summary("x").unwrap();
         assert_eq!(o.text() + &e.text(), "");

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Credentials for one registry.
 #[derive(Debug, Clone)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// No credentials.
     Anonymous,
     /// A user name and a password or token.
@@ -21,14 +21,12 @@ pub enum Credentials {
         username: String,
         /// password or token
         password: SecretString,
-        /// where they came from, for messages
-        source: String,
     },
 }
 
 impl Credentials {
     /// True unless anonymous.
-    pub fn is_some(&self) -> bool {
+    pub(crate) fn is_some(&self) -> bool {
         !matches!(self, Credentials::Anonymous)
     }
 
@@ -59,7 +57,10 @@ fn normalise_key(key: &str) -> String {
 }
 
 /// Looks `registry` up in a docker config file's `auths`. A missing file means no credentials.
-pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credentials>, OciError> {
+pub(crate) fn from_docker_config(
+    path: &Path,
+    registry: &str,
+) -> Result<Option<Credentials>, OciError> {
     let bad = |reason: String| OciError::DockerConfig {
         path: path.display().to_string(),
         reason,
@@ -78,7 +79,6 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
     let Some((key, entry)) = auths.iter().find(|(k, _)| normalise_key(k) == want) else {
         return Ok(None);
     };
-    let source = format!("{} (auths.{key})", path.display());
     let field = |name: &str| {
         entry
             .get(name)
@@ -101,14 +101,12 @@ pub fn from_docker_config(path: &Path, registry: &str) -> Result<Option<Credenti
         return Ok(Some(Credentials::Basic {
             username: user.to_string(),
             password: SecretString::from(pass.to_string()),
-            source,
         }));
     }
     if let (Some(user), Some(pass)) = (field("username"), field("password")) {
         return Ok(Some(Credentials::Basic {
             username: user.to_string(),
             password: SecretString::from(pass.to_string()),
-            source,
         }));
     }
     Ok(None)

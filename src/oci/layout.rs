@@ -15,38 +15,38 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Layer annotation: the base64 signature (always).
-pub const ANN_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
+pub(crate) const ANN_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
 /// Layer annotation: the signing certificate, PEM (keyless).
-pub const ANN_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
+pub(crate) const ANN_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
 /// Layer annotation: the certificate chain, PEM (keyless).
-pub const ANN_CHAIN: &str = "dev.sigstore.cosign/chain";
+pub(crate) const ANN_CHAIN: &str = "dev.sigstore.cosign/chain";
 /// Layer annotation: the Rekor bundle JSON (when the signature is in the transparency log).
-pub const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
+pub(crate) const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
 /// Layer annotation: an RFC 3161 timestamp JSON (when a timestamp authority was used).
-pub const ANN_RFC3161_TIMESTAMP: &str = "dev.sigstore.cosign/rfc3161timestamp";
+pub(crate) const ANN_RFC3161_TIMESTAMP: &str = "dev.sigstore.cosign/rfc3161timestamp";
 
 const MAX_ATTEMPTS: u32 = 12;
 
 /// The contents of one signature layer: what a signer produces for one payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignatureLayer {
+pub(crate) struct SignatureLayer {
     /// the signed bytes (the simple-signing payload): the layer's blob
-    pub payload: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
     /// base64 signature over `payload`
-    pub signature: String,
+    pub(crate) signature: String,
     /// leaf certificate PEM (keyless)
-    pub certificate: Option<String>,
+    pub(crate) certificate: Option<String>,
     /// intermediate + root PEMs (keyless)
-    pub chain: Option<String>,
+    pub(crate) chain: Option<String>,
     /// Rekor bundle JSON (`{"SignedEntryTimestamp":…,"Payload":{…}}`)
-    pub bundle: Option<String>,
+    pub(crate) bundle: Option<String>,
     /// any other layer annotations (e.g. an RFC 3161 timestamp)
-    pub extra: BTreeMap<String, String>,
+    pub(crate) extra: BTreeMap<String, String>,
 }
 
 impl SignatureLayer {
     /// A plain key signature.
-    pub fn new(payload: Vec<u8>, signature: String) -> Self {
+    pub(crate) fn new(payload: Vec<u8>, signature: String) -> Self {
         SignatureLayer {
             payload,
             signature,
@@ -58,7 +58,7 @@ impl SignatureLayer {
     }
 
     /// The layer's annotations.
-    pub fn annotations(&self) -> BTreeMap<String, String> {
+    pub(crate) fn annotations(&self) -> BTreeMap<String, String> {
         let mut a = self.extra.clone();
         a.insert(ANN_SIGNATURE.into(), self.signature.clone());
         for (k, v) in [
@@ -72,64 +72,47 @@ impl SignatureLayer {
         }
         a
     }
-
-    /// Rebuilds a layer from its blob and annotations.
-    pub fn from_parts(payload: Vec<u8>, annotations: &BTreeMap<String, String>) -> Self {
-        let mut extra = annotations.clone();
-        let signature = extra.remove(ANN_SIGNATURE).unwrap_or_default();
-        let certificate = extra.remove(ANN_CERTIFICATE);
-        let chain = extra.remove(ANN_CHAIN);
-        let bundle = extra.remove(ANN_BUNDLE);
-        SignatureLayer {
-            payload,
-            signature,
-            certificate,
-            chain,
-            bundle,
-            extra,
-        }
-    }
 }
 
 /// A content descriptor, unknown fields kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     /// media type
     #[serde(rename = "mediaType")]
-    pub media_type: String,
+    pub(crate) media_type: String,
     /// size in bytes
-    pub size: u64,
+    pub(crate) size: u64,
     /// `sha256:<hex>`
-    pub digest: String,
+    pub(crate) digest: String,
     /// annotations
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub(crate) annotations: Option<BTreeMap<String, String>>,
     /// anything else (urls, platform, artifactType, …), kept as read
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A signature manifest, unknown fields kept.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SigManifest {
+pub(crate) struct SigManifest {
     /// 2
     #[serde(rename = "schemaVersion")]
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// OCI image manifest
     #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
+    pub(crate) media_type: Option<String>,
     /// the config blob
-    pub config: Descriptor,
+    pub(crate) config: Descriptor,
     /// one per signature
-    pub layers: Vec<Descriptor>,
+    pub(crate) layers: Vec<Descriptor>,
     /// anything else (annotations, subject, …), kept as read
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl SigManifest {
     /// The signature layers (those with the simple-signing media type), with their annotations.
-    pub fn signature_layers(&self) -> impl Iterator<Item = &Descriptor> {
+    pub(crate) fn signature_layers(&self) -> impl Iterator<Item = &Descriptor> {
         self.layers
             .iter()
             .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
@@ -141,7 +124,7 @@ fn same_layer(a: &Descriptor, b: &Descriptor) -> bool {
 }
 
 /// The config blob go-containerregistry writes for a signature image with these layers.
-pub fn config_blob(layer_digests: &[String]) -> Vec<u8> {
+pub(crate) fn config_blob(layer_digests: &[String]) -> Vec<u8> {
     let history = vec![r#"{"created":"0001-01-01T00:00:00Z"}"#; layer_digests.len()].join(",");
     let diff_ids = layer_digests
         .iter()
@@ -181,7 +164,7 @@ fn manifest_bytes(
 }
 
 /// Reads the `.sig` manifest of `digest` in `image`'s repository: `None` when there is none.
-pub async fn read(
+pub(crate) async fn read(
     registry: &Registry,
     image: &ImageRef,
     digest: &str,
@@ -201,21 +184,19 @@ pub async fn read(
 
 /// What [`attach`] did.
 #[derive(Debug, Clone)]
-pub struct Attached {
+pub(crate) struct Attached {
     /// the `.sig` reference written
-    pub signature_ref: ImageRef,
+    pub(crate) signature_ref: ImageRef,
     /// false when an identical signature was already there
-    pub added: bool,
+    pub(crate) added: bool,
     /// signature layers in the manifest afterwards
-    pub layers: usize,
-    /// writes it took (more than 1 under contention)
-    pub attempts: u32,
+    pub(crate) layers: usize,
 }
 
 /// Adds `layer` to the signatures of `digest` in `image`'s repository. `is_duplicate` is asked about each
 /// existing signature layer whose payload equals ours (with its annotations) and says whether it counts as
 /// this same signature already (e.g. it verifies with the signer's key).
-pub async fn attach(
+pub(crate) async fn attach(
     registry: &Registry,
     image: &ImageRef,
     digest: &str,
@@ -252,7 +233,6 @@ pub async fn attach(
                     signature_ref: sig_ref,
                     added: false,
                     layers: m.signature_layers().count(),
-                    attempts: 0,
                 });
             }
         }
@@ -265,7 +245,6 @@ pub async fn attach(
                 signature_ref: sig_ref,
                 added: true,
                 layers,
-                attempts: attempts - 1,
             });
         }
         if attempts > MAX_ATTEMPTS {
@@ -343,6 +322,8 @@ mod tests {
         l.extra.insert(ANN_RFC3161_TIMESTAMP.into(), "{}".into());
         let a = l.annotations();
         assert_eq!(a.len(), 4);
-        assert_eq!(SignatureLayer::from_parts(b"p".to_vec(), &a), l);
+        assert_eq!(a[ANN_SIGNATURE], "c2ln");
+        assert_eq!(a[ANN_CERTIFICATE], "CERT");
+        assert_eq!(a[ANN_BUNDLE], "{}");
     }
 }

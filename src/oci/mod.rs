@@ -1,18 +1,18 @@
 //! Container registries: references, the registry client (on `oci-client`) and its authentication,
 //! cosign's `.sig` signature layout, and the multi-arch walk.
 
-pub mod auth;
-pub mod layout;
-pub mod reference;
-pub mod registry;
+pub(crate) mod auth;
+pub(crate) mod layout;
+pub(crate) mod reference;
+pub(crate) mod registry;
 
-pub use reference::{ImageRef, ReferenceError};
-pub use registry::{CredentialScope, Registry, RegistryOptions};
+pub(crate) use reference::{ImageRef, ReferenceError};
+pub(crate) use registry::{CredentialScope, Registry, RegistryOptions};
 
 /// What can go wrong with a registry or an image in it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OciError {
+pub(crate) enum OciError {
     /// The image reference does not parse.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
@@ -97,8 +97,8 @@ pub enum OciError {
 
 impl OciError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        Some(match self {
+    pub(crate) fn hint(&self) -> String {
+        match self {
             OciError::Reference(e) => e.hint(),
             OciError::NotFound { .. } => {
                 "check the name, tag and digest, and that the image was pushed to this registry".into()
@@ -123,27 +123,28 @@ impl OciError {
             OciError::Contended { .. } => "retry: another signer was writing the same signature manifest".into(),
             OciError::DockerConfig { .. } => "fix or remove the file, or pass --registry-username/--registry-password".into(),
             OciError::Options(_) => "pass both --registry-username and --registry-password".into(),
-        })
+        }
     }
 }
 
 /// The media type of a cosign signature layer (the simple-signing payload).
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub(crate) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
 /// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// Docker image manifest (schema 2).
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker manifest list.
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// OCI image config.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Every manifest type ferrosign asks for.
-pub const MANIFEST_TYPES: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
+pub(crate) const MANIFEST_TYPES: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
 
 /// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }

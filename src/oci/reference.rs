@@ -6,16 +6,16 @@
 use std::fmt;
 
 /// Docker Hub, as references name it.
-pub const DOCKER_HUB: &str = "docker.io";
+pub(crate) const DOCKER_HUB: &str = "docker.io";
 /// The name go-containerregistry (and so cosign) gives Docker Hub in signature payloads.
-pub const DOCKER_HUB_INDEX: &str = "index.docker.io";
+pub(crate) const DOCKER_HUB_INDEX: &str = "index.docker.io";
 const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
 /// Why a reference does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReferenceError {
+pub(crate) enum ReferenceError {
     /// The reference is empty.
     #[error("the image reference is empty")]
     Empty,
@@ -39,7 +39,7 @@ pub enum ReferenceError {
 
 impl ReferenceError {
     /// What the user can do about it.
-    pub fn hint(&self) -> String {
+    pub(crate) fn hint(&self) -> String {
         match self {
             ReferenceError::Empty => "pass an image such as ghcr.io/owner/app@sha256:<digest> or ghcr.io/owner/app:tag".into(),
             ReferenceError::UpperCase { suggestion, .. } => format!(
@@ -54,7 +54,7 @@ impl ReferenceError {
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ImageRef {
+pub(crate) struct ImageRef {
     registry: String,
     repository: String,
     tag: Option<String>,
@@ -299,33 +299,28 @@ impl std::str::FromStr for ImageRef {
 
 impl ImageRef {
     /// The registry host (and port), `docker.io` for Docker Hub.
-    pub fn registry(&self) -> &str {
+    pub(crate) fn registry(&self) -> &str {
         &self.registry
     }
 
     /// The repository path, e.g. `library/alpine`.
-    pub fn repository(&self) -> &str {
+    pub(crate) fn repository(&self) -> &str {
         &self.repository
     }
 
-    /// The tag, if the reference has one.
-    pub fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
-    }
-
     /// The digest, if the reference has one.
-    pub fn digest(&self) -> Option<&str> {
+    pub(crate) fn digest(&self) -> Option<&str> {
         self.digest.as_deref()
     }
 
     /// `registry/repository`, as docker prints it (`docker.io/library/alpine`).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
     }
 
     /// The repository as go-containerregistry names it (`index.docker.io/library/alpine` for Docker
     /// Hub): the `docker-reference` cosign writes in a signature payload.
-    pub fn payload_name(&self) -> String {
+    pub(crate) fn payload_name(&self) -> String {
         let reg = if self.registry == DOCKER_HUB {
             DOCKER_HUB_INDEX
         } else {
@@ -335,7 +330,7 @@ impl ImageRef {
     }
 
     /// The same repository at a digest (tag dropped).
-    pub fn with_digest(&self, digest: &str) -> ImageRef {
+    pub(crate) fn with_digest(&self, digest: &str) -> ImageRef {
         ImageRef {
             registry: self.registry.clone(),
             repository: self.repository.clone(),
@@ -345,7 +340,7 @@ impl ImageRef {
     }
 
     /// The same repository at a tag (digest dropped).
-    pub fn with_tag(&self, tag: &str) -> ImageRef {
+    pub(crate) fn with_tag(&self, tag: &str) -> ImageRef {
         ImageRef {
             registry: self.registry.clone(),
             repository: self.repository.clone(),
@@ -355,12 +350,12 @@ impl ImageRef {
     }
 
     /// The `sha256-<hex>.sig` reference where cosign keeps the signatures of `digest`.
-    pub fn signature_ref(&self, digest: &str) -> ImageRef {
+    pub(crate) fn signature_ref(&self, digest: &str) -> ImageRef {
         self.with_tag(&format!("{}.sig", digest.replacen(':', "-", 1)))
     }
 
     /// What to ask the registry for: the digest if there is one, else the tag, else `latest`.
-    pub fn reference(&self) -> &str {
+    pub(crate) fn reference(&self) -> &str {
         self.digest
             .as_deref()
             .or(self.tag.as_deref())
@@ -436,14 +431,17 @@ mod tests {
         let r = p(&format!("127.0.0.1:5000/a/b/c:v1.2-rc_3@{D}"));
         assert_eq!(r.registry(), "127.0.0.1:5000");
         assert_eq!(r.repository(), "a/b/c");
-        assert_eq!(r.tag(), Some("v1.2-rc_3"));
+        assert_eq!(r.tag.as_deref(), Some("v1.2-rc_3"));
         assert_eq!(r.digest(), Some(D));
         assert_eq!(r.reference(), D);
         assert_eq!(r.payload_name(), "127.0.0.1:5000/a/b/c");
         let r = p("localhost/app");
         assert_eq!(r.registry(), "localhost");
         let r = p("localhost:5000/app:latest");
-        assert_eq!((r.registry(), r.tag()), ("localhost:5000", Some("latest")));
+        assert_eq!(
+            (r.registry(), r.tag.as_deref()),
+            ("localhost:5000", Some("latest"))
+        );
         let r = p(&format!("[::1]:5000/x@{D}"));
         assert_eq!(r.registry(), "[::1]:5000");
         assert_eq!(p("ghcr.io/o/a__b.c-d---e").repository(), "o/a__b.c-d---e");
@@ -457,13 +455,13 @@ mod tests {
     fn upper_case_is_rejected_with_a_lowercase_suggestion() {
         match "ghcr.io/Acme/App:V1".parse::<ImageRef>() {
             Err(ReferenceError::UpperCase { suggestion, .. }) => {
-                assert_eq!(suggestion, "ghcr.io/acme/app:V1")
+                assert_eq!(suggestion, "ghcr.io/acme/app:V1");
             }
             other => panic!("{other:?}"),
         }
         match "MyOrg/app".parse::<ImageRef>() {
             Err(e @ ReferenceError::UpperCase { .. }) => {
-                assert!(e.hint().contains("`myorg/app`"), "{}", e.hint())
+                assert!(e.hint().contains("`myorg/app`"), "{}", e.hint());
             }
             other => panic!("{other:?}"),
         }

@@ -12,27 +12,26 @@ use oci_client::Client;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
-pub struct RegistryOptions {
+pub(crate) struct RegistryOptions {
     /// Talk plain HTTP to the registries (`--allow-insecure-registry`, alias `--allow-http-registry`).
-    pub allow_insecure: bool,
+    pub(crate) allow_insecure: bool,
     /// `--registry-username`
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// `--registry-password` (or its environment variable)
-    pub password: Option<SecretString>,
+    pub(crate) password: Option<SecretString>,
     /// which registries get `username`/`password`
-    pub scope: CredentialScope,
+    pub(crate) scope: CredentialScope,
     /// the docker config file to read other credentials from (`$DOCKER_CONFIG/config.json` or
     /// `~/.docker/config.json`), when there is a place to look
-    pub docker_config: Option<PathBuf>,
+    pub(crate) docker_config: Option<PathBuf>,
 }
 
 /// Which registries the given credentials are sent to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CredentialScope {
+pub(crate) enum CredentialScope {
     /// Every registry of the run.
     #[default]
     Any,
@@ -46,7 +45,7 @@ pub enum CredentialScope {
 }
 
 /// True for GitHub's own container registries.
-pub fn is_github_registry(registry: &str, server_host: Option<&str>) -> bool {
+pub(crate) fn is_github_registry(registry: &str, server_host: Option<&str>) -> bool {
     registry == "ghcr.io"
         || registry.ends_with(".pkg.github.com")
         || server_host.is_some_and(|h| h != "github.com" && registry == format!("containers.{h}"))
@@ -54,7 +53,7 @@ pub fn is_github_registry(registry: &str, server_host: Option<&str>) -> bool {
 
 impl CredentialScope {
     /// Whether credentials go to `registry`.
-    pub fn covers(&self, registry: &str) -> bool {
+    pub(crate) fn covers(&self, registry: &str) -> bool {
         match self {
             CredentialScope::Any => true,
             CredentialScope::GitHubOnly { server_host } => {
@@ -66,29 +65,26 @@ impl CredentialScope {
 
 /// A manifest as the registry stores it.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// the exact bytes
-    pub bytes: Vec<u8>,
-    /// `sha256:` of the bytes
-    pub digest: String,
+    pub(crate) bytes: Vec<u8>,
     /// its `mediaType` (from the body; OCI manifests without one count as image manifests)
-    pub media_type: String,
+    pub(crate) media_type: String,
 }
 
 impl Manifest {
     /// True for an OCI image index or a Docker manifest list.
-    pub fn is_index(&self) -> bool {
+    pub(crate) fn is_index(&self) -> bool {
         self.media_type == super::OCI_INDEX || self.media_type == super::DOCKER_LIST
     }
 }
 
 /// The client for every registry of one run.
-pub struct Registry {
+pub(crate) struct Registry {
     client: Client,
     opts: RegistryOptions,
     creds: Mutex<HashMap<String, Credentials>>,
-    retries: u32,
-    backoff: Duration,
+    retry: net::Retry,
 }
 
 impl std::fmt::Debug for Registry {
@@ -202,7 +198,7 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
             registry,
             reference,
             status: code,
-            message: one_line(&message),
+            message: said(&message),
         },
         OciDistributionError::RequestError(r) => OciError::Unreachable {
             registry,
@@ -218,25 +214,24 @@ fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
             registry,
             reference,
             status: 0,
-            message: one_line(&net::error_chain(&other)),
+            message: said(&net::error_chain(&other)),
         },
     }
 }
 
-fn one_line(s: &str) -> String {
-    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() > 300 {
-        format!("{}…", s.chars().take(300).collect::<String>())
-    } else if s.is_empty() {
+/// A registry's message in one line, `(no message)` when it gave none.
+fn said(text: &str) -> String {
+    let line = net::one_line(text);
+    if line.is_empty() {
         "(no message)".into()
     } else {
-        s
+        line
     }
 }
 
 impl Registry {
     /// A client for this run. Plain HTTP is used for every registry when `allow_insecure` is set.
-    pub fn new(opts: RegistryOptions) -> Result<Self, OciError> {
+    pub(crate) fn new(opts: RegistryOptions) -> Result<Self, OciError> {
         if opts.username.is_some() != opts.password.is_some() {
             return Err(OciError::Options(
                 "--registry-username and --registry-password go together".into(),
@@ -267,8 +262,7 @@ impl Registry {
             client,
             opts,
             creds: Mutex::new(HashMap::new()),
-            retries: defaults.retries,
-            backoff: defaults.backoff,
+            retry: defaults.retry,
         })
     }
 
@@ -287,7 +281,6 @@ impl Registry {
             (Some(u), Some(p)) if self.opts.scope.covers(&registry) => Credentials::Basic {
                 username: u.clone(),
                 password: p.clone(),
-                source: "--registry-username/--registry-password".into(),
             },
             _ => match &self.opts.docker_config {
                 Some(path) => {
@@ -304,7 +297,7 @@ impl Registry {
 
     /// When the given credentials are held back from `image`'s registry (see [`CredentialScope`]):
     /// the notice to show.
-    pub fn withheld_notice(&self, image: &ImageRef) -> Option<String> {
+    pub(crate) fn withheld_notice(&self, image: &ImageRef) -> Option<String> {
         let registry = image.registry();
         (self.opts.password.is_some() && !self.opts.scope.covers(registry)).then(|| {
             format!(
@@ -314,7 +307,7 @@ impl Registry {
     }
 
     /// The credentials' passwords, so that the caller can mask them before any output.
-    pub fn secrets(&self, images: &[ImageRef]) -> Result<Vec<SecretString>, OciError> {
+    pub(crate) fn secrets(&self, images: &[ImageRef]) -> Result<Vec<SecretString>, OciError> {
         let mut out = Vec::new();
         for i in images {
             if let Credentials::Basic { password, .. } = self.credentials(i)? {
@@ -346,9 +339,8 @@ impl Registry {
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
-                Err(e) if attempt < self.retries && is_transient(&e) => {
-                    let wait = self.backoff.saturating_mul(1 << attempt.min(6));
-                    tokio::time::sleep(wait + jitter(wait)).await;
+                Err(e) if self.retry.allows(attempt) && is_transient(&e) => {
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(map_error(e, ctx)),
@@ -366,7 +358,7 @@ impl Registry {
     }
 
     /// The digest a tag (or digest) points at, by HEAD with every manifest media type accepted.
-    pub async fn resolve_digest(&self, image: &ImageRef) -> Result<String, OciError> {
+    pub(crate) async fn resolve_digest(&self, image: &ImageRef) -> Result<String, OciError> {
         let (r, auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "pull", had);
         self.retry(&ctx, || self.client.fetch_manifest_digest(&r, &auth))
@@ -374,7 +366,10 @@ impl Registry {
     }
 
     /// The manifest at `image` (tag or digest), or `None` when there is none.
-    pub async fn get_manifest(&self, image: &ImageRef) -> Result<Option<Manifest>, OciError> {
+    pub(crate) async fn get_manifest(
+        &self,
+        image: &ImageRef,
+    ) -> Result<Option<Manifest>, OciError> {
         let (r, auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "pull", had);
         let got = self
@@ -409,15 +404,11 @@ impl Registry {
             None if value.get("manifests").is_some() => super::OCI_INDEX.to_string(),
             None => super::OCI_MANIFEST.to_string(),
         };
-        Ok(Some(Manifest {
-            bytes,
-            digest: computed,
-            media_type,
-        }))
+        Ok(Some(Manifest { bytes, media_type }))
     }
 
     /// Stores a manifest under `image`'s tag (or digest).
-    pub async fn put_manifest(
+    pub(crate) async fn put_manifest(
         &self,
         image: &ImageRef,
         bytes: &[u8],
@@ -442,7 +433,11 @@ impl Registry {
     }
 
     /// Uploads a blob to `image`'s repository unless it is there already; returns its digest.
-    pub async fn push_blob(&self, image: &ImageRef, data: &[u8]) -> Result<String, OciError> {
+    pub(crate) async fn push_blob(
+        &self,
+        image: &ImageRef,
+        data: &[u8],
+    ) -> Result<String, OciError> {
         let (r, _auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "push", had);
         let digest = sha256_digest(data);
@@ -458,7 +453,11 @@ impl Registry {
     }
 
     /// Downloads a blob and checks its digest.
-    pub async fn get_blob(&self, image: &ImageRef, digest: &str) -> Result<Vec<u8>, OciError> {
+    pub(crate) async fn get_blob(
+        &self,
+        image: &ImageRef,
+        digest: &str,
+    ) -> Result<Vec<u8>, OciError> {
         let (r, _auth, had) = self.prepare(image).await?;
         let ctx = self.ctx(image, "pull", had);
         let data = self
@@ -478,13 +477,4 @@ impl Registry {
         }
         Ok(data)
     }
-}
-
-fn jitter(base: Duration) -> Duration {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
-        % 1000;
-    base.mul_f64(f64::from(n) / 2000.0)
 }

@@ -6,10 +6,7 @@ use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::gha::Ui;
 use crate::signing::{sha256_reader, KeyError, PublicKey};
-use crate::sigstore::bundle::{
-    self, Bundle, HashOutput, MessageSignature, PublicKeyIdentifier, VerificationMaterial,
-    X509Certificate,
-};
+use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -18,50 +15,50 @@ use std::path::{Path, PathBuf};
 
 /// `sign-blob`.
 #[derive(Debug)]
-pub struct SignBlob {
+pub(crate) struct SignBlob {
     /// the file
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// who signs
-    pub sign_with: SignWith,
+    pub(crate) sign_with: SignWith,
     /// also write the signature here
-    pub output_signature: Option<PathBuf>,
+    pub(crate) output_signature: Option<PathBuf>,
     /// keyless: also write the certificate here
-    pub output_certificate: Option<PathBuf>,
+    pub(crate) output_certificate: Option<PathBuf>,
     /// write a Sigstore bundle here
-    pub bundle: Option<PathBuf>,
+    pub(crate) bundle: Option<PathBuf>,
     /// the Sigstore instance (Fulcio, Rekor, trusted root, private repository policy)
-    pub instance: Instance,
+    pub(crate) instance: Instance,
     /// record the signature in Rekor
-    pub tlog_upload: bool,
+    pub(crate) tlog_upload: bool,
 }
 
 /// What `sign-blob` made.
 #[derive(Debug, Clone)]
-pub struct SignBlobReport {
+pub(crate) struct SignBlobReport {
     /// the base64 signature
-    pub signature: String,
+    pub(crate) signature: String,
     /// where it was also written, if asked
-    pub output_signature: Option<PathBuf>,
+    pub(crate) output_signature: Option<PathBuf>,
 }
 
 /// `verify-blob`.
 #[derive(Debug)]
-pub struct VerifyBlob {
+pub(crate) struct VerifyBlob {
     /// the file
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// a public key, or a keyless identity policy
-    pub verify_with: VerifyWith,
+    pub(crate) verify_with: VerifyWith,
     /// the signature or bundle
-    pub evidence: BlobEvidence,
+    pub(crate) evidence: BlobEvidence,
     /// the Sigstore instance's trusted root (None: the embedded public-good root)
-    pub trusted_root: Option<PathBuf>,
+    pub(crate) trusted_root: Option<PathBuf>,
     /// `--insecure-ignore-tlog`
-    pub ignore_tlog: bool,
+    pub(crate) ignore_tlog: bool,
 }
 
 /// What `verify-blob` checks the file against.
 #[derive(Debug)]
-pub enum BlobEvidence {
+pub(crate) enum BlobEvidence {
     /// A path to a signature file, or the base64 signature itself.
     Signature(String),
     /// A bundle file.
@@ -70,9 +67,9 @@ pub enum BlobEvidence {
 
 /// What `verify-blob` established.
 #[derive(Debug, Clone)]
-pub struct VerifyBlobReport {
+pub(crate) struct VerifyBlobReport {
     /// the checks that passed (identity, issuer, log entries, times); `None` for a bare signature
-    pub verified: Option<verify::Verified>,
+    pub(crate) verified: Option<verify::Verified>,
 }
 
 fn digest_file(path: &Path) -> Result<[u8; 32], Error> {
@@ -93,14 +90,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// The `publicKey.hint` of a key-signed bundle: base64 SHA-256 of the DER public key.
-pub fn key_hint(key: &PublicKey) -> String {
+pub(crate) fn key_hint(key: &PublicKey) -> String {
     use sha2::Digest;
     B64.encode(sha2::Sha256::digest(key.to_der()))
 }
 
 /// Signs a file with a key or keylessly; records the signature in Rekor unless told not to; writes
 /// the signature file, certificate and bundle asked for; the report holds the base64 signature.
-pub async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobReport, Error> {
+pub(crate) async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobReport, Error> {
     let digest = digest_file(&req.file)?;
     let signer = Signer::prepare(
         &req.sign_with,
@@ -139,18 +136,7 @@ pub async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobReport, Er
     }
     let sig_b64 = B64.encode(&sig);
     if let Some(path) = &req.bundle {
-        let b = Bundle {
-            media_type: bundle::MEDIA_TYPE_V03.into(),
-            verification_material: material,
-            message_signature: Some(MessageSignature {
-                message_digest: Some(HashOutput {
-                    algorithm: "SHA2_256".into(),
-                    digest: B64.encode(digest),
-                }),
-                signature: sig_b64.clone(),
-            }),
-            dsse_envelope: None,
-        };
+        let b = Bundle::for_digest(material, &digest, &sig);
         // A struct of strings and vectors always serialises.
         let json = serde_json::to_vec(&b).unwrap_or_default();
         write(path, &json)?;
@@ -174,7 +160,7 @@ pub async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobReport, Er
 }
 
 /// Decodes a signature given as base64 text (white space tolerated).
-pub fn decode_signature(text: &str) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn decode_signature(text: &str) -> Result<Vec<u8>, KeyError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Err(KeyError::MalformedSignature("it is empty".into()));
@@ -184,7 +170,7 @@ pub fn decode_signature(text: &str) -> Result<Vec<u8>, KeyError> {
 }
 
 /// Verifies a file against a signature or bundle: with a public key, or keylessly against a trusted root.
-pub fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobReport, Error> {
+pub(crate) fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobReport, Error> {
     let (key, key_name) = match &req.verify_with {
         VerifyWith::Key(k) => (
             Some(

@@ -12,21 +12,21 @@ use std::path::PathBuf;
 
 /// `generate-key-pair`.
 #[derive(Debug)]
-pub struct GenerateKeyPair {
+pub(crate) struct GenerateKeyPair {
     /// `PREFIX.key` / `PREFIX.pub` (with a secrets target only `PREFIX.pub` is written)
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// overwrite existing files (and, with a secrets target, existing secrets)
-    pub force: bool,
+    pub(crate) force: bool,
     /// the new key's password: given, prompted for (files), or generated (secret stores)
-    pub password: PasswordSource,
+    pub(crate) password: PasswordSource,
     /// files, or a secret store
-    pub target: KeyTarget,
+    pub(crate) target: KeyTarget,
 }
 
 /// Where `generate-key-pair` stores the new key pair.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum KeyTarget {
+pub(crate) enum KeyTarget {
     /// `PREFIX.key` and `PREFIX.pub` in the working directory.
     Files,
     /// GitHub Actions secrets `COSIGN_PASSWORD`, `COSIGN_PRIVATE_KEY`, `COSIGN_PUBLIC_KEY`.
@@ -37,45 +37,41 @@ pub enum KeyTarget {
 
 /// What `generate-key-pair` made.
 #[derive(Debug, Clone)]
-pub struct KeyPairReport {
-    /// where the key pair is stored: `cosign.key` or the secret store's name (`github://acme/app`)
-    pub stored_at: String,
-    /// the public key file written locally
-    pub public_key_file: PathBuf,
+pub(crate) struct KeyPairReport {
     /// the public key, PEM
-    pub public_pem: String,
+    pub(crate) public_pem: String,
 }
 
 /// `public-key`.
 #[derive(Debug)]
-pub struct PublicKeyRequest {
+pub(crate) struct PublicKeyRequest {
     /// the private key
-    pub key: KeyRef,
+    pub(crate) key: KeyRef,
     /// its password
-    pub password: PasswordSource,
+    pub(crate) password: PasswordSource,
     /// write here instead of reporting it
-    pub outfile: Option<PathBuf>,
+    pub(crate) outfile: Option<PathBuf>,
 }
 
 /// What `public-key` found.
 #[derive(Debug, Clone)]
-pub struct PublicKeyReport {
+pub(crate) struct PublicKeyReport {
     /// the public key, PEM
-    pub pem: String,
+    pub(crate) pem: String,
     /// the file it was written to, if asked
-    pub outfile: Option<PathBuf>,
+    pub(crate) outfile: Option<PathBuf>,
 }
 
 /// A freshly generated key pair, encrypted.
-pub struct NewKeyPair {
+pub(crate) struct NewKeyPair {
     /// PEM of the encrypted private key (secret).
-    pub private_pem: SecretString,
+    pub(crate) private_pem: SecretString,
     /// PEM of the public key.
-    pub public: PublicKey,
+    pub(crate) public: PublicKey,
 }
 
 /// Generates a P-256 key and encrypts it with `password`.
-pub fn new_key_pair(password: &SecretString) -> Result<NewKeyPair, Error> {
+pub(crate) fn new_key_pair(password: &SecretString) -> Result<NewKeyPair, Error> {
     let key = PrivateKey::generate();
     let private_pem = keyfile::encrypt(&key, password.expose().as_bytes())
         .map_err(|e| Error::key("cannot encrypt the new private key", e))?;
@@ -86,7 +82,10 @@ pub fn new_key_pair(password: &SecretString) -> Result<NewKeyPair, Error> {
 }
 
 /// `generate-key-pair`: key files, or a secret store.
-pub async fn generate_key_pair(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, Error> {
+pub(crate) async fn generate_key_pair(
+    req: &GenerateKeyPair,
+    ui: &mut Ui,
+) -> Result<KeyPairReport, Error> {
     match &req.target {
         KeyTarget::Files => generate_files(req, ui),
         KeyTarget::GitHub(t) => super::provision::github(req, t, ui).await,
@@ -132,15 +131,11 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
     pub_file.commit().map_err(io("cannot write", &pub_path))?;
     ui.info(&format!("Private key written to {}", key_path.display()));
     ui.info(&format!("Public key written to {}", pub_path.display()));
-    Ok(KeyPairReport {
-        stored_at: key_path.display().to_string(),
-        public_key_file: pub_path,
-        public_pem,
-    })
+    Ok(KeyPairReport { public_pem })
 }
 
 /// The public key of a private key (written to `outfile` when given).
-pub fn public_key(req: &PublicKeyRequest, ui: &mut Ui) -> Result<PublicKeyReport, Error> {
+pub(crate) fn public_key(req: &PublicKeyRequest, ui: &mut Ui) -> Result<PublicKeyReport, Error> {
     let key = req
         .key
         .load_private(&req.password, ui)

@@ -9,13 +9,13 @@
 //! - [`signer`]: the signer both signing operations share (a key, or an ephemeral key with its Fulcio
 //!   certificate, and the Rekor log).
 
-pub mod blob;
-pub mod keys;
-pub mod provision;
-pub mod sign_image;
-pub mod signer;
-pub mod upload;
-pub mod verify_image;
+pub(crate) mod blob;
+pub(crate) mod keys;
+pub(crate) mod provision;
+pub(crate) mod sign_image;
+pub(crate) mod signer;
+pub(crate) mod upload;
+pub(crate) mod verify_image;
 
 use crate::signing::{KeyRef, PasswordSource, PublicKey};
 use crate::sigstore::oidc::TokenSource;
@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 /// What to do when the repository is private and identity data would go to public logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PrivateRepository {
+pub(crate) enum PrivateRepository {
     /// Warn and go on (the default).
     #[default]
     Warn,
@@ -36,18 +36,18 @@ pub enum PrivateRepository {
 
 /// The Sigstore instance to sign with.
 #[derive(Clone, Debug)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// Fulcio's URL (checked: http or https)
-    pub fulcio_url: String,
+    pub(crate) fulcio_url: String,
     /// Rekor's URL (checked: http or https)
-    pub rekor_url: String,
+    pub(crate) rekor_url: String,
     /// a trusted_root.json; `None`: the public-good instance's (embedded)
-    pub trusted_root: Option<PathBuf>,
+    pub(crate) trusted_root: Option<PathBuf>,
     /// the private repository policy
-    pub private_repository: PrivateRepository,
+    pub(crate) private_repository: PrivateRepository,
     /// why the run's repository is private according to the event payload (`acme/app is private`),
     /// read by the front-end from `GITHUB_EVENT_PATH`; the token's claims are checked as well
-    pub private_by_event: Option<String>,
+    pub(crate) private_by_event: Option<String>,
 }
 
 impl Default for Instance {
@@ -64,7 +64,7 @@ impl Default for Instance {
 
 /// Who signs: a cosign key, or keyless (an OIDC token traded for a Fulcio certificate).
 #[derive(Debug)]
-pub enum SignWith {
+pub(crate) enum SignWith {
     /// A cosign private key.
     Key {
         /// the key
@@ -78,7 +78,7 @@ pub enum SignWith {
 
 /// What a signature must verify with.
 #[derive(Debug)]
-pub enum VerifyWith {
+pub(crate) enum VerifyWith {
     /// a public key to load (`--key`)
     Key(KeyRef),
     /// a public key in hand (the Action's `verify: true` after signing with a key)

@@ -51,12 +51,7 @@ fn check_local_pub(req: &GenerateKeyPair) -> Result<PathBuf, Error> {
 }
 
 /// Writes the public key next to the user, as cosign does.
-fn write_local_pub(
-    path: &Path,
-    material: &Material,
-    stored_at: String,
-    ui: &mut Ui,
-) -> Result<KeyPairReport, Error> {
+fn write_local_pub(path: &Path, material: &Material, ui: &mut Ui) -> Result<KeyPairReport, Error> {
     let io = |source| Error::Io {
         context: "cannot write",
         path: path.to_path_buf(),
@@ -68,16 +63,12 @@ fn write_local_pub(
         .commit()
         .map_err(io)?;
     ui.info(&format!("Public key also written to {}", path.display()));
-    Ok(KeyPairReport {
-        stored_at,
-        public_key_file: path.to_path_buf(),
-        public_pem,
-    })
+    Ok(KeyPairReport { public_pem })
 }
 
 /// `generate-key-pair github://…`: checks access and the guard secret, makes the key pair, stores the
 /// three secrets in order (password, private key, public key last), then writes `PREFIX.pub`.
-pub async fn github(
+pub(crate) async fn github(
     req: &GenerateKeyPair,
     target: &GitHubTarget,
     ui: &mut Ui,
@@ -151,12 +142,12 @@ pub async fn github(
         "Public key fingerprint (SHA-256): {}",
         material.pair.public.fingerprint()
     ));
-    write_local_pub(&pub_path, &material, name, ui)
+    write_local_pub(&pub_path, &material, ui)
 }
 
 /// `generate-key-pair k8s://NAMESPACE/NAME`: finds the cluster, makes the key pair, creates the
 /// immutable Secret, then writes `PREFIX.pub`.
-pub async fn kubernetes(
+pub(crate) async fn kubernetes(
     req: &GenerateKeyPair,
     target: &K8sTarget,
     ui: &mut Ui,
@@ -181,5 +172,5 @@ pub async fn kubernetes(
         "Public key fingerprint (SHA-256): {}",
         material.pair.public.fingerprint()
     ));
-    write_local_pub(&pub_path, &material, format!("k8s://{ns}/{name}"), ui)
+    write_local_pub(&pub_path, &material, ui)
 }

@@ -21,74 +21,72 @@ use std::collections::BTreeMap;
 
 /// `sign` (images).
 #[derive(Debug)]
-pub struct SignImages {
+pub(crate) struct SignImages {
     /// the images, in order
-    pub images: Vec<ImageRef>,
+    pub(crate) images: Vec<ImageRef>,
     /// who signs
-    pub sign_with: SignWith,
+    pub(crate) sign_with: SignWith,
     /// annotations for the payload's `optional`
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// also sign an index's children
-    pub recursive: bool,
+    pub(crate) recursive: bool,
     /// registry access
-    pub registry: RegistryOptions,
+    pub(crate) registry: RegistryOptions,
     /// the Sigstore instance (Fulcio, Rekor, trusted root, private repository policy)
-    pub instance: Instance,
+    pub(crate) instance: Instance,
     /// record each signature in Rekor
-    pub tlog_upload: bool,
+    pub(crate) tlog_upload: bool,
     /// verify each image after signing it (with the signer's public key, or its certificate identity)
-    pub verify_after: bool,
+    pub(crate) verify_after: bool,
     /// sign every image, each in its own log group, and report failures instead of stopping at the first
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
 }
 
 /// One manifest signed.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SignedManifest {
+pub(crate) struct SignedManifest {
     /// the reference as given
-    pub reference: String,
+    pub(crate) reference: String,
     /// `registry/repository` of the signed manifest
-    pub repository: String,
+    pub(crate) repository: String,
     /// `registry/repository@sha256:…` of the signed manifest
-    pub image: String,
+    pub(crate) image: String,
     /// the signed digest
-    pub digest: String,
+    pub(crate) digest: String,
     /// the tag that was resolved to the digest, when the reference had no digest
-    pub resolved_tag: Option<String>,
+    pub(crate) resolved_tag: Option<String>,
     /// for `recursive`: the index this manifest belongs to (`None` for the reference itself)
-    pub parent: Option<String>,
+    pub(crate) parent: Option<String>,
     /// the `.sig` reference written
-    pub signature_ref: String,
+    pub(crate) signature_ref: String,
     /// false when an identical signature was already there
-    pub added: bool,
+    pub(crate) added: bool,
     /// signature layers in the `.sig` manifest afterwards
-    pub layers: usize,
+    pub(crate) layers: usize,
     /// the Rekor log index of the signature, when it was recorded
-    pub rekor_log_index: Option<u64>,
+    pub(crate) rekor_log_index: Option<u64>,
     /// true/false when verified after signing; `None` when not checked
-    pub verified: Option<bool>,
+    pub(crate) verified: Option<bool>,
 }
 
 /// An image that was not signed.
 #[derive(Debug)]
-pub struct FailedImage {
+pub(crate) struct FailedImage {
     /// the image as given
-    pub image: String,
+    pub(crate) image: String,
     /// why (already shown to the user when the request kept going)
-    pub error: Error,
+    pub(crate) error: Error,
 }
 
 /// What `sign` did.
 #[derive(Debug)]
-pub struct SignReport {
+pub(crate) struct SignReport {
     /// who signed
-    pub signed_by: SignedBy,
+    pub(crate) signed_by: SignedBy,
     /// every manifest signed, in order
-    pub images: Vec<SignedManifest>,
+    pub(crate) images: Vec<SignedManifest>,
     /// the images that were not signed (at most one when the request stops at the first failure)
-    pub failed: Vec<FailedImage>,
-    /// how many images were asked for
-    pub total: usize,
+    pub(crate) failed: Vec<FailedImage>,
 }
 
 /// The log index in cosign's bundle annotation.
@@ -181,7 +179,7 @@ async fn children(
 
 /// Signs every image of the request. Errors that concern the whole run (the key, the token, the
 /// certificate, the registry client) are returned; an image's own failure ends up in the report.
-pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
+pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
     if !req.tlog_upload {
         ui.warn("--tlog-upload=false: the signatures are not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)");
     }
@@ -201,7 +199,6 @@ pub async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
         signed_by: signer.signed_by(),
         images: Vec::new(),
         failed: Vec::new(),
-        total: req.images.len(),
     };
     for image in &req.images {
         if req.keep_going {

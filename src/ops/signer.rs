@@ -12,65 +12,18 @@ use crate::gha::Ui;
 use crate::net::{Http, HttpOptions};
 use crate::oci::layout::SignatureLayer;
 use crate::signing::{PrivateKey, PublicKey};
-use crate::sigstore::fulcio::{Fulcio, SigningCertificate, TrustedCas};
+use crate::sigstore::fulcio::{Fulcio, SigningCertificate};
 use crate::sigstore::oidc::{self, Claims, TokenSource};
-use crate::sigstore::rekor::{self, LogKey, Rekor, RekorEntry};
+use crate::sigstore::rekor::{self, LoggedBy, Rekor, RekorEntry};
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify::{KeylessPolicy, Matcher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sha2::Digest;
-use std::path::Path;
-use x509_cert::der::Decode;
 
 /// The HTTP client for the token service, Fulcio and Rekor (the project's one client, default settings).
-pub fn http_client() -> Result<Http, Error> {
+pub(crate) fn http_client() -> Result<Http, Error> {
     Http::new(HttpOptions::default()).map_err(|e| rekor::RekorError::from(e).into())
-}
-
-/// The trust material signing checks Fulcio's and Rekor's answers against (empty: trusts nothing).
-#[derive(Clone, Debug, Default)]
-pub struct SigningTrust {
-    /// the Fulcio CAs
-    pub cas: TrustedCas,
-    /// the Rekor keys (ECDSA P-256; other kinds are not used for signing)
-    pub logs: Vec<LogKey>,
-}
-
-impl SigningTrust {
-    /// The trust material of a trusted_root.json, or of the public-good instance (embedded snapshot).
-    pub fn load(path: Option<&Path>) -> Result<SigningTrust, Error> {
-        let root = TrustRoot::load(path)?;
-        let chains = root
-            .fulcio_chains()
-            .into_iter()
-            .map(|(_, chain)| chain)
-            .collect();
-        let mut logs = Vec::new();
-        for log in &root.root().tlogs {
-            // Rekor v1 logs sign with ECDSA P-256; others (Rekor v2) are not used for uploads here.
-            if !log.public_key.key_details.as_str().contains("ECDSA_P256") {
-                continue;
-            }
-            let key = LogKey::from_der(log.public_key.raw_bytes.as_bytes()).map_err(|e| {
-                Error::input(
-                    format!(
-                        "{} lists a Rekor key that cannot be read: {e}",
-                        root.source()
-                    ),
-                    "check the trusted root file",
-                )
-            })?;
-            logs.push(key);
-        }
-        Ok(SigningTrust {
-            cas: TrustedCas {
-                name: root.source().to_string(),
-                chains,
-            },
-            logs,
-        })
-    }
 }
 
 /// Why the repository is private, from the token's claims or (as the front-end read it) the event.
@@ -91,7 +44,7 @@ fn repository_is_private(claims: Option<&Claims>, by_event: Option<&str>) -> Opt
 }
 
 /// Applies the private repository policy before anything is published. `what` says what goes public.
-pub fn check_private_repository(
+pub(crate) fn check_private_repository(
     instance: &Instance,
     claims: Option<&Claims>,
     what: &str,
@@ -118,17 +71,17 @@ pub fn check_private_repository(
 
 /// An ephemeral key and its Fulcio certificate: one per run, whatever the number of signatures.
 #[derive(Debug)]
-pub struct CertifiedKey {
+pub(crate) struct CertifiedKey {
     key: PrivateKey,
     cert: SigningCertificate,
 }
 
 impl CertifiedKey {
     /// Gets the token, applies the private repository policy, makes the key and gets the certificate.
-    pub async fn obtain(
+    pub(crate) async fn obtain(
         token: &TokenSource,
         instance: &Instance,
-        trust: &SigningTrust,
+        trust: &TrustRoot,
         http: &Http,
         ui: &mut Ui,
     ) -> Result<Self, Error> {
@@ -152,12 +105,12 @@ impl CertifiedKey {
         ));
         let key = PrivateKey::generate();
         let cert = Fulcio::new(http.clone(), &instance.fulcio_url)
-            .certificate(&token, &key, &trust.cas)
+            .certificate(&token, &key, trust)
             .await?;
-        if let Ok(c) = x509_cert::Certificate::from_der(&cert.leaf_der) {
-            if !crate::sigstore::fulcio::has_embedded_sct(&c) {
-                ui.warn("the certificate has no embedded SCT: verifiers will need --insecure-ignore-sct");
-            }
+        if !cert.has_sct {
+            ui.warn(
+                "the certificate has no embedded SCT: verifiers will need --insecure-ignore-sct",
+            );
         }
         ui.info(&format!(
             "Fulcio certificate for {} (issuer {}), valid for {} seconds",
@@ -169,46 +122,40 @@ impl CertifiedKey {
     }
 
     /// The certificate.
-    pub fn certificate(&self) -> &SigningCertificate {
+    pub(crate) fn certificate(&self) -> &SigningCertificate {
         &self.cert
     }
 }
 
-/// The transparency log: uploads, then checks the answer against the trusted log keys.
+/// The transparency log: uploads, then checks the answer against the trusted root.
 #[derive(Clone, Debug)]
-pub struct Tlog {
+pub(crate) struct Tlog {
     rekor: Rekor,
-    logs: Vec<LogKey>,
+    trust: TrustRoot,
 }
 
 impl Tlog {
-    /// The log at `url`, checked with `trust`'s keys.
-    pub fn new(http: &Http, url: &str, trust: &SigningTrust) -> Self {
+    /// The log at `url`, its answers checked against `trust`.
+    pub(crate) fn new(http: &Http, url: &str, trust: TrustRoot) -> Self {
         Tlog {
             rekor: Rekor::new(http.clone(), url),
-            logs: trust.logs.clone(),
+            trust,
         }
     }
 
     /// Records a signature over `digest` made by the key in `verifier_pem` (a certificate or public key),
-    /// and checks the entry: it is ours, and the log's SET, proof and checkpoint verify.
-    pub async fn record(
+    /// and checks the entry ([`RekorEntry::check`]): it is ours, and the log's SET, proof and checkpoint
+    /// verify.
+    pub(crate) async fn record(
         &self,
         digest: &[u8; 32],
         signature: &[u8],
         verifier_pem: &str,
+        by: LoggedBy<'_>,
     ) -> Result<RekorEntry, Error> {
         let proposed = rekor::hashedrekord(digest, signature, verifier_pem);
         let entry = self.rekor.upload(&proposed).await?;
-        entry.check_body(&proposed)?;
-        let Some(key) = self.logs.iter().find(|k| k.log_id == entry.log_id) else {
-            return Err(rekor::RekorError::Unverified(format!(
-                "the entry is signed by log {}, which the trusted root does not list",
-                entry.log_id
-            ))
-            .into());
-        };
-        entry.verify(key)?;
+        entry.check(&self.trust, digest, signature, by)?;
         Ok(entry)
     }
 }
@@ -216,7 +163,7 @@ impl Tlog {
 /// Who signed, as reports name it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
-pub enum SignedBy {
+pub(crate) enum SignedBy {
     /// A private key.
     Key {
         /// hex SHA-256 of the DER public key
@@ -233,7 +180,7 @@ pub enum SignedBy {
 
 impl SignedBy {
     /// `key` or `keyless`.
-    pub fn mode(&self) -> &'static str {
+    pub(crate) fn mode(&self) -> &'static str {
         match self {
             SignedBy::Key { .. } => "key",
             SignedBy::Keyless { .. } => "keyless",
@@ -253,7 +200,7 @@ enum Holder {
 /// A signer made ready once per run (the key loaded, or the token, ephemeral key and certificate),
 /// with the Rekor log when uploading; then used for any number of signatures.
 #[derive(Debug)]
-pub struct Signer {
+pub(crate) struct Signer {
     holder: Holder,
     tlog: Option<Tlog>,
 }
@@ -261,7 +208,7 @@ pub struct Signer {
 impl Signer {
     /// Loads the key, or gets the token and certificate; `what_goes_public` names what the log would
     /// publish (for the private repository policy with a key).
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         sign_with: &SignWith,
         instance: &Instance,
         tlog_upload: bool,
@@ -269,13 +216,17 @@ impl Signer {
         ui: &mut Ui,
     ) -> Result<Signer, Error> {
         let keyless = matches!(sign_with, SignWith::Keyless(_));
+        // The trust material is read only when something is to be checked against it.
         let trust = if keyless || tlog_upload {
-            SigningTrust::load(instance.trusted_root.as_deref())?
+            Some(TrustRoot::load(instance.trusted_root.as_deref())?)
         } else {
-            SigningTrust::default()
+            None
         };
         let http = http_client()?;
-        let tlog = tlog_upload.then(|| Tlog::new(&http, &instance.rekor_url, &trust));
+        let tlog = match (&trust, tlog_upload) {
+            (Some(t), true) => Some(Tlog::new(&http, &instance.rekor_url, t.clone())),
+            _ => None,
+        };
         let holder = match sign_with {
             SignWith::Key { key, password } => {
                 let loaded = key.load_private(password, ui).map_err(|e| {
@@ -291,14 +242,19 @@ impl Signer {
                 }
             }
             SignWith::Keyless(token) => {
-                Holder::Keyless(CertifiedKey::obtain(token, instance, &trust, &http, ui).await?)
+                // Loaded above for keyless signing; loading it here would only repeat that.
+                let root = match trust {
+                    Some(t) => t,
+                    None => TrustRoot::load(instance.trusted_root.as_deref())?,
+                };
+                Holder::Keyless(CertifiedKey::obtain(token, instance, &root, &http, ui).await?)
             }
         };
         Ok(Signer { holder, tlog })
     }
 
     /// The public key of a key signer (a fresh key each keyless run has none worth naming).
-    pub fn public_key(&self) -> Option<&PublicKey> {
+    pub(crate) fn public_key(&self) -> Option<&PublicKey> {
         match &self.holder {
             Holder::Key { public, .. } => Some(public),
             Holder::Keyless(_) => None,
@@ -306,7 +262,7 @@ impl Signer {
     }
 
     /// The certificate of a keyless signer.
-    pub fn certificate(&self) -> Option<&SigningCertificate> {
+    pub(crate) fn certificate(&self) -> Option<&SigningCertificate> {
         match &self.holder {
             Holder::Key { .. } => None,
             Holder::Keyless(c) => Some(c.certificate()),
@@ -314,7 +270,7 @@ impl Signer {
     }
 
     /// Who signs, for reports.
-    pub fn signed_by(&self) -> SignedBy {
+    pub(crate) fn signed_by(&self) -> SignedBy {
         match &self.holder {
             Holder::Key { public, .. } => SignedBy::Key {
                 key_fingerprint: public.fingerprint(),
@@ -328,7 +284,7 @@ impl Signer {
 
     /// What a consumer verifies this signer's signatures with: its public key, or exactly its
     /// certificate's identity and issuer.
-    pub fn as_verifier(&self) -> VerifyWith {
+    pub(crate) fn as_verifier(&self) -> VerifyWith {
         match &self.holder {
             Holder::Key { public, .. } => VerifyWith::PublicKey(public.clone()),
             Holder::Keyless(c) => VerifyWith::Keyless(KeylessPolicy {
@@ -340,14 +296,9 @@ impl Signer {
         }
     }
 
-    /// Whether signatures go to the transparency log.
-    pub fn logs(&self) -> bool {
-        self.tlog.is_some()
-    }
-
     /// Signs a SHA-256 digest; returns the DER signature and the PEM Rekor checks it with (the public
     /// key, or the certificate).
-    pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<(Vec<u8>, String), Error> {
+    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<(Vec<u8>, String), Error> {
         let (key, pem) = match &self.holder {
             Holder::Key { key, public } => (key, public.to_pem()),
             Holder::Keyless(c) => (&c.key, c.cert.leaf_pem.clone()),
@@ -359,21 +310,28 @@ impl Signer {
     }
 
     /// Records a signature in the log, when uploading.
-    pub async fn record(
+    pub(crate) async fn record(
         &self,
         digest: &[u8; 32],
         signature: &[u8],
         verifier_pem: &str,
     ) -> Result<Option<RekorEntry>, Error> {
+        let by = match &self.holder {
+            Holder::Key { public, .. } => LoggedBy::Key(public),
+            Holder::Keyless(c) => LoggedBy::Certificate(&c.cert),
+        };
         match &self.tlog {
-            Some(t) => t.record(digest, signature, verifier_pem).await.map(Some),
+            Some(t) => t
+                .record(digest, signature, verifier_pem, by)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }
 
     /// Signs an image payload into its `.sig` layer: the base64 signature, for keyless signing the
     /// certificate and chain, and cosign's Rekor bundle when the log is used.
-    pub async fn sign_layer(&self, payload: &[u8]) -> Result<SignatureLayer, Error> {
+    pub(crate) async fn sign_layer(&self, payload: &[u8]) -> Result<SignatureLayer, Error> {
         let digest: [u8; 32] = sha2::Sha256::digest(payload).into();
         let (sig, pem) = self.sign_digest(&digest)?;
         let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&sig));
@@ -386,34 +344,11 @@ impl Signer {
         }
         Ok(layer)
     }
-
-    /// How logs name the signer (`key sha256:…`, or the keyless identity).
-    pub fn describe(&self) -> String {
-        match &self.holder {
-            Holder::Key { public, .. } => format!("key sha256:{}", public.fingerprint()),
-            Holder::Keyless(c) => format!("keyless {} (issuer {})", c.cert.identity, c.cert.issuer),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_public_good_root_gives_fulcio_chains_and_the_rekor_v1_key() {
-        let t = SigningTrust::load(None).unwrap();
-        assert!(!t.cas.chains.is_empty());
-        // rekor.sigstore.dev's log ID
-        assert!(
-            t.logs
-                .iter()
-                .any(|l| l.log_id
-                    == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"),
-            "{:?}",
-            t.logs.iter().map(|l| &l.log_id).collect::<Vec<_>>()
-        );
-    }
 
     #[test]
     fn private_repository_policy() {
@@ -493,6 +428,6 @@ mod tests {
         s.public_key().unwrap().verify(b"payload", &der).unwrap();
         assert_eq!(layer.payload, b"payload");
         assert!(layer.bundle.is_none());
-        assert!(s.describe().starts_with("key sha256:"));
+        assert!(matches!(s.signed_by(), SignedBy::Key { .. }));
     }
 }

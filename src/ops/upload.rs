@@ -11,22 +11,22 @@ use std::path::PathBuf;
 
 /// `upload blob`.
 #[derive(Debug)]
-pub struct UploadBlob {
+pub(crate) struct UploadBlob {
     /// the file
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// where to push it (a tag, or `latest`)
-    pub image: ImageRef,
+    pub(crate) image: ImageRef,
     /// the layer media type, when given
-    pub content_type: Option<String>,
+    pub(crate) content_type: Option<String>,
     /// registry access
-    pub registry: RegistryOptions,
+    pub(crate) registry: RegistryOptions,
 }
 
 /// What `upload blob` pushed.
 #[derive(Debug, Clone)]
-pub struct UploadReport {
+pub(crate) struct UploadReport {
     /// `REF@sha256:…` of the artifact's manifest
-    pub reference: String,
+    pub(crate) reference: String,
 }
 
 /// The media type `upload blob` gives a file: as Go's `http.DetectContentType` would for the common cases.
@@ -46,7 +46,7 @@ fn detect_media_type(bytes: &[u8]) -> &'static str {
 }
 
 /// `upload blob -f FILE REF`: pushes the file as a one-layer OCI artifact; prints `REF@digest`.
-pub async fn upload_blob(req: &UploadBlob, ui: &mut Ui) -> Result<UploadReport, Error> {
+pub(crate) async fn upload_blob(req: &UploadBlob, ui: &mut Ui) -> Result<UploadReport, Error> {
     let data = std::fs::read(&req.file).map_err(|source| Error::Read {
         path: req.file.clone(),
         source,

@@ -20,37 +20,33 @@ use std::path::PathBuf;
 
 /// `verify` (images).
 #[derive(Debug)]
-pub struct VerifyImages {
+pub(crate) struct VerifyImages {
     /// the images
-    pub images: Vec<ImageRef>,
+    pub(crate) images: Vec<ImageRef>,
     /// a public key, or a keyless identity policy
-    pub verify_with: VerifyWith,
+    pub(crate) verify_with: VerifyWith,
     /// the Sigstore instance's trusted root (None: the embedded public-good root)
-    pub trusted_root: Option<PathBuf>,
+    pub(crate) trusted_root: Option<PathBuf>,
     /// annotations every accepted payload must carry
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// `--insecure-ignore-tlog` was given
-    pub ignore_tlog: bool,
+    pub(crate) ignore_tlog: bool,
     /// registry access
-    pub registry: RegistryOptions,
+    pub(crate) registry: RegistryOptions,
 }
 
 /// One image verified.
 #[derive(Debug, Clone)]
-pub struct VerifiedImage {
-    /// the reference as given
-    pub reference: String,
-    /// `registry/repository@sha256:…`
-    pub image: String,
+pub(crate) struct VerifiedImage {
     /// the verified payloads
-    pub payloads: Vec<SimpleSigning>,
+    pub(crate) payloads: Vec<SimpleSigning>,
 }
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default)]
-pub struct VerifyReport {
+pub(crate) struct VerifyReport {
     /// one entry per image given
-    pub images: Vec<VerifiedImage>,
+    pub(crate) images: Vec<VerifiedImage>,
 }
 
 /// Why one signature layer did not count.
@@ -121,7 +117,7 @@ impl Checker<'_> {
         ann: &BTreeMap<String, String>,
     ) -> Result<Result<(SimpleSigning, Option<verify::Verified>), String>, Error> {
         if let Some(policy) = self.policy {
-            if !ann.contains_key(verify::cosign::ANN_CERTIFICATE) {
+            if !ann.contains_key(layout::ANN_CERTIFICATE) {
                 return Ok(Err("has no certificate (a key signature)".into()));
             }
             if !ann.contains_key(ANN_BUNDLE) {
@@ -178,7 +174,7 @@ impl Checker<'_> {
 }
 
 /// Verifies every image of the request (see the module documentation).
-pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Error> {
+pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Error> {
     let (key, policy, who) = match &req.verify_with {
         VerifyWith::PublicKey(k) => (
             Some(k.clone()),
@@ -306,11 +302,7 @@ pub async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Err
                 ui.info(&format!("  tlog: {log} log index {}", e.index));
             }
         }
-        report.images.push(VerifiedImage {
-            reference: image.to_string(),
-            image: at.to_string(),
-            payloads: verified,
-        });
+        report.images.push(VerifiedImage { payloads: verified });
     }
     Ok(report)
 }

@@ -15,9 +15,9 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 /// The PEM label ferrosign writes (cosign's current one).
-pub const PEM_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
+pub(crate) const PEM_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 /// The PEM label of keys written by older cosign releases; still read.
-pub const PEM_LABEL_LEGACY: &str = "ENCRYPTED COSIGN PRIVATE KEY";
+pub(crate) const PEM_LABEL_LEGACY: &str = "ENCRYPTED COSIGN PRIVATE KEY";
 
 const SCRYPT_LOG_N: u8 = 16; // N = 65536, as cosign v2.6 and v3 write it
 const SCRYPT_R: u32 = 8;
@@ -53,7 +53,7 @@ struct Cipher {
 }
 
 /// Encrypts `key` with `password` into the PEM text of a cosign key file.
-pub fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString, KeyError> {
+pub(crate) fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString, KeyError> {
     let der = key
         .signing_key()
         .to_pkcs8_der()
@@ -95,7 +95,7 @@ pub fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString, KeyErr
 }
 
 /// Decrypts the PEM text of a cosign key file.
-pub fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError> {
+pub(crate) fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError> {
     let (label, json) = decode_pem(pem)?;
     if label != PEM_LABEL && label != PEM_LABEL_LEGACY {
         return Err(KeyError::WrongPemType {
@@ -132,7 +132,9 @@ pub fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError> {
             p.n, p.r, p.p
         )));
     }
-    let log_n = p.n.trailing_zeros() as u8;
+    // N is a power of two (checked above), so its log fits a u8.
+    let log_n = u8::try_from(p.n.trailing_zeros())
+        .map_err(|_| KeyError::Unsupported(format!("scrypt parameter N={}", p.n)))?;
     let salt = b64(&envelope.kdf.salt, "salt")?;
     let nonce = b64(&envelope.cipher.nonce, "nonce")?;
     let sealed = b64(&envelope.ciphertext, "ciphertext")?;

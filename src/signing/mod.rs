@@ -1,9 +1,9 @@
 //! Keys and signatures: cosign's key file format, where keys and passwords come from, and ECDSA P-256
 //! signing and verification (SHA-256, ASN.1 DER signatures).
 
-pub mod keyfile;
-pub mod payload;
-pub mod source;
+pub(crate) mod keyfile;
+pub(crate) mod payload;
+pub(crate) mod source;
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -12,7 +12,7 @@ use p256::pkcs8::{DecodePublicKey, EncodePublicKey, ObjectIdentifier};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 
-pub use source::{KeyRef, PasswordSource};
+pub(crate) use source::{KeyRef, PasswordSource};
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -20,7 +20,7 @@ const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3
 /// What can go wrong reading, decrypting or using a key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum KeyError {
+pub(crate) enum KeyError {
     /// The key text is empty.
     #[error("the key is empty")]
     Empty,
@@ -81,7 +81,7 @@ pub enum KeyError {
 
 impl KeyError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         Some(match self {
             KeyError::Empty => "the secret or file holding the key is empty: check that the secret exists and is passed to this step (forks get no secrets)".into(),
             KeyError::NotPem | KeyError::Pem(_) | KeyError::Envelope(_) => {
@@ -139,7 +139,7 @@ pub(crate) fn check_algorithm(
 
 /// An ECDSA P-256 private key. Zeroized on drop; never printed.
 #[derive(Clone)]
-pub struct PrivateKey(SigningKey);
+pub(crate) struct PrivateKey(SigningKey);
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,12 +149,12 @@ impl std::fmt::Debug for PrivateKey {
 
 impl PrivateKey {
     /// A fresh random key from the operating system's generator.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         PrivateKey(SigningKey::random(&mut OsRng))
     }
 
     /// Parses PKCS#8 DER (P-256 only).
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+    pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         keyfile::signing_key_from_pkcs8(der).map(PrivateKey)
     }
 
@@ -163,18 +163,18 @@ impl PrivateKey {
     }
 
     /// The matching public key.
-    pub fn public_key(&self) -> PublicKey {
+    pub(crate) fn public_key(&self) -> PublicKey {
         PublicKey(*self.0.verifying_key())
     }
 
     /// Signs `message` (hashed with SHA-256); returns the ASN.1 DER signature.
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
         let sig: Signature = self.0.sign(message);
         sig.to_der().as_bytes().to_vec()
     }
 
     /// Signs a SHA-256 digest computed elsewhere (e.g. of a streamed file); DER signature.
-    pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, KeyError> {
+    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, KeyError> {
         let sig: Signature = self.0.sign_prehash(digest).map_err(|_| KeyError::Crypto)?;
         Ok(sig.to_der().as_bytes().to_vec())
     }
@@ -182,11 +182,11 @@ impl PrivateKey {
 
 /// An ECDSA P-256 public key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublicKey(VerifyingKey);
+pub(crate) struct PublicKey(VerifyingKey);
 
 impl PublicKey {
     /// Parses a PEM `PUBLIC KEY` (PKIX) block.
-    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+    pub(crate) fn from_pem(text: &str) -> Result<Self, KeyError> {
         let (label, der) = keyfile::decode_pem(text)?;
         if label != "PUBLIC KEY" {
             return Err(KeyError::WrongPemType {
@@ -198,7 +198,7 @@ impl PublicKey {
     }
 
     /// Parses PKIX SubjectPublicKeyInfo DER.
-    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+    pub(crate) fn from_der(der: &[u8]) -> Result<Self, KeyError> {
         let spki = p256::pkcs8::SubjectPublicKeyInfoRef::try_from(der)
             .map_err(|e| KeyError::Pkcs8(e.to_string()))?;
         check_algorithm(spki.algorithm.oid, spki.algorithm.parameters_oid().ok())?;
@@ -207,18 +207,8 @@ impl PublicKey {
             .map_err(|e| KeyError::Pkcs8(e.to_string()))
     }
 
-    /// Wraps a verifying key.
-    pub fn from_verifying_key(key: VerifyingKey) -> Self {
-        PublicKey(key)
-    }
-
-    /// The underlying verifying key.
-    pub fn verifying_key(&self) -> &VerifyingKey {
-        &self.0
-    }
-
     /// PKIX DER.
-    pub fn to_der(&self) -> Vec<u8> {
+    pub(crate) fn to_der(&self) -> Vec<u8> {
         // Encoding a valid P-256 point as SPKI cannot fail; an empty result would fail every verifier.
         self.0
             .to_public_key_der()
@@ -227,18 +217,18 @@ impl PublicKey {
     }
 
     /// PEM `PUBLIC KEY`, as cosign writes `cosign.pub`.
-    pub fn to_pem(&self) -> String {
+    pub(crate) fn to_pem(&self) -> String {
         pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.to_der())
             .unwrap_or_default()
     }
 
     /// Hex SHA-256 of the DER public key: how the summary and logs name a key.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         hex::encode(Sha256::digest(self.to_der()))
     }
 
     /// Verifies a DER signature over `message` (SHA-256).
-    pub fn verify(&self, message: &[u8], signature_der: &[u8]) -> Result<(), KeyError> {
+    pub(crate) fn verify(&self, message: &[u8], signature_der: &[u8]) -> Result<(), KeyError> {
         let sig = parse_signature(signature_der)?;
         self.0
             .verify(message, &sig)
@@ -246,7 +236,11 @@ impl PublicKey {
     }
 
     /// Verifies a DER signature over a SHA-256 digest.
-    pub fn verify_digest(&self, digest: &[u8; 32], signature_der: &[u8]) -> Result<(), KeyError> {
+    pub(crate) fn verify_digest(
+        &self,
+        digest: &[u8; 32],
+        signature_der: &[u8],
+    ) -> Result<(), KeyError> {
         let sig = parse_signature(signature_der)?;
         self.0
             .verify_prehash(digest, &sig)
@@ -260,7 +254,7 @@ fn parse_signature(der: &[u8]) -> Result<Signature, KeyError> {
 }
 
 /// SHA-256 of a reader's bytes, streamed.
-pub fn sha256_reader(mut r: impl std::io::Read) -> std::io::Result<[u8; 32]> {
+pub(crate) fn sha256_reader(mut r: impl std::io::Read) -> std::io::Result<[u8; 32]> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

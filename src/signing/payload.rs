@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 /// `critical.type` of an image signature.
-pub const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";
+pub(crate) const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";
 
 /// What can be wrong with annotations or a payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum PayloadError {
+pub(crate) enum PayloadError {
     /// An `-a` value that is not `key=value` (or not a CSV record, as cosign reads `-a`).
     #[error("invalid annotation `{0}`: expected key=value")]
     Annotation(String),
@@ -21,7 +21,7 @@ pub enum PayloadError {
 
 impl PayloadError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             PayloadError::Annotation(_) => Some(
                 "write each annotation as -a key=value (split at the first `=`; several may be comma-separated: -a a=1,b=2; quote one whose value has commas: -a '\"k=a,b\"')".into(),
@@ -33,20 +33,20 @@ impl PayloadError {
 
 /// A simple-signing payload.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SimpleSigning {
+pub(crate) struct SimpleSigning {
     /// `critical.identity.docker-reference`: the repository (cosign: without tag or digest)
-    pub docker_reference: String,
+    pub(crate) docker_reference: String,
     /// `critical.image.docker-manifest-digest`
-    pub manifest_digest: String,
+    pub(crate) manifest_digest: String,
     /// `critical.type`
-    pub kind: String,
+    pub(crate) kind: String,
     /// `optional`: the annotations (`null` when there are none); values are usually strings
-    pub optional: Option<BTreeMap<String, serde_json::Value>>,
+    pub(crate) optional: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl SimpleSigning {
     /// The payload cosign would sign for `docker_reference@digest` with these annotations.
-    pub fn new(
+    pub(crate) fn new(
         docker_reference: &str,
         digest: &str,
         annotations: &BTreeMap<String, String>,
@@ -69,7 +69,7 @@ impl SimpleSigning {
     }
 
     /// The exact bytes cosign writes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut s = String::with_capacity(256);
         s.push_str("{\"critical\":{\"identity\":{\"docker-reference\":");
         go_string(&mut s, &self.docker_reference);
@@ -87,7 +87,7 @@ impl SimpleSigning {
     }
 
     /// Parses a payload as cosign does (the type must be cosign's).
-    pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
         #[derive(serde::Deserialize)]
         struct Raw {
             critical: Critical,
@@ -128,7 +128,7 @@ impl SimpleSigning {
     }
 
     /// True when every wanted annotation is present with the same string value (cosign's check).
-    pub fn has_annotations(&self, wanted: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn has_annotations(&self, wanted: &BTreeMap<String, String>) -> bool {
         wanted.iter().all(|(k, v)| {
             self.optional
                 .as_ref()
@@ -207,7 +207,7 @@ fn go_value(out: &mut String, v: &serde_json::Value) {
 }
 
 /// Several payloads as the JSON array `cosign verify` prints.
-pub fn to_json_array(payloads: &[SimpleSigning]) -> String {
+pub(crate) fn to_json_array(payloads: &[SimpleSigning]) -> String {
     let mut out = String::from("[");
     for (i, p) in payloads.iter().enumerate() {
         if i > 0 {
@@ -237,6 +237,22 @@ mod tests {
         let want = r#"{"critical":{"identity":{"docker-reference":"127.0.0.1:5555/demo/app"},"image":{"docker-manifest-digest":"sha256:7f0ff2c0842593da78b7d07c8dacbff76a389b977ea92bff556914c197b5d999"},"type":"cosign container image signature"},"optional":null}"#;
         let p = SimpleSigning::new("127.0.0.1:5555/demo/app", D, &BTreeMap::new());
         assert_eq!(String::from_utf8(p.to_bytes()).unwrap(), want);
+    }
+
+    #[test]
+    fn payload_snapshot() {
+        let p = SimpleSigning::new(
+            "ghcr.io/acme/app",
+            D,
+            &map(&[
+                ("workflow", "Build, test and release"),
+                ("run-url", "https://ci.example/run?id=42"),
+                ("html", "<&>"),
+            ]),
+        );
+        insta::with_settings!({filters => vec![(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]")]}, {
+            insta::assert_snapshot!(String::from_utf8(p.to_bytes()).unwrap());
+        });
     }
 
     #[test]

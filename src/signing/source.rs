@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// A reference to a key: a file path, or the PEM text of an environment variable (`env://VAR`).
 #[derive(Clone, Debug)]
-pub enum KeyRef {
+pub(crate) enum KeyRef {
     /// A file.
     File(PathBuf),
     /// The PEM text of an environment variable, read by the front-end.
@@ -24,7 +24,10 @@ pub enum KeyRef {
 impl KeyRef {
     /// Parses a key reference, `PATH` or `env://VAR`; `lookup` reads the variable (the front-ends pass
     /// the environment). Errors: an empty reference, another `scheme://`, an unset variable.
-    pub fn parse(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, KeyError> {
+    pub(crate) fn parse(
+        s: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KeyError> {
         if let Some(var) = s.strip_prefix("env://") {
             if var.is_empty() {
                 return Err(KeyError::UnsupportedRef("env://".into()));
@@ -56,7 +59,7 @@ impl std::fmt::Display for KeyRef {
 
 impl KeyRef {
     /// Reads the referenced text (a private key's text stays secret).
-    pub fn read(&self) -> Result<SecretString, KeyError> {
+    pub(crate) fn read(&self) -> Result<SecretString, KeyError> {
         let text = match self {
             KeyRef::File(p) => SecretString::from(
                 std::fs::read(p)
@@ -76,7 +79,7 @@ impl KeyRef {
 
     /// Reads and decrypts a private key with the password from `password` (asked through `ui` when
     /// it is to be prompted for).
-    pub fn load_private(
+    pub(crate) fn load_private(
         &self,
         password: &PasswordSource,
         ui: &mut Ui,
@@ -88,7 +91,7 @@ impl KeyRef {
 
     /// Reads a public key: a `PUBLIC KEY` PEM (the public half of an encrypted private key is not
     /// accepted; cosign does not either).
-    pub fn load_public(&self) -> Result<PublicKey, KeyError> {
+    pub(crate) fn load_public(&self) -> Result<PublicKey, KeyError> {
         let text = self.read()?;
         PublicKey::from_pem(text.expose())
     }
@@ -96,7 +99,7 @@ impl KeyRef {
 
 /// Where a private key's password comes from (decided by the front-end).
 #[derive(Debug, Clone)]
-pub enum PasswordSource {
+pub(crate) enum PasswordSource {
     /// A value in hand (`COSIGN_PASSWORD`, which may be empty).
     Given(SecretString),
     /// Ask on the terminal; an error when there is none.
@@ -108,7 +111,7 @@ pub enum PasswordSource {
 impl PasswordSource {
     /// The password; `confirm` asks twice when prompting (for a new key). [`PasswordSource::Generate`]
     /// makes a new one.
-    pub fn get(&self, confirm: bool, ui: &mut Ui) -> Result<SecretString, KeyError> {
+    pub(crate) fn get(&self, confirm: bool, ui: &mut Ui) -> Result<SecretString, KeyError> {
         match self {
             PasswordSource::Given(p) => Ok(p.clone()),
             PasswordSource::Generate => Ok(generate_password()),
@@ -131,7 +134,7 @@ impl PasswordSource {
 }
 
 /// 43 random characters (32 bytes from the operating system, URL-safe base64 without padding).
-pub fn generate_password() -> SecretString {
+pub(crate) fn generate_password() -> SecretString {
     use base64::Engine;
     use rand_core::RngCore;
     let mut buf = zeroize::Zeroizing::new([0u8; 32]);

@@ -4,16 +4,16 @@
 //! The public-good instance's addresses live here, once: the defaults of `--fulcio-url` /
 //! `--rekor-url`, of the Action inputs, and the summary's links.
 
-pub mod bundle;
-pub mod fulcio;
-pub mod oidc;
-pub mod rekor;
-pub mod trust;
-pub mod verify;
+pub(crate) mod bundle;
+pub(crate) mod fulcio;
+pub(crate) mod oidc;
+pub(crate) mod rekor;
+pub(crate) mod trust;
+pub(crate) mod verify;
 
 /// The public-good Fulcio: the default certificate authority.
-pub const PUBLIC_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
+pub(crate) const PUBLIC_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
 /// The public-good Rekor: the default transparency log.
-pub const PUBLIC_REKOR_URL: &str = "https://rekor.sigstore.dev";
+pub(crate) const PUBLIC_REKOR_URL: &str = "https://rekor.sigstore.dev";
 /// The search page of the public-good Rekor's entries.
-pub const PUBLIC_REKOR_SEARCH_URL: &str = "https://search.sigstore.dev";
+pub(crate) const PUBLIC_REKOR_SEARCH_URL: &str = "https://search.sigstore.dev";

@@ -12,14 +12,12 @@ use crate::secret::SecretString;
 use serde::Deserialize;
 
 /// The audience Fulcio expects.
-pub const AUDIENCE: &str = "sigstore";
-/// GitHub Actions' token issuer.
-pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub(crate) const AUDIENCE: &str = "sigstore";
 
 /// What can go wrong getting or reading the token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OidcError {
+pub(crate) enum OidcError {
     /// The token service could not be reached.
     #[error("cannot request the OIDC token: {0}")]
     Http(#[from] HttpError),
@@ -47,7 +45,7 @@ pub enum OidcError {
 
 impl OidcError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             OidcError::Http(e) => e.hint(),
             OidcError::TokenService { status: 401 | 403, .. } => Some(
@@ -68,7 +66,7 @@ impl OidcError {
 
 /// Where the token comes from (decided by [`crate::config`]).
 #[derive(Debug)]
-pub enum TokenSource {
+pub(crate) enum TokenSource {
     /// Given directly (`--identity-token`, `SIGSTORE_ID_TOKEN`).
     Given(SecretString),
     /// Requested from the Actions token service.
@@ -99,42 +97,42 @@ impl OneOrMany {
 
 /// The claims ferrosign reads; GitHub's are present in Actions tokens only.
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     /// issuer
     #[serde(default)]
-    pub iss: String,
+    pub(crate) iss: String,
     /// subject: signed as the proof of possession
     #[serde(default)]
-    pub sub: String,
+    pub(crate) sub: String,
     /// audience
     #[serde(default)]
     aud: Option<OneOrMany>,
     /// expiry (seconds since the epoch)
     #[serde(default)]
-    pub exp: Option<i64>,
+    pub(crate) exp: Option<i64>,
     /// an e-mail identity (non-Actions tokens)
     #[serde(default)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// `owner/repo`
     #[serde(default)]
-    pub repository: Option<String>,
+    pub(crate) repository: Option<String>,
     /// `public`, `private` or `internal`
     #[serde(default)]
-    pub repository_visibility: Option<String>,
+    pub(crate) repository_visibility: Option<String>,
     /// `owner/repo/.github/workflows/x.yml@refs/...`: Fulcio's SAN for Actions tokens
     #[serde(default)]
-    pub job_workflow_ref: Option<String>,
+    pub(crate) job_workflow_ref: Option<String>,
 }
 
 impl Claims {
     /// Whether `aud` names `audience`.
-    pub fn has_audience(&self, audience: &str) -> bool {
+    pub(crate) fn has_audience(&self, audience: &str) -> bool {
         self.aud.as_ref().is_some_and(|a| a.contains(audience))
     }
 
     /// The identity Fulcio will certify, as `cosign verify --certificate-identity` expects it: the
     /// workflow URL for Actions tokens, else the e-mail, else the subject.
-    pub fn identity(&self) -> String {
+    pub(crate) fn identity(&self) -> String {
         if let Some(w) = &self.job_workflow_ref {
             format!("https://github.com/{w}")
         } else if let Some(e) = &self.email {
@@ -147,15 +145,15 @@ impl Claims {
 
 /// A token and its (unverified) claims.
 #[derive(Debug)]
-pub struct IdentityToken {
+pub(crate) struct IdentityToken {
     raw: SecretString,
     /// the claims
-    pub claims: Claims,
+    pub(crate) claims: Claims,
 }
 
 impl IdentityToken {
     /// Reads a token's claims; rejects an expired token or one without `sub`/`iss`.
-    pub fn parse(raw: SecretString, now: i64) -> Result<Self, OidcError> {
+    pub(crate) fn parse(raw: &SecretString, now: i64) -> Result<Self, OidcError> {
         let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(raw.expose().trim())
             .map_err(|e| OidcError::Malformed(e.to_string()))?;
         let claims = data.claims;
@@ -175,7 +173,7 @@ impl IdentityToken {
     }
 
     /// The JWT text. Never print it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.raw.expose()
     }
 }
@@ -183,12 +181,11 @@ impl IdentityToken {
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The token service URL with `audience=sigstore` added to its query.
-pub fn request_url(base: &str) -> Result<String, HttpError> {
+pub(crate) fn request_url(base: &str) -> Result<String, HttpError> {
     let mut url = reqwest::Url::parse(base).map_err(|e| HttpError::InvalidUrl {
         url: crate::net::redact_query(base),
         reason: e.to_string(),
@@ -198,7 +195,7 @@ pub fn request_url(base: &str) -> Result<String, HttpError> {
 }
 
 /// Gets the token (masking it, and the request credentials, first) and reads its claims.
-pub async fn identity_token(
+pub(crate) async fn identity_token(
     source: &TokenSource,
     http: &Http,
     ui: &mut Ui,
@@ -249,16 +246,19 @@ pub async fn identity_token(
             SecretString::from(value)
         }
     };
-    IdentityToken::parse(raw, now_unix())
+    IdentityToken::parse(&raw, now_unix())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GitHub Actions' token issuer.
+    const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
     use base64::Engine;
 
-    fn jwt(claims: serde_json::Value) -> SecretString {
+    fn jwt(claims: &serde_json::Value) -> SecretString {
         let h = B64URL.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
         let c = B64URL.encode(claims.to_string());
         SecretString::from(format!("{h}.{c}.c2ln"))
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn reads_actions_claims_and_identity() {
         let t = IdentityToken::parse(
-            jwt(serde_json::json!({"iss": GITHUB_ISSUER, "sub": "repo:acme/app:ref:refs/heads/main",
+            &jwt(&serde_json::json!({"iss": GITHUB_ISSUER, "sub": "repo:acme/app:ref:refs/heads/main",
                 "aud": "sigstore", "exp": 2000, "repository": "acme/app", "repository_visibility": "private",
                 "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main"})),
             1000,
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn audience_may_be_a_list_and_email_is_the_identity() {
         let t = IdentityToken::parse(
-            jwt(serde_json::json!({"iss": "https://accounts.example", "sub": "123", "aud": ["x", "sigstore"],
+            &jwt(&serde_json::json!({"iss": "https://accounts.example", "sub": "123", "aud": ["x", "sigstore"],
                 "exp": 2000, "email": "dev@example.com"})),
             1000,
         )
@@ -295,23 +295,23 @@ mod tests {
 
     #[test]
     fn rejects_expired_malformed_and_incomplete_tokens() {
-        let expired = jwt(serde_json::json!({"iss": "i", "sub": "s", "exp": 900}));
+        let expired = jwt(&serde_json::json!({"iss": "i", "sub": "s", "exp": 900}));
         assert!(matches!(
-            IdentityToken::parse(expired, 1000),
+            IdentityToken::parse(&expired, 1000),
             Err(OidcError::Expired(100))
         ));
-        let no_sub = jwt(serde_json::json!({"iss": "i", "exp": 2000}));
+        let no_sub = jwt(&serde_json::json!({"iss": "i", "exp": 2000}));
         assert!(matches!(
-            IdentityToken::parse(no_sub, 1000),
+            IdentityToken::parse(&no_sub, 1000),
             Err(OidcError::MissingClaim("sub"))
         ));
-        let no_exp = jwt(serde_json::json!({"iss": "i", "sub": "s"}));
+        let no_exp = jwt(&serde_json::json!({"iss": "i", "sub": "s"}));
         assert!(matches!(
-            IdentityToken::parse(no_exp, 1000),
+            IdentityToken::parse(&no_exp, 1000),
             Err(OidcError::MissingClaim("exp"))
         ));
         assert!(matches!(
-            IdentityToken::parse(SecretString::from("not a jwt".to_string()), 1000),
+            IdentityToken::parse(&SecretString::from("not a jwt".to_string()), 1000),
             Err(OidcError::Malformed(_))
         ));
     }

@@ -1,23 +1,36 @@
 //! Rekor (v1 API): record a signature as a `hashedrekord` v0.0.1 entry, fetch the existing entry when the
-//! log already has it (409), and check what the log answered before anyone relies on it: the entry is
-//! ours, its signed entry timestamp (SET) and checkpoint verify with the trusted log key, and the
-//! inclusion proof leads from our entry to the checkpoint's root (RFC 6962).
+//! log already has it (409), and check what the log answered before anyone relies on it
+//! ([`RekorEntry::check`]): the entry is ours, its signed entry timestamp (SET) and checkpoint verify with
+//! the trusted log key, and the inclusion proof leads from our entry to the checkpoint's root (RFC 6962).
+//! The checks are sigstore-verify's (on a bundle made of the answer), not a second implementation.
 //!
 //! Also renders the entry as cosign's `dev.sigstore.cosign/bundle` annotation and as a Sigstore bundle's
 //! `tlogEntries[]` item.
 
 use crate::net::{body_message, error_chain, Http, HttpError};
 use crate::signing::PublicKey;
+use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
+use crate::sigstore::fulcio::SigningCertificate;
+use crate::sigstore::trust::TrustRoot;
+use crate::sigstore::verify::{verify_bundle, Artifact, ExpectedSigner, KeylessPolicy, Matcher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// Who made the signature a log entry records (for [`RekorEntry::check`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LoggedBy<'a> {
+    /// a key (`hashedrekord` with the public key)
+    Key(&'a PublicKey),
+    /// a Fulcio certificate (`hashedrekord` with the certificate)
+    Certificate(&'a SigningCertificate),
+}
 
 /// What can go wrong recording or checking an entry.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RekorError {
+pub(crate) enum RekorError {
     /// Rekor could not be reached.
     #[error("cannot reach Rekor: {0}")]
     Http(#[from] HttpError),
@@ -51,7 +64,7 @@ pub enum RekorError {
 
 impl RekorError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         Some(match self {
             RekorError::Http(HttpError::Unreachable { .. }) => {
                 "check --rekor-url and the network (transient faults were retried), or pass --tlog-upload=false to sign without a log entry".into()
@@ -73,18 +86,18 @@ impl RekorError {
 /// An inclusion proof (Rekor v1 JSON: hex hashes).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InclusionProof {
+pub(crate) struct InclusionProof {
     /// the entry's index in its tree (shard)
-    pub log_index: i64,
+    pub(crate) log_index: i64,
     /// hex
-    pub root_hash: String,
+    pub(crate) root_hash: String,
     /// the tree size the proof is for
-    pub tree_size: i64,
+    pub(crate) tree_size: i64,
     /// hex, bottom-up
-    pub hashes: Vec<String>,
+    pub(crate) hashes: Vec<String>,
     /// the signed checkpoint (a signed note)
     #[serde(default)]
-    pub checkpoint: Option<String>,
+    pub(crate) checkpoint: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -110,45 +123,28 @@ struct RawEntry {
 
 /// A transparency log entry as Rekor returned it.
 #[derive(Clone, Debug)]
-pub struct RekorEntry {
-    /// the entry UUID
-    pub uuid: String,
+pub(crate) struct RekorEntry {
     /// the canonicalized body (decoded)
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// seconds since the epoch
-    pub integrated_time: i64,
+    pub(crate) integrated_time: i64,
     /// hex SHA-256 of the log's DER public key
-    pub log_id: String,
+    pub(crate) log_id: String,
     /// the global log index
-    pub log_index: i64,
+    pub(crate) log_index: i64,
     /// the signed entry timestamp (DER ECDSA)
-    pub set: Vec<u8>,
+    pub(crate) set: Vec<u8>,
     /// the inclusion proof, when the log gave one
-    pub inclusion_proof: Option<InclusionProof>,
-}
-
-/// A trusted Rekor key (ECDSA P-256, as Rekor v1 uses).
-#[derive(Clone, Debug)]
-pub struct LogKey {
-    /// hex SHA-256 of the DER public key
-    pub log_id: String,
-    /// the key
-    pub key: PublicKey,
-}
-
-impl LogKey {
-    /// From the DER public key (a trusted root's `tlogs[].publicKey.rawBytes`).
-    pub fn from_der(der: &[u8]) -> Result<Self, crate::signing::KeyError> {
-        Ok(LogKey {
-            log_id: hex::encode(Sha256::digest(der)),
-            key: PublicKey::from_der(der)?,
-        })
-    }
+    pub(crate) inclusion_proof: Option<InclusionProof>,
 }
 
 /// The `hashedrekord` v0.0.1 entry for a signature over a SHA-256 digest, with the verifier as PEM (a
 /// certificate or a public key).
-pub fn hashedrekord(digest: &[u8; 32], signature: &[u8], verifier_pem: &str) -> serde_json::Value {
+pub(crate) fn hashedrekord(
+    digest: &[u8; 32],
+    signature: &[u8],
+    verifier_pem: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
@@ -164,27 +160,22 @@ pub fn hashedrekord(digest: &[u8; 32], signature: &[u8], verifier_pem: &str) -> 
 
 /// A Rekor client.
 #[derive(Clone, Debug)]
-pub struct Rekor {
+pub(crate) struct Rekor {
     http: Http,
     url: String,
 }
 
 impl Rekor {
     /// A client for the Rekor at `url`.
-    pub fn new(http: Http, url: &str) -> Self {
+    pub(crate) fn new(http: Http, url: &str) -> Self {
         Rekor {
             http,
             url: url.trim_end_matches('/').to_string(),
         }
     }
 
-    /// The log's URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Uploads an entry; when the log already has it (409), fetches the existing one.
-    pub async fn upload(&self, entry: &serde_json::Value) -> Result<RekorEntry, RekorError> {
+    pub(crate) async fn upload(&self, entry: &serde_json::Value) -> Result<RekorEntry, RekorError> {
         let endpoint = format!("{}/api/v1/log/entries", self.url);
         let body = entry.to_string();
         let resp = self.http.post_json(&endpoint, body).await?;
@@ -256,10 +247,10 @@ impl Rekor {
 }
 
 /// Parses Rekor's `{uuid: entry}` answer.
-pub fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
+pub(crate) fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
     let map: BTreeMap<String, RawEntry> = serde_json::from_slice(bytes)
         .map_err(|e| RekorError::BadAnswer(format!("not the expected JSON: {e}")))?;
-    let Some((uuid, raw)) = map.into_iter().next() else {
+    let Some((_uuid, raw)) = map.into_iter().next() else {
         return Err(RekorError::BadAnswer("no entry in the answer".into()));
     };
     let body = B64
@@ -278,7 +269,6 @@ pub fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
             })
         })?;
     Ok(RekorEntry {
-        uuid,
         body,
         integrated_time: raw.integrated_time,
         log_id: raw.log_id.to_lowercase(),
@@ -288,194 +278,64 @@ pub fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
     })
 }
 
-fn leaf_hash(data: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(data);
-    h.finalize().into()
-}
-
-fn node_hash(left: &[u8], right: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
-}
-
-/// The root an RFC 6962 inclusion proof leads to from `leaf` at `index` in a tree of `size` leaves
-/// (RFC 9162, 2.1.3.2).
-pub fn root_from_inclusion_proof(
-    index: u64,
-    size: u64,
-    leaf: [u8; 32],
-    proof: &[[u8; 32]],
-) -> Result<[u8; 32], String> {
-    if index >= size {
-        return Err(format!("index {index} is outside a tree of {size}"));
-    }
-    let (mut fnode, mut snode) = (index, size - 1);
-    let mut r = leaf;
-    for p in proof {
-        if snode == 0 {
-            return Err("the proof is too long".into());
-        }
-        if fnode & 1 == 1 || fnode == snode {
-            r = node_hash(p, &r);
-            while fnode & 1 == 0 && fnode != 0 {
-                fnode >>= 1;
-                snode >>= 1;
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        fnode >>= 1;
-        snode >>= 1;
-    }
-    if snode != 0 {
-        return Err("the proof is too short".into());
-    }
-    Ok(r)
-}
-
-fn hex32(s: &str, what: &str) -> Result<[u8; 32], RekorError> {
-    hex::decode(s)
-        .ok()
-        .and_then(|v| <[u8; 32]>::try_from(v).ok())
-        .ok_or_else(|| RekorError::BadAnswer(format!("{what} is not a hex SHA-256")))
-}
-
-/// A checkpoint (signed note) taken apart.
-struct Checkpoint<'a> {
-    text: &'a str,
-    size: u64,
-    root: Vec<u8>,
-    signatures: Vec<Vec<u8>>,
-}
-
-fn parse_checkpoint(note: &str) -> Result<Checkpoint<'_>, String> {
-    let split = note
-        .find("\n\n")
-        .ok_or_else(|| "the checkpoint has no blank line before its signatures".to_string())?;
-    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-    let mut lines = text.lines();
-    let _origin = lines
-        .next()
-        .filter(|o| !o.is_empty())
-        .ok_or("the checkpoint has no origin")?;
-    let size = lines
-        .next()
-        .and_then(|l| l.parse::<u64>().ok())
-        .ok_or("the checkpoint has no tree size")?;
-    let root = lines
-        .next()
-        .and_then(|l| B64.decode(l).ok())
-        .ok_or("the checkpoint has no root hash")?;
-    let signatures = sigs
-        .lines()
-        .filter_map(|l| l.strip_prefix("\u{2014} "))
-        .filter_map(|l| l.split_once(' '))
-        .filter_map(|(_, sig)| B64.decode(sig).ok())
-        .filter(|s| s.len() > 4)
-        .collect();
-    Ok(Checkpoint {
-        text,
-        size,
-        root,
-        signatures,
-    })
-}
-
 impl RekorEntry {
-    /// The canonical JSON the SET signs.
-    fn set_payload(&self) -> String {
-        // Keys sorted, no spaces; base64 and hex need no escaping.
-        format!(
-            r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
-            B64.encode(&self.body),
-            self.integrated_time,
-            self.log_id,
-            self.log_index
-        )
-    }
-
-    /// Checks that the body is exactly the entry we asked for (parsed, so key order does not matter).
-    pub fn check_body(&self, expected: &serde_json::Value) -> Result<(), RekorError> {
-        let got: serde_json::Value = serde_json::from_slice(&self.body)
-            .map_err(|_| RekorError::Unverified("the entry's body is not JSON".into()))?;
-        let norm = |v: &serde_json::Value| {
-            let mut v = v.clone();
-            if let Some(h) = v.pointer_mut("/spec/data/hash/value") {
-                *h = serde_json::Value::String(h.as_str().unwrap_or_default().to_lowercase());
-            }
-            v
+    /// Checks the log's answer before anyone relies on it, with sigstore-verify: the entry, the
+    /// signature over `digest` and the signer's key or certificate make a Sigstore bundle that must
+    /// verify against `trust`. That is: the entry describes this signature, key or certificate and
+    /// digest; its signed entry timestamp verifies with a trusted Rekor key; its inclusion proof leads
+    /// to a checkpoint signed by that key; and for a certificate, it chains to a trusted Fulcio CA at
+    /// the log's time, its embedded SCT verifies with a trusted CT log (when it has one), and the log's
+    /// time lies inside its validity.
+    pub(crate) fn check(
+        &self,
+        trust: &TrustRoot,
+        digest: &[u8; 32],
+        signature: &[u8],
+        by: LoggedBy<'_>,
+    ) -> Result<(), RekorError> {
+        let material = match by {
+            LoggedBy::Key(_) => VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: String::new(),
+                }),
+                tlog_entries: vec![self.bundle_entry()],
+                ..Default::default()
+            },
+            LoggedBy::Certificate(cert) => VerificationMaterial {
+                certificate: Some(X509Certificate {
+                    raw_bytes: B64.encode(&cert.leaf_der),
+                }),
+                tlog_entries: vec![self.bundle_entry()],
+                ..Default::default()
+            },
         };
-        if norm(&got) != norm(expected) {
-            return Err(RekorError::Unverified(
-                "the log returned an entry for another signature, key or digest".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Verifies the SET, and the inclusion proof and its checkpoint when present, with the log's key.
-    pub fn verify(&self, key: &LogKey) -> Result<(), RekorError> {
-        if key.log_id != self.log_id {
-            return Err(RekorError::Unverified(format!(
-                "the entry is from log {}, not {}",
-                self.log_id, key.log_id
-            )));
-        }
-        key.key
-            .verify(self.set_payload().as_bytes(), &self.set)
-            .map_err(|_| {
-                RekorError::Unverified(
-                    "the signed entry timestamp does not verify with the log's key".into(),
-                )
-            })?;
-        let Some(proof) = &self.inclusion_proof else {
-            return Ok(());
+        let ours = Bundle::for_digest(material, digest, signature);
+        let unreadable = |e: serde_json::Error| {
+            RekorError::BadAnswer(format!("the entry does not make a Sigstore bundle: {e}"))
         };
-        let hashes = proof
-            .hashes
-            .iter()
-            .map(|h| hex32(h, "a proof hash"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let root = root_from_inclusion_proof(
-            u64::try_from(proof.log_index).unwrap_or(u64::MAX),
-            u64::try_from(proof.tree_size).unwrap_or(0),
-            leaf_hash(&self.body),
-            &hashes,
-        )
-        .map_err(|e| RekorError::Unverified(format!("the inclusion proof is invalid: {e}")))?;
-        if root != hex32(&proof.root_hash, "the root hash")? {
-            return Err(RekorError::Unverified(
-                "the inclusion proof does not lead to the log's root hash".into(),
-            ));
-        }
-        if let Some(note) = &proof.checkpoint {
-            let cp = parse_checkpoint(note).map_err(RekorError::Unverified)?;
-            let hint = &hex::decode(&key.log_id).unwrap_or_default()[..4];
-            let signed = cp
-                .signatures
-                .iter()
-                .any(|s| &s[..4] == hint && key.key.verify(cp.text.as_bytes(), &s[4..]).is_ok());
-            if !signed {
-                return Err(RekorError::Unverified(
-                    "the checkpoint is not signed by the log's key".into(),
-                ));
+        let json = serde_json::to_value(&ours).map_err(unreadable)?;
+        let parsed: sigstore_verify::types::Bundle =
+            serde_json::from_value(json).map_err(unreadable)?;
+        let policy;
+        let expected = match by {
+            LoggedBy::Key(key) => ExpectedSigner::Key(key),
+            LoggedBy::Certificate(cert) => {
+                policy = KeylessPolicy {
+                    identity: Matcher::Exact(cert.identity.clone()),
+                    issuer: Matcher::Exact(cert.issuer.clone()),
+                    insecure_ignore_sct: !cert.has_sct,
+                    insecure_ignore_tlog: false,
+                };
+                ExpectedSigner::Keyless(&policy)
             }
-            if cp.size != proof.tree_size as u64 || cp.root != root {
-                return Err(RekorError::Unverified(
-                    "the checkpoint is for another tree than the inclusion proof".into(),
-                ));
-            }
-        }
-        Ok(())
+        };
+        verify_bundle(trust, &parsed, Artifact::Digest(digest), expected)
+            .map(|_| ())
+            .map_err(|e| RekorError::Unverified(e.to_string()))
     }
 
     /// cosign's `dev.sigstore.cosign/bundle` annotation (field order as cosign writes it).
-    pub fn cosign_bundle_annotation(&self) -> String {
+    pub(crate) fn cosign_bundle_annotation(&self) -> String {
         format!(
             r#"{{"SignedEntryTimestamp":"{}","Payload":{{"body":"{}","integratedTime":{},"logIndex":{},"logID":"{}"}}}}"#,
             B64.encode(&self.set),
@@ -488,7 +348,7 @@ impl RekorEntry {
 
     /// The entry as a Sigstore bundle's `verificationMaterial.tlogEntries[]` item (protobuf JSON:
     /// 64-bit integers as strings, bytes as base64).
-    pub fn bundle_entry(&self) -> serde_json::Value {
+    pub(crate) fn bundle_entry(&self) -> serde_json::Value {
         let log_id = B64.encode(hex::decode(&self.log_id).unwrap_or_default());
         let mut entry = serde_json::json!({
             "logIndex": self.log_index.to_string(),
@@ -519,133 +379,45 @@ impl RekorEntry {
 mod tests {
     use super::*;
 
-    fn split(n: usize) -> usize {
-        let mut k = 1;
-        while k * 2 < n {
-            k *= 2;
-        }
-        k
-    }
-
-    fn tree_root(leaves: &[[u8; 32]]) -> [u8; 32] {
-        match leaves.len() {
-            0 => Sha256::digest([]).into(),
-            1 => leaves[0],
-            n => node_hash(
-                &tree_root(&leaves[..split(n)]),
-                &tree_root(&leaves[split(n)..]),
-            ),
-        }
-    }
-
-    fn path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
-        let n = leaves.len();
-        if n <= 1 {
-            return vec![];
-        }
-        let k = split(n);
-        let (mut p, sibling) = if m < k {
-            (path(m, &leaves[..k]), tree_root(&leaves[k..]))
-        } else {
-            (path(m - k, &leaves[k..]), tree_root(&leaves[..k]))
-        };
-        p.push(sibling);
-        p
-    }
-
-    #[test]
-    fn inclusion_proofs_verify_for_every_leaf_of_many_tree_sizes() {
-        for n in 1..=33usize {
-            let leaves: Vec<[u8; 32]> = (0..n).map(|i| leaf_hash(&[i as u8])).collect();
-            let root = tree_root(&leaves);
-            for m in 0..n {
-                let p = path(m, &leaves);
-                assert_eq!(
-                    root_from_inclusion_proof(m as u64, n as u64, leaves[m], &p).unwrap(),
-                    root,
-                    "n={n} m={m}"
-                );
-                if !p.is_empty() {
-                    let mut bad = p.clone();
-                    bad[0][0] ^= 1;
-                    assert_ne!(
-                        root_from_inclusion_proof(m as u64, n as u64, leaves[m], &bad).unwrap(),
-                        root
-                    );
-                    assert!(
-                        root_from_inclusion_proof(m as u64, n as u64, leaves[m], &p[1..]).is_err()
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn set_payload_is_canonical_and_annotation_is_cosigns_shape() {
-        let e = RekorEntry {
-            uuid: "u".into(),
+    fn entry() -> RekorEntry {
+        RekorEntry {
             body: b"{}".to_vec(),
             integrated_time: 1700000000,
             log_id: "ab".repeat(32),
             log_index: 42,
             set: vec![1, 2],
             inclusion_proof: None,
-        };
-        assert_eq!(
-            e.set_payload(),
-            format!(
-                r#"{{"body":"e30=","integratedTime":1700000000,"logID":"{}","logIndex":42}}"#,
-                "ab".repeat(32)
-            )
-        );
-        let a: serde_json::Value = serde_json::from_str(&e.cosign_bundle_annotation()).unwrap();
-        assert_eq!(a["SignedEntryTimestamp"], "AQI=");
-        assert_eq!(a["Payload"]["logIndex"], 42);
-        let b = e.bundle_entry();
-        assert_eq!(b["logIndex"], "42");
-        assert_eq!(b["kindVersion"]["kind"], "hashedrekord");
+        }
     }
 
     #[test]
-    fn set_and_checkpoint_verify_only_with_the_log_key() {
-        let log = crate::signing::PrivateKey::generate();
-        let key = LogKey::from_der(&log.public_key().to_der()).unwrap();
-        let body = br#"{"apiVersion":"0.0.1"}"#.to_vec();
-        let leaves = [leaf_hash(b"a"), leaf_hash(&body), leaf_hash(b"c")];
-        let root = tree_root(&leaves);
-        let text = format!("test - 1\n3\n{}\n", B64.encode(root));
-        let hint = hex::decode(&key.log_id).unwrap()[..4].to_vec();
-        let sig = [hint, log.sign(text.as_bytes())].concat();
-        let mut e = RekorEntry {
-            uuid: "u".into(),
-            body,
-            integrated_time: 1,
-            log_id: key.log_id.clone(),
-            log_index: 1,
-            set: vec![],
-            inclusion_proof: Some(InclusionProof {
-                log_index: 1,
-                root_hash: hex::encode(root),
-                tree_size: 3,
-                hashes: path(1, &leaves).iter().map(hex::encode).collect(),
-                checkpoint: Some(format!("{text}\n\u{2014} test {}\n", B64.encode(sig))),
-            }),
+    fn annotation_and_bundle_entry_have_cosigns_and_the_bundles_shape() {
+        let e = entry();
+        let a: serde_json::Value = serde_json::from_str(&e.cosign_bundle_annotation()).unwrap();
+        assert_eq!(a["SignedEntryTimestamp"], "AQI=");
+        assert_eq!(a["Payload"]["logIndex"], 42);
+        assert_eq!(a["Payload"]["logID"], "ab".repeat(32));
+        let b = e.bundle_entry();
+        assert_eq!(b["logIndex"], "42");
+        assert_eq!(b["kindVersion"]["kind"], "hashedrekord");
+        assert_eq!(b["inclusionPromise"]["signedEntryTimestamp"], "AQI=");
+    }
+
+    #[test]
+    fn an_answer_from_an_untrusted_log_does_not_check() {
+        let key = crate::signing::PrivateKey::generate();
+        let digest = [7u8; 32];
+        let sig = key.sign_digest(&digest).unwrap();
+        let body = hashedrekord(&digest, &sig, &key.public_key().to_pem()).to_string();
+        let e = RekorEntry {
+            body: body.into_bytes(),
+            ..entry()
         };
-        e.set = log.sign(e.set_payload().as_bytes());
-        e.verify(&key).unwrap();
-        let other = LogKey::from_der(&crate::signing::PrivateKey::generate().public_key().to_der())
-            .unwrap();
-        assert!(e
-            .verify(&LogKey {
-                log_id: key.log_id.clone(),
-                key: other.key
-            })
-            .is_err());
-        let mut tampered = e.clone();
-        tampered.integrated_time += 1;
-        assert!(tampered.verify(&key).is_err());
-        let mut wrong_root = e.clone();
-        wrong_root.inclusion_proof.as_mut().unwrap().root_hash = hex::encode([0u8; 32]);
-        assert!(wrong_root.verify(&key).is_err());
+        let trust = TrustRoot::production().unwrap();
+        let err = e
+            .check(&trust, &digest, &sig, LoggedBy::Key(&key.public_key()))
+            .unwrap_err();
+        assert!(matches!(err, RekorError::Unverified(_)), "{err}");
+        assert!(err.to_string().contains("does not list"), "{err}");
     }
 }

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The public-good instance's trusted root, embedded for offline use (see `scripts/refresh-trusted-root.sh`).
-pub const PRODUCTION_TRUSTED_ROOT: &str = include_str!("production_trusted_root.json");
+pub(crate) const PRODUCTION_TRUSTED_ROOT: &str = include_str!("production_trusted_root.json");
 
 /// The media type prefix every trusted root carries.
 const MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.trustedroot";
@@ -25,7 +25,7 @@ const MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.trustedroot";
 /// Where the trust material came from: named in every error, so a wrong-instance failure says which root was used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum TrustSource {
+pub(crate) enum TrustSource {
     /// The embedded snapshot of the public-good instance's root.
     Production,
     /// A file given with `--trusted-root`.
@@ -46,7 +46,7 @@ impl fmt::Display for TrustSource {
 /// Why trust material could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum TrustError {
+pub(crate) enum TrustError {
     /// The `--trusted-root` file could not be read.
     #[error("cannot read the trusted root {}: {source}", path.display())]
     Read {
@@ -75,8 +75,8 @@ pub enum TrustError {
 
 impl TrustError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        Some(match self {
+    pub(crate) fn hint(&self) -> String {
+        match self {
             TrustError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 "check the path given to --trusted-root".into()
             }
@@ -86,63 +86,34 @@ impl TrustError {
                  of that name), or omit it to use the public-good instance"
                     .into()
             }
-        })
+        }
     }
 }
 
 /// A Rekor or CT log named by the trust root.
 #[derive(Clone, Debug)]
-pub struct LogInfo {
+pub(crate) struct LogInfo {
     /// the log's base URL
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// the log ID (SHA-256 of the log's DER public key for Rekor v1 and CT), lowercase hex
-    pub log_id_hex: String,
-    /// `PKIX_ECDSA_P256_SHA_256`, `PKIX_ED25519`, …
-    pub key_details: String,
-    /// `start..end` of the key's validity, RFC 3339
-    pub valid_for: String,
+    pub(crate) log_id_hex: String,
 }
 
 /// Loaded, checked trust material and where it came from.
 #[derive(Clone, Debug)]
-pub struct TrustRoot {
+pub(crate) struct TrustRoot {
     root: TrustedRoot,
     source: TrustSource,
 }
 
-/// One log's summary; Rekor and CT logs have the same fields under different types.
-fn log_info(
-    base_url: &str,
-    key_id: &[u8],
-    key_details: &str,
-    valid_for: Option<&sigstore_verify::types::TimeRange>,
-) -> LogInfo {
-    LogInfo {
-        base_url: base_url.to_string(),
-        log_id_hex: hex::encode(key_id),
-        key_details: key_details.to_string(),
-        valid_for: window(valid_for),
-    }
-}
-
-fn window(range: Option<&sigstore_verify::types::TimeRange>) -> String {
-    match range {
-        None => "always".into(),
-        Some(r) => match &r.end {
-            Some(end) => format!("{} to {end}", r.start),
-            None => format!("from {}", r.start),
-        },
-    }
-}
-
 impl TrustRoot {
     /// The public-good instance's root, from the embedded snapshot.
-    pub fn production() -> Result<Self, TrustError> {
+    pub(crate) fn production() -> Result<Self, TrustError> {
         Self::parse(PRODUCTION_TRUSTED_ROOT, TrustSource::Production)
     }
 
     /// A trusted root file.
-    pub fn from_file(path: &Path) -> Result<Self, TrustError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, TrustError> {
         let text = std::fs::read_to_string(path).map_err(|source| TrustError::Read {
             path: path.to_path_buf(),
             source,
@@ -151,7 +122,7 @@ impl TrustRoot {
     }
 
     /// The file if one is given, else the public-good root.
-    pub fn load(path: Option<&Path>) -> Result<Self, TrustError> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self, TrustError> {
         match path {
             Some(p) => Self::from_file(p),
             None => Self::production(),
@@ -159,7 +130,7 @@ impl TrustRoot {
     }
 
     /// Parses and checks a trusted root's JSON text.
-    pub fn parse(json: &str, source: TrustSource) -> Result<Self, TrustError> {
+    pub(crate) fn parse(json: &str, source: TrustSource) -> Result<Self, TrustError> {
         let parse_err = |reason: String| TrustError::Parse {
             origin: source.clone(),
             reason,
@@ -192,80 +163,87 @@ impl TrustRoot {
     }
 
     /// The parsed root, for the verifier.
-    pub fn root(&self) -> &TrustedRoot {
+    pub(crate) fn root(&self) -> &TrustedRoot {
         &self.root
     }
 
     /// Where it came from.
-    pub fn source(&self) -> &TrustSource {
+    pub(crate) fn source(&self) -> &TrustSource {
         &self.source
     }
 
     /// The Rekor logs it trusts (v1 and v2).
-    pub fn rekor_logs(&self) -> Vec<LogInfo> {
+    pub(crate) fn rekor_logs(&self) -> Vec<LogInfo> {
         self.root
             .tlogs
             .iter()
-            .map(|l| {
-                log_info(
-                    &l.base_url,
-                    l.log_id.key_id.as_bytes(),
-                    l.public_key.key_details.as_str(),
-                    l.public_key.valid_for.as_ref(),
-                )
-            })
-            .collect()
-    }
-
-    /// The certificate transparency logs it trusts.
-    pub fn ct_logs(&self) -> Vec<LogInfo> {
-        self.root
-            .ctlogs
-            .iter()
-            .map(|l| {
-                log_info(
-                    &l.base_url,
-                    l.log_id.key_id.as_bytes(),
-                    l.public_key.key_details.as_str(),
-                    l.public_key.valid_for.as_ref(),
-                )
+            .map(|l| LogInfo {
+                base_url: l.base_url.clone(),
+                log_id_hex: hex::encode(l.log_id.key_id.as_bytes()),
             })
             .collect()
     }
 
     /// The Rekor log with this log ID (raw bytes), if trusted.
-    pub fn rekor_log(&self, log_id: &[u8]) -> Option<LogInfo> {
+    pub(crate) fn rekor_log(&self, log_id: &[u8]) -> Option<LogInfo> {
         let hex_id = hex::encode(log_id);
         self.rekor_logs()
             .into_iter()
             .find(|l| l.log_id_hex == hex_id)
     }
 
-    /// Each Fulcio CA's URI and certificate chain (DER, as listed: leaf-most first, root last).
-    pub fn fulcio_chains(&self) -> Vec<(String, Vec<Vec<u8>>)> {
-        self.root
+    /// Checks that `leaf` (DER) chains through `intermediates` (DER, as the CA handed them out) to a
+    /// Fulcio certificate authority of this root that is valid at `at`, with every certificate valid
+    /// then and the code-signing extended key usage: the path building and signature checks are
+    /// rustls-webpki's, with the algorithms sigstore-verify accepts, as sigstore-verify checks a bundle's
+    /// certificate. Errors: the reason, in words.
+    pub(crate) fn verify_fulcio_chain(
+        &self,
+        leaf: &[u8],
+        intermediates: &[Vec<u8>],
+        at: jiff::Timestamp,
+    ) -> Result<(), String> {
+        use rustls_pki_types::{CertificateDer, UnixTime};
+        /// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER content octets.
+        const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+        let anchors: Vec<_> = self
+            .root
             .certificate_authorities
             .iter()
-            .map(|ca| {
-                (
-                    ca.uri.clone(),
-                    ca.cert_chain
-                        .certificates
-                        .iter()
-                        .map(|c| c.raw_bytes.as_bytes().to_vec())
-                        .collect(),
-                )
+            .filter(|ca| ca.valid_for.is_none_or(|window| window.contains(at)))
+            .flat_map(|ca| ca.cert_chain.certificates.iter())
+            .filter_map(|c| {
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(c.raw_bytes.as_bytes()))
+                    .ok()
+                    .map(|a| a.to_owned())
             })
-            .collect()
-    }
-
-    /// The number of timestamp authorities.
-    pub fn tsa_count(&self) -> usize {
-        self.root.timestamp_authorities.len()
+            .collect();
+        if anchors.is_empty() {
+            return Err(format!("it lists no certificate authority valid at {at}"));
+        }
+        let intermediates: Vec<CertificateDer<'_>> = intermediates
+            .iter()
+            .map(|c| CertificateDer::from(c.as_slice()))
+            .collect();
+        let leaf = CertificateDer::from(leaf);
+        let ee = webpki::EndEntityCert::try_from(&leaf)
+            .map_err(|e| format!("the certificate cannot be parsed: {e}"))?;
+        let seconds = u64::try_from(at.as_second()).unwrap_or(0);
+        ee.verify_for_usage(
+            sigstore_verify::crypto::WEBPKI_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)),
+            webpki::KeyUsage::required(CODE_SIGNING),
+            None,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
     }
 
     /// A one-line description for messages: the source and the log URLs it trusts.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut logs: Vec<String> = Vec::new();
         for l in self.rekor_logs() {
             if !logs.contains(&l.base_url) {
@@ -287,23 +265,29 @@ mod tests {
     #[test]
     fn production_root_parses_with_every_kind_of_material() {
         let root = TrustRoot::production().unwrap();
-        let logs = root.rekor_logs();
-        assert!(logs
+        assert!(root
+            .rekor_logs()
             .iter()
             .any(|l| l.base_url == "https://rekor.sigstore.dev"
-                && l.key_details == "PKIX_ECDSA_P256_SHA_256"
                 && l.log_id_hex
                     == "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"));
-        assert!(
-            logs.iter().any(|l| l.key_details == "PKIX_ED25519"),
-            "a Rekor v2 log: {logs:?}"
-        );
-        assert!(!root.ct_logs().is_empty());
-        assert!(root.tsa_count() >= 1);
-        let cas = root.fulcio_chains();
-        assert!(cas
+        let r = root.root();
+        let keys: Vec<&str> = r
+            .tlogs
             .iter()
-            .any(|(uri, chain)| uri == "https://fulcio.sigstore.dev" && chain.len() == 2));
+            .map(|l| l.public_key.key_details.as_str())
+            .collect();
+        assert!(
+            keys.contains(&"PKIX_ECDSA_P256_SHA_256") && keys.contains(&"PKIX_ED25519"),
+            "{keys:?}"
+        );
+        assert!(!r.ctlogs.is_empty());
+        assert!(!r.timestamp_authorities.is_empty());
+        assert!(r
+            .certificate_authorities
+            .iter()
+            .any(|ca| ca.uri == "https://fulcio.sigstore.dev"
+                && ca.cert_chain.certificates.len() == 2));
         assert!(root.describe().contains("rekor.sigstore.dev"));
     }
 
@@ -324,6 +308,29 @@ mod tests {
                 "embedded root lacks {log:?}: run scripts/refresh-trusted-root.sh"
             );
         }
+    }
+
+    #[test]
+    fn fulcio_chains_are_checked_against_the_root() {
+        let root = TrustRoot::production().unwrap();
+        let chain: Vec<Vec<u8>> = root
+            .root()
+            .certificate_authorities
+            .iter()
+            .find(|ca| ca.uri == "https://fulcio.sigstore.dev")
+            .unwrap()
+            .cert_chain
+            .certificates
+            .iter()
+            .map(|c| c.raw_bytes.as_bytes().to_vec())
+            .collect();
+        // The public-good intermediate is a CA certificate: no code-signing leaf, refused.
+        let now = jiff::Timestamp::now();
+        let e = root
+            .verify_fulcio_chain(&chain[0], &chain[1..], now)
+            .unwrap_err();
+        assert!(!e.is_empty());
+        assert!(root.verify_fulcio_chain(b"not DER", &[], now).is_err());
     }
 
     #[test]

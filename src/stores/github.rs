@@ -12,7 +12,8 @@
 //! small, stable endpoints. Its secrets API would also still leave the sealing and the status-to-hint
 //! mapping to us. Plain requests through `Http` keep one network door and one error style.
 
-use super::{server_message, StoreError};
+use super::StoreError;
+use crate::net::server_message;
 use crate::net::{error_chain, Http, HttpOptions};
 use crate::secret::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -20,22 +21,22 @@ use base64::Engine;
 use serde::Deserialize;
 
 /// The default GitHub REST API base.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// `github://OWNER/REPO` (optionally an environment) or `github://ORG`.
 #[derive(Debug)]
-pub struct GitHubTarget {
+pub(crate) struct GitHubTarget {
     /// whose secrets
-    pub scope: GitHubScope,
+    pub(crate) scope: GitHubScope,
     /// the REST API base, without a trailing slash (`GITHUB_API_URL`, else [`DEFAULT_API_URL`])
-    pub api_url: String,
+    pub(crate) api_url: String,
     /// a token that may write Actions secrets
-    pub token: SecretString,
+    pub(crate) token: SecretString,
 }
 
 /// Whose Actions secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitHubScope {
+pub(crate) enum GitHubScope {
     /// A repository's secrets.
     Repo {
         /// owner (user or organisation)
@@ -63,7 +64,7 @@ pub enum GitHubScope {
 
 /// Which repositories of an organisation may read its secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrgVisibility {
+pub(crate) enum OrgVisibility {
     /// every repository
     All,
     /// private and internal repositories
@@ -74,7 +75,7 @@ pub enum OrgVisibility {
 
 impl OrgVisibility {
     /// The API's name for it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OrgVisibility::All => "all",
             OrgVisibility::Private => "private",
@@ -89,11 +90,11 @@ const SERVICE: &str = "GitHub";
 
 /// The public key GitHub hands out for sealing secrets of one repository, environment or organisation.
 #[derive(Debug, Clone)]
-pub struct SealingKey {
+pub(crate) struct SealingKey {
     /// GitHub's id for the key; sent back with every secret
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// the X25519 public key
-    pub key: crypto_box::PublicKey,
+    pub(crate) key: crypto_box::PublicKey,
 }
 
 #[derive(Deserialize)]
@@ -104,7 +105,7 @@ struct PublicKeyBody {
 
 impl SealingKey {
     /// Parses GitHub's `{"key_id": …, "key": "<base64 of 32 bytes>"}`.
-    pub fn from_json(body: &[u8]) -> Result<Self, String> {
+    pub(crate) fn from_json(body: &[u8]) -> Result<Self, String> {
         let b: PublicKeyBody = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let raw = B64
             .decode(b.key.trim())
@@ -123,7 +124,7 @@ impl SealingKey {
     }
 
     /// `crypto_box_seal(value, key)`, base64: what GitHub's `encrypted_value` takes for secret `name`.
-    pub fn seal(&self, name: &'static str, value: &[u8]) -> Result<String, StoreError> {
+    pub(crate) fn seal(&self, name: &'static str, value: &[u8]) -> Result<String, StoreError> {
         self.key
             .seal(&mut rand_core::OsRng, value)
             .map(|b| B64.encode(b))
@@ -133,7 +134,7 @@ impl SealingKey {
 
 /// How the target is named in messages: "repository acme/app", "environment `prod` of repository
 /// acme/app", "organisation acme".
-pub fn describe(scope: &GitHubScope) -> String {
+pub(crate) fn describe(scope: &GitHubScope) -> String {
     match scope {
         GitHubScope::Repo { owner, repo } => format!("repository {owner}/{repo}"),
         GitHubScope::Environment {
@@ -146,7 +147,7 @@ pub fn describe(scope: &GitHubScope) -> String {
 }
 
 /// The `…/secrets` collection URL of a scope.
-pub fn secrets_url(api: &str, scope: &GitHubScope) -> String {
+pub(crate) fn secrets_url(api: &str, scope: &GitHubScope) -> String {
     match scope {
         GitHubScope::Repo { owner, repo } => format!("{api}/repos/{owner}/{repo}/actions/secrets"),
         GitHubScope::Environment {
@@ -175,7 +176,7 @@ fn encode_segment(s: &str) -> String {
 }
 
 /// A client for one scope's Actions secrets.
-pub struct SecretsApi<'a> {
+pub(crate) struct SecretsApi<'a> {
     http: Http,
     target: &'a GitHubTarget,
     base: String,
@@ -184,7 +185,7 @@ pub struct SecretsApi<'a> {
 
 impl<'a> SecretsApi<'a> {
     /// A client for `target`'s secrets.
-    pub fn new(target: &'a GitHubTarget) -> Result<Self, StoreError> {
+    pub(crate) fn new(target: &'a GitHubTarget) -> Result<Self, StoreError> {
         Ok(SecretsApi {
             http: Http::new(HttpOptions::default())?,
             base: secrets_url(&target.api_url, &target.scope),
@@ -229,7 +230,7 @@ impl<'a> SecretsApi<'a> {
     }
 
     /// The key to seal secrets with.
-    pub async fn sealing_key(&self) -> Result<SealingKey, StoreError> {
+    pub(crate) async fn sealing_key(&self) -> Result<SealingKey, StoreError> {
         let action = format!("reading the secrets public key of {}", self.name);
         let url = format!("{}/public-key", self.base);
         let resp = self
@@ -248,7 +249,7 @@ impl<'a> SecretsApi<'a> {
     }
 
     /// Whether the secret `name` exists (its value cannot be read, only its metadata).
-    pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn exists(&self, name: &str) -> Result<bool, StoreError> {
         let action = format!("checking for secret {name} in {}", self.name);
         let url = format!("{}/{name}", self.base);
         let resp = self
@@ -263,7 +264,7 @@ impl<'a> SecretsApi<'a> {
     }
 
     /// Creates or updates the secret `name` with an already sealed value; true when it was created.
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         key: &SealingKey,
         name: &str,

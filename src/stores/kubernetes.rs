@@ -14,7 +14,8 @@
 //! what CI runners and kind/k3d/minikube clusters use; cloud exec plugins (`gke-gcloud-auth-plugin`,
 //! `aws eks get-token`) would need running external programs, which we decline either way.
 
-use super::{server_message, StoreError};
+use super::StoreError;
+use crate::net::server_message;
 use crate::net::{Http, HttpOptions, TlsSettings};
 use crate::secret::{SecretBytes, SecretString};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -23,36 +24,36 @@ use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Where the in-cluster service account's token, CA and namespace are mounted.
-pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+pub(crate) const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 const SERVICE: &str = "Kubernetes";
 
 /// `k8s://NAMESPACE/NAME`, and where to find the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct K8sTarget {
+pub(crate) struct K8sTarget {
     /// namespace
-    pub namespace: String,
+    pub(crate) namespace: String,
     /// Secret name
-    pub name: String,
+    pub(crate) name: String,
     /// what the front-end found in the environment to locate the cluster
-    pub lookup: ClusterLookup,
+    pub(crate) lookup: ClusterLookup,
 }
 
 /// Where the cluster may be named, as the front-end read the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterLookup {
+pub(crate) struct ClusterLookup {
     /// `KUBECONFIG`: a `:`-separated list of files
-    pub kubeconfig: Option<String>,
+    pub(crate) kubeconfig: Option<String>,
     /// the home directory (`~/.kube/config`)
-    pub home: Option<PathBuf>,
+    pub(crate) home: Option<PathBuf>,
     /// `KUBERNETES_SERVICE_HOST` (inside a pod)
-    pub service_host: Option<String>,
+    pub(crate) service_host: Option<String>,
     /// `KUBERNETES_SERVICE_PORT` (inside a pod)
-    pub service_port: Option<String>,
+    pub(crate) service_port: Option<String>,
 }
 
 /// How the client proves who it is.
 #[derive(Debug)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// No credentials (an API server that allows it, e.g. a test fake).
     None,
     /// `Authorization: Bearer …`
@@ -63,20 +64,20 @@ pub enum Auth {
 
 /// One API server and how to talk to it.
 #[derive(Debug)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// the API server's base URL, without a trailing slash
-    pub server: String,
+    pub(crate) server: String,
     /// trust only this CA bundle (PEM), when given
-    pub ca_pem: Option<Vec<u8>>,
+    pub(crate) ca_pem: Option<Vec<u8>>,
     /// credentials
-    pub auth: Auth,
+    pub(crate) auth: Auth,
     /// where this came from, for messages: "context `kind-dev` of /root/.kube/config"
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 /// Finds the cluster: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account
 /// (`sa_dir` is its mount, [`SERVICE_ACCOUNT_DIR`]).
-pub fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Cluster, StoreError> {
+pub(crate) fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Cluster, StoreError> {
     if let Some(list) = lookup.kubeconfig.clone().filter(|v| !v.trim().is_empty()) {
         let files: Vec<PathBuf> = std::env::split_paths(&list)
             .filter(|p| !p.as_os_str().is_empty())
@@ -107,7 +108,7 @@ pub fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Cluster, St
 }
 
 /// The in-cluster configuration: `https://HOST:PORT`, the mounted token and CA.
-pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, StoreError> {
+pub(crate) fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, StoreError> {
     let origin = "the in-cluster service account".to_string();
     let read = |name: &str| {
         std::fs::read(sa_dir.join(name)).map_err(|e| StoreError::Kubeconfig {
@@ -135,7 +136,7 @@ pub fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, Stor
 
 /// A kubeconfig's current context, from one file or several merged (the first file that sets a
 /// name wins, as kubectl merges them).
-pub fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, StoreError> {
+pub(crate) fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, StoreError> {
     let mut docs: Vec<(PathBuf, Yaml)> = Vec::new();
     for f in files {
         let err = |reason: String| StoreError::Kubeconfig {
@@ -310,7 +311,7 @@ fn resolve(kubeconfig: &Path, path: &str) -> PathBuf {
 
 /// Creates the immutable Secret `target` holding the key pair and password, with one POST through
 /// the cluster's own TLS settings and credentials; a Secret of that name is never replaced (409).
-pub async fn create_secret(
+pub(crate) async fn create_secret(
     cluster: &Cluster,
     target: &K8sTarget,
     key_pem: &str,

@@ -10,22 +10,22 @@
 //! backoff, user agent, the plain-HTTP policy), not through octocrab or the kube crate: see the module
 //! docs of [`github`] and [`kubernetes`] for why.
 
-pub mod github;
-pub mod kubernetes;
+pub(crate) mod github;
+pub(crate) mod kubernetes;
 
 use crate::net::HttpError;
 
 /// The Actions secret holding the key's password.
-pub const SECRET_PASSWORD: &str = "COSIGN_PASSWORD";
+pub(crate) const SECRET_PASSWORD: &str = "COSIGN_PASSWORD";
 /// The Actions secret holding the encrypted private key (PEM).
-pub const SECRET_PRIVATE_KEY: &str = "COSIGN_PRIVATE_KEY";
+pub(crate) const SECRET_PRIVATE_KEY: &str = "COSIGN_PRIVATE_KEY";
 /// The Actions secret holding the public key (PEM); its presence guards against replacing a key.
-pub const SECRET_PUBLIC_KEY: &str = "COSIGN_PUBLIC_KEY";
+pub(crate) const SECRET_PUBLIC_KEY: &str = "COSIGN_PUBLIC_KEY";
 
 /// What can go wrong storing a key pair in GitHub or Kubernetes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// No token to call the GitHub API with.
     #[error("GITHUB_TOKEN is not set: storing Actions secrets needs a GitHub token")]
     NoToken,
@@ -128,7 +128,7 @@ fn partial_text(written: &[&str], not_written: &[&str], source: &StoreError) -> 
 
 impl StoreError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             StoreError::NoToken => Some(
                 "set GITHUB_TOKEN to a token that may write Actions secrets (fine-grained: \
@@ -219,35 +219,9 @@ impl StoreError {
     }
 }
 
-/// Reads the server's error message out of a JSON body (`{"message": …}`, as GitHub and Kubernetes
-/// send it): one line, printable, at most 200 characters.
-pub(crate) fn server_message(body: &[u8]) -> String {
-    let text = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
-        .unwrap_or_default();
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let clean = clean.trim();
-    match clean.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &clean[..i]),
-        None => clean.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_messages_are_one_short_line() {
-        assert_eq!(server_message(br#"{"message":"Not\nFound"}"#), "Not Found");
-        assert_eq!(server_message(b"<html>"), "");
-        let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(500));
-        assert_eq!(server_message(long.as_bytes()).chars().count(), 201);
-    }
 
     #[test]
     fn partial_failure_names_what_was_written() {

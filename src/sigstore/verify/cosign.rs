@@ -15,44 +15,37 @@ use serde_json::{json, Value};
 use sigstore_verify::types::Bundle;
 use std::collections::BTreeMap;
 
-/// Layer annotation: base64 signature.
-pub const ANN_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
-/// Layer annotation: leaf certificate PEM.
-pub const ANN_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
-/// Layer annotation: intermediate and root certificate PEMs.
-pub const ANN_CHAIN: &str = "dev.sigstore.cosign/chain";
-/// Layer annotation: the Rekor bundle JSON.
-pub const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
-/// Layer annotation: an RFC 3161 timestamp JSON.
-pub const ANN_RFC3161: &str = "dev.sigstore.cosign/rfc3161timestamp";
+use crate::oci::layout::{
+    ANN_BUNDLE, ANN_CERTIFICATE, ANN_CHAIN, ANN_RFC3161_TIMESTAMP as ANN_RFC3161, ANN_SIGNATURE,
+};
 
 const MEDIA_TYPE_V01: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 
 /// cosign's Rekor bundle: the log's answer, kept with the signature.
 #[derive(Clone, Debug, Deserialize)]
-pub struct RekorBundle {
+pub(crate) struct RekorBundle {
     /// base64 SET
     #[serde(rename = "SignedEntryTimestamp")]
-    pub signed_entry_timestamp: String,
+    pub(crate) signed_entry_timestamp: String,
     /// what the SET signs
     #[serde(rename = "Payload")]
-    pub payload: RekorPayload,
+    pub(crate) payload: RekorPayload,
 }
 
 /// The signed part of a Rekor bundle.
 #[derive(Clone, Debug, Deserialize)]
-pub struct RekorPayload {
+pub(crate) struct RekorPayload {
     /// base64 canonical entry body
-    pub body: String,
+    pub(crate) body: String,
     /// seconds since the epoch
     #[serde(rename = "integratedTime")]
-    pub integrated_time: i64,
+    pub(crate) integrated_time: i64,
     /// index in the log
     #[serde(rename = "logIndex")]
-    pub log_index: i64,
+    pub(crate) log_index: i64,
     /// hex SHA-256 of the log's public key
     #[serde(rename = "logID")]
-    pub log_id: String,
+    pub(crate) log_id: String,
 }
 
 #[derive(Deserialize)]
@@ -62,7 +55,7 @@ struct Rfc3161Annotation {
 }
 
 /// Splits PEM text into the DER of each `CERTIFICATE` block.
-pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
+pub(crate) fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
     const END: &str = "-----END CERTIFICATE-----";
     let mut out = Vec::new();
     let mut rest = text;
@@ -162,7 +155,7 @@ fn build(
 }
 
 /// The older `cosign sign-blob --bundle` file as a Sigstore bundle.
-pub fn from_legacy_blob_bundle(
+pub(crate) fn from_legacy_blob_bundle(
     b: &crate::sigstore::bundle::LegacyBundle,
 ) -> Result<Bundle, VerifyError> {
     let chain = match &b.cert {
@@ -190,7 +183,9 @@ pub fn from_legacy_blob_bundle(
 }
 
 /// A `.sig` image layer's annotations as a Sigstore bundle over the layer's payload.
-pub fn from_layer_annotations(ann: &BTreeMap<String, String>) -> Result<Bundle, VerifyError> {
+pub(crate) fn from_layer_annotations(
+    ann: &BTreeMap<String, String>,
+) -> Result<Bundle, VerifyError> {
     let sig = ann.get(ANN_SIGNATURE).ok_or_else(|| {
         VerifyError::Malformed(format!(
             "the signature layer has no {ANN_SIGNATURE} annotation"

@@ -15,7 +15,7 @@
 //! - key-mode bundles without a log entry (`--tlog-upload=false`), checked as plain signatures;
 //! - errors that say which check failed and what to do, naming the trusted root in use.
 
-pub mod cosign;
+pub(crate) mod cosign;
 
 use crate::signing::PublicKey;
 use crate::sigstore::trust::TrustRoot;
@@ -30,7 +30,7 @@ use std::path::Path;
 
 /// Matches a certificate claim: exactly, or with a regular expression (unanchored, as cosign's).
 #[derive(Clone, Debug)]
-pub enum Matcher {
+pub(crate) enum Matcher {
     /// equal to this string
     Exact(String),
     /// matched by this expression (add `^…$` to anchor it, as with cosign)
@@ -39,7 +39,7 @@ pub enum Matcher {
 
 impl Matcher {
     /// Whether `value` satisfies this matcher.
-    pub fn matches(&self, value: &str) -> bool {
+    pub(crate) fn matches(&self, value: &str) -> bool {
         match self {
             Matcher::Exact(s) => s == value,
             Matcher::Regex(r) => r.is_match(value),
@@ -58,20 +58,20 @@ impl std::fmt::Display for Matcher {
 
 /// Who must have signed, for keyless (certificate) signatures.
 #[derive(Clone, Debug)]
-pub struct KeylessPolicy {
+pub(crate) struct KeylessPolicy {
     /// the certificate's SAN (`--certificate-identity` / `-regexp`)
-    pub identity: Matcher,
+    pub(crate) identity: Matcher,
     /// the certificate's OIDC issuer extension (`--certificate-oidc-issuer` / `-regexp`)
-    pub issuer: Matcher,
+    pub(crate) issuer: Matcher,
     /// skip the embedded SCT check (`--insecure-ignore-sct`)
-    pub insecure_ignore_sct: bool,
+    pub(crate) insecure_ignore_sct: bool,
     /// skip inclusion proofs and checkpoints (`--insecure-ignore-tlog`); a verified time is still required
-    pub insecure_ignore_tlog: bool,
+    pub(crate) insecure_ignore_tlog: bool,
 }
 
 /// What the signature must verify with.
 #[derive(Clone, Copy, Debug)]
-pub enum ExpectedSigner<'a> {
+pub(crate) enum ExpectedSigner<'a> {
     /// a Fulcio certificate whose identity matches the policy
     Keyless(&'a KeylessPolicy),
     /// a public key
@@ -80,47 +80,49 @@ pub enum ExpectedSigner<'a> {
 
 /// The signed data.
 #[derive(Clone, Copy, Debug)]
-pub enum Artifact<'a> {
+pub(crate) enum Artifact<'a> {
     /// bytes in memory (an image's simple-signing payload)
     Bytes(&'a [u8]),
     /// a file, streamed
     File(&'a Path),
+    /// the SHA-256 digest of data not at hand (what was just signed and logged)
+    Digest(&'a [u8; 32]),
 }
 
 /// One transparency log entry that verified.
 #[derive(Clone, Debug)]
-pub struct VerifiedLogEntry {
+pub(crate) struct VerifiedLogEntry {
     /// the entry's index in its log
-    pub index: u64,
+    pub(crate) index: u64,
     /// the log's base URL from the trusted root, when listed
-    pub log_url: Option<String>,
+    pub(crate) log_url: Option<String>,
     /// `hashedrekord 0.0.1`, …
-    pub kind: String,
+    pub(crate) kind: String,
     /// the SET-authenticated integration time (Rekor v1), RFC 3339
-    pub integrated_time: Option<String>,
+    pub(crate) integrated_time: Option<String>,
 }
 
 /// What a successful verification established.
 #[derive(Clone, Debug)]
-pub struct Verified {
+pub(crate) struct Verified {
     /// the certificate's SAN (keyless)
-    pub identity: Option<String>,
+    pub(crate) identity: Option<String>,
     /// the certificate's OIDC issuer (keyless)
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// the log entries in the bundle (empty when the signature was not logged)
-    pub log_entries: Vec<VerifiedLogEntry>,
+    pub(crate) log_entries: Vec<VerifiedLogEntry>,
     /// whether the log entries' inclusion (SET, proof, checkpoint) was verified
-    pub tlog_verified: bool,
+    pub(crate) tlog_verified: bool,
     /// whether the certificate's SCT was verified
-    pub sct_verified: bool,
+    pub(crate) sct_verified: bool,
     /// the verified signing times (TSA and SET), RFC 3339
-    pub verified_times: Vec<String>,
+    pub(crate) verified_times: Vec<String>,
 }
 
 /// Why a signature did not verify. Every variant is a clear refusal (exit 1).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum VerifyError {
+pub(crate) enum VerifyError {
     /// The bundle cannot be read.
     #[error("the bundle cannot be read: {0}")]
     Malformed(String),
@@ -221,7 +223,7 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         let other_instance = "if the signature was made with another Sigstore instance, pass that \
                               instance's trusted_root.json with --trusted-root";
         Some(match self {
@@ -278,7 +280,7 @@ impl VerifyError {
 }
 
 /// Checks a bundle's signature over `artifact`, with the trust material of `trust`.
-pub fn verify_bundle(
+pub(crate) fn verify_bundle(
     trust: &TrustRoot,
     bundle: &Bundle,
     artifact: Artifact<'_>,
@@ -396,6 +398,11 @@ fn run(
 ) -> Result<sigstore_verify::VerificationResult, sigstore_verify::Error> {
     match artifact {
         Artifact::Bytes(b) => verifier.verify(b, bundle, policy),
+        Artifact::Digest(d) => {
+            let hash = sigstore_verify::types::Sha256Hash::try_from(&d[..])
+                .map_err(sigstore_verify::Error::from)?;
+            verifier.verify(hash, bundle, policy)
+        }
         Artifact::File(path) => {
             let f = std::fs::File::open(path).map_err(sigstore_verify::Error::ArtifactRead)?;
             verifier.verify_reader(std::io::BufReader::new(f), bundle, policy)
@@ -406,6 +413,7 @@ fn run(
 fn artifact_sha256(artifact: Artifact<'_>) -> Result<[u8; 32], VerifyError> {
     match artifact {
         Artifact::Bytes(b) => Ok(sha2::Sha256::digest(b).into()),
+        Artifact::Digest(d) => Ok(*d),
         Artifact::File(path) => {
             let f = std::fs::File::open(path)
                 .map_err(|e| VerifyError::Read(format!("{}: {e}", path.display())))?;
@@ -418,6 +426,7 @@ fn artifact_sha256(artifact: Artifact<'_>) -> Result<[u8; 32], VerifyError> {
 fn artifact_name(artifact: Artifact<'_>) -> String {
     match artifact {
         Artifact::Bytes(_) => "the signed payload".into(),
+        Artifact::Digest(_) => "the signed digest".into(),
         Artifact::File(p) => p.display().to_string(),
     }
 }
@@ -542,7 +551,7 @@ fn chain_time_reason(reason: &str) -> String {
 }
 
 /// Reads a bundle file's bytes: a Sigstore bundle (v0.1–v0.3) or cosign's older blob bundle.
-pub fn load_bundle(bytes: &[u8]) -> Result<Bundle, VerifyError> {
+pub(crate) fn load_bundle(bytes: &[u8]) -> Result<Bundle, VerifyError> {
     let v: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| VerifyError::Malformed(format!("not JSON: {e}")))?;
     if v.get("mediaType").is_some() {
