@@ -23,12 +23,18 @@ if [ "$lint" = 1 ]; then
   echo "== cargo clippy --all-targets -- -D warnings"; cargo clippy --all-targets --quiet -- -D warnings
   echo "== hadolint Dockerfile"; "$FERROSIGN_LINT_VENV/bin/hadolint" Dockerfile
   echo "== actionlint"; PATH="$FERROSIGN_LINT_VENV/bin:$PATH" "$FERROSIGN_ACTIONLINT" .github/workflows/*.yml examples/*.yml
+  echo "== shellcheck (release scripts)"; "$FERROSIGN_LINT_VENV/bin/shellcheck" scripts/check-release-pin.sh \
+    scripts/release-git.sh scripts/release-notes.sh scripts/simulate-release.sh scripts/build-release-binary.sh
   echo "== cargo deny check bans licenses sources ($("$FERROSIGN_CARGO_DENY" --version))"
   PATH="$(dirname "$FERROSIGN_CARGO_DENY"):$PATH" cargo deny --log-level error check bans licenses sources
   skipped "cargo deny check advisories: the RustSec advisory database is cloned from GitHub, which this machine cannot reach (CI's deny job in .github/workflows/ci.yml runs it)"
 else
-  skipped "cargo fmt, the layers check, clippy, hadolint, actionlint, cargo deny (--no-lint was given)"
+  skipped "cargo fmt, the layers check, clippy, hadolint, actionlint, shellcheck, cargo deny (--no-lint was given)"
 fi
+# The git steps of the release workflow on throwaway repositories: version tags must pin the image digest.
+echo "== simulated release (scripts/simulate-release.sh)"
+bash scripts/simulate-release.sh > .cache/simulate-release.log 2>&1 || { cat .cache/simulate-release.log; exit 1; }
+tail -n 1 .cache/simulate-release.log
 # The static binary the container image ships (the Dockerfile's build stage, outside Docker).
 bash scripts/static-build.sh
 shipped="$CARGO_TARGET_DIR/$(uname -m)-unknown-linux-musl/release/ferrosign"
