@@ -46,6 +46,13 @@ pub(crate) const GITHUB_REPOSITORY: Var = var("GITHUB_REPOSITORY", false, "the `
 pub(crate) const GITHUB_REF: Var = var("GITHUB_REF", false, "the `ref=` annotation");
 /// The commit: the `sha=` default annotation.
 pub(crate) const GITHUB_SHA: Var = var("GITHUB_SHA", false, "the `sha=` annotation");
+/// The workspace: in the Action's container the mount of the runner's workspace (`/github/workspace`);
+/// a relative `DOCKER_CONFIG` is taken from it in Action mode.
+pub(crate) const GITHUB_WORKSPACE: Var = var(
+    "GITHUB_WORKSPACE",
+    false,
+    "the workspace (a relative DOCKER_CONFIG in Action mode)",
+);
 /// The GitHub web URL; on GitHub Enterprise Server it names the instance's container registry.
 pub(crate) const GITHUB_SERVER_URL: Var = var(
     "GITHUB_SERVER_URL",
@@ -126,6 +133,7 @@ pub(crate) const ALL: &[Var] = &[
     GITHUB_REPOSITORY,
     GITHUB_REF,
     GITHUB_SHA,
+    GITHUB_WORKSPACE,
     GITHUB_SERVER_URL,
     GITHUB_API_URL,
     GITHUB_TOKEN,

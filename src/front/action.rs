@@ -31,6 +31,8 @@ pub(crate) enum Plan {
         show_summary: bool,
         /// how consumers verify (for the summary's commands)
         hints: VerifyHints,
+        /// warnings about the setup, shown before signing
+        warnings: Vec<String>,
     },
     /// Make a key pair and store it as secrets at the target.
     Provision {
@@ -53,6 +55,11 @@ pub(crate) fn in_input_terms(text: &str) -> String {
         (
             "--allow-insecure-registry",
             "`allow-insecure-registry: true`",
+        ),
+        // The runner's `docker login` writes the host's ~/.docker, which the container cannot see.
+        (
+            "(ferrosign reads $DOCKER_CONFIG/config.json or ~/.docker/config.json)",
+            "with `DOCKER_CONFIG` set to a directory in the workspace, on that step and this one (the Action's container does not see the runner's ~/.docker)",
         ),
         ("--recursive", "`recursive: true`"),
     ];
@@ -143,13 +150,14 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
         trusted_root: inputs.get("trusted-root"),
         allow_insecure_registry,
     };
+    let (registry, warnings) = registry(env, inputs, allow_insecure_registry);
     Ok(Plan::Sign {
         request: SignImages {
             images,
             sign_with,
             annotations,
             recursive,
-            registry: registry(env, inputs, allow_insecure_registry),
+            registry,
             instance,
             tlog_upload,
             verify_after: verify,
@@ -157,6 +165,7 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
         },
         show_summary,
         hints,
+        warnings,
     })
 }
 
@@ -194,8 +203,13 @@ fn is_github_job_token(password: &str) -> bool {
 }
 
 /// Registry access from the inputs: the user name and password go together (else the docker config
-/// file), and the job's GitHub token goes to GitHub's own registries only.
-fn registry(env: &Env<'_>, inputs: &Inputs<'_, '_>, allow_insecure: bool) -> RegistryOptions {
+/// file, see [`docker_config`]), and the job's GitHub token goes to GitHub's own registries only.
+/// Also returns the warnings to show.
+fn registry(
+    env: &Env<'_>,
+    inputs: &Inputs<'_, '_>,
+    allow_insecure: bool,
+) -> (RegistryOptions, Vec<String>) {
     let password = inputs.get("registry-password").map(SecretString::from);
     let username = inputs.get("registry-username");
     let (username, password) = match (username, password) {
@@ -216,13 +230,47 @@ fn registry(env: &Env<'_>, inputs: &Inputs<'_, '_>, allow_insecure: bool) -> Reg
     } else {
         CredentialScope::Any
     };
-    RegistryOptions {
+    let (docker_config, warning) = docker_config(env);
+    let options = RegistryOptions {
         allow_insecure,
         username,
         password,
         scope,
-        docker_config: validate::docker_config(env),
-    }
+        docker_config,
+    };
+    (options, warning.into_iter().collect())
+}
+
+/// The docker config file as the Action's container sees it, and a warning when `DOCKER_CONFIG` names
+/// a place without one.
+///
+/// The runner starts the container with the workspace mounted at `/github/workspace`
+/// (`GITHUB_WORKSPACE`), a home of its own at `/github/home` (`HOME`), and the step's environment, in
+/// which it has rewritten paths inside the workspace to `/github/workspace/…` (actions/runner,
+/// `ContainerActionHandler.cs`, `ContainerInfo.TranslateToContainerPath`). The runner's own
+/// `~/.docker/config.json`, where `docker login` steps write, is not mounted. So: a relative
+/// `DOCKER_CONFIG` is taken from the workspace (not from the working directory), an absolute one as
+/// it is, and without `DOCKER_CONFIG` `$HOME/.docker/config.json` is read.
+fn docker_config(env: &Env<'_>) -> (Option<PathBuf>, Option<String>) {
+    let Some(given) = env.get(env::DOCKER_CONFIG) else {
+        return (validate::docker_config(env), None);
+    };
+    let dir = match env.get(env::GITHUB_WORKSPACE) {
+        Some(workspace) if PathBuf::from(&given).is_relative() => {
+            PathBuf::from(workspace).join(&given)
+        }
+        _ => PathBuf::from(&given),
+    };
+    let file = dir.join("config.json");
+    let warning = (!file.is_file()).then(|| {
+        format!(
+            "DOCKER_CONFIG is `{given}`, but the Action's container has no `{}`: of the runner's files it sees only the workspace ({}) and a home of its own, so no registry credentials are read from there; put the docker config in the workspace (e.g. `DOCKER_CONFIG: ${{{{ github.workspace }}}}/.docker-login` on the job, for the login step and this one)",
+            file.display(),
+            env.get(env::GITHUB_WORKSPACE)
+                .unwrap_or_else(|| "/github/workspace".into()),
+        )
+    });
+    (Some(file), warning)
 }
 
 /// `generate-key-pair: github://…|k8s://…`, with the `secrets-token` input as the token (the job's own
@@ -288,7 +336,11 @@ fn run(plan: Plan, ui: &mut Ui) -> Result<(), Error> {
             request,
             show_summary,
             hints,
+            warnings,
         } => {
+            for warning in &warnings {
+                ui.warn(warning);
+            }
             let total = request.images.len();
             let rekor_url = request.instance.rekor_url.clone();
             let report = crate::block_on(crate::ops::sign_image::sign(&request, ui))?;
@@ -435,6 +487,61 @@ mod plan_tests {
             ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req"),
         ]);
         assert!(matches!(keyless.sign_with, SignWith::Keyless(_)));
+    }
+
+    #[test]
+    fn docker_config_as_the_container_sees_it() {
+        let ws = tempfile::tempdir().unwrap();
+        let login = ws.path().join(".docker-login");
+        std::fs::create_dir_all(&login).unwrap();
+        std::fs::write(login.join("config.json"), "{}").unwrap();
+        let workspace = ws.path().to_str().unwrap();
+        let at = |vars: &[(&str, &str)]| {
+            let map: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            docker_config(&Env::new(move |k| map.get(k).cloned()))
+        };
+        // Relative: from the workspace, wherever the working directory is.
+        assert_eq!(
+            at(&[
+                ("GITHUB_WORKSPACE", workspace),
+                ("DOCKER_CONFIG", ".docker-login")
+            ]),
+            (Some(login.join("config.json")), None)
+        );
+        // Absolute inside the workspace (the runner's rewrite of `${{ github.workspace }}/…`).
+        assert_eq!(
+            at(&[
+                ("GITHUB_WORKSPACE", workspace),
+                ("DOCKER_CONFIG", login.to_str().unwrap())
+            ]),
+            (Some(login.join("config.json")), None)
+        );
+        // A runner path the container does not see: read nothing from it, and say so.
+        let (file, warning) = at(&[
+            ("GITHUB_WORKSPACE", workspace),
+            ("DOCKER_CONFIG", "/home/runner/work/_temp/docker"),
+        ]);
+        assert_eq!(
+            file,
+            Some(PathBuf::from("/home/runner/work/_temp/docker/config.json"))
+        );
+        let warning = warning.expect("a warning");
+        assert!(
+            warning.contains("DOCKER_CONFIG is `/home/runner/work/_temp/docker`")
+                && warning.contains(workspace),
+            "{warning}"
+        );
+        // Unset: the container's own home.
+        assert_eq!(
+            at(&[("GITHUB_WORKSPACE", workspace), ("HOME", "/github/home")]),
+            (
+                Some(PathBuf::from("/github/home/.docker/config.json")),
+                None
+            )
+        );
     }
 
     #[test]

@@ -296,14 +296,25 @@ impl Registry {
     }
 
     /// When the given credentials are held back from `image`'s registry (see [`CredentialScope`]):
-    /// the notice to show.
+    /// the notice to show, naming what is used instead.
     pub(crate) fn withheld_notice(&self, image: &ImageRef) -> Option<String> {
         let registry = image.registry();
-        (self.opts.password.is_some() && !self.opts.scope.covers(registry)).then(|| {
-            format!(
-                "not sending the job's GitHub token to {registry} (it is for GitHub's registry only); set registry-username and registry-password for {registry}"
-            )
-        })
+        if self.opts.password.is_none() || self.opts.scope.covers(registry) {
+            return None;
+        }
+        // Held back, the user name and password are not used: Basic credentials come from the docker
+        // config file.
+        let instead = match (self.credentials(image), &self.opts.docker_config) {
+            (Ok(Credentials::Basic { .. }), Some(path)) => {
+                format!("using the credentials of {}", path.display())
+            }
+            _ => format!(
+                "set registry-username and registry-password for {registry}, or a docker config with an entry for it (DOCKER_CONFIG)"
+            ),
+        };
+        Some(format!(
+            "not sending the job's GitHub token to {registry} (it is for GitHub's registry only); {instead}"
+        ))
     }
 
     /// The credentials' passwords, so that the caller can mask them before any output.

@@ -13,6 +13,7 @@ mod sigstore_fake;
 mod support;
 
 mod action;
+mod action_docker_config;
 mod action_docs;
 mod action_sign;
 mod blob;
