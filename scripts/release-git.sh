@@ -2,8 +2,9 @@
 # The git part of a release: the release workflow (.github/workflows/release.yml) runs it, and
 # scripts/simulate-release.sh runs the very same commands against a local repository.
 #
-#   bash scripts/release-git.sh preflight VERSION
-#       VERSION is vX.Y.Z, its tag is free on the remote, and CHANGELOG.md has a section for it.
+#   bash scripts/release-git.sh preflight VERSION [SOURCE]
+#       VERSION is vX.Y.Z, its tag is free on the remote, CHANGELOG.md has a section for it, and the
+#       Cargo.toml of SOURCE (default HEAD) says version = "X.Y.Z" (what the binaries print as --version).
 #   bash scripts/release-git.sh pin FILE IMAGE@sha256:HEX
 #       rewrites `runs.image` of an action.yml to `docker://IMAGE@sha256:HEX`.
 #   bash scripts/release-git.sh cut VERSION IMAGE@sha256:HEX [SOURCE]
@@ -22,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 remote=${RELEASE_REMOTE:-origin}
 
 die() { echo "error: $1" >&2; [ -z "${2:-}" ] || echo "hint: $2" >&2; exit 1; }
-usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # check_version VERSION: sets major and minor.
 check_version() {
@@ -53,14 +54,24 @@ remote_has() {
 }
 
 cmd_preflight() {
-  [ $# = 1 ] || usage
-  local version=$1
+  [ $# = 1 ] || [ $# = 2 ] || usage
+  local version=$1 source_rev=${2:-HEAD} source crate
   check_version "$version"
   if remote_has "refs/tags/$version"; then
     die "tag $version already exists on $remote" "released versions never move; release the next version"
   fi
   bash "$here/release-notes.sh" "$version" >/dev/null
-  echo "ok: $version can be released (tag free on $remote, CHANGELOG.md section present)"
+  source=$(git rev-parse --verify --quiet --end-of-options "$source_rev^{commit}") || die "no commit \`$source_rev\`"
+  # The `version` of the `[package]` table.
+  crate=$(git show "$source:Cargo.toml" 2>/dev/null | awk '
+    /^[[:space:]]*\[/ { inpkg = ($0 ~ /^[[:space:]]*\[package\][[:space:]]*(#.*)?$/) }
+    inpkg && /^[[:space:]]*version[[:space:]]*=/ {
+      v = $0; sub(/^[^=]*=[[:space:]]*"/, "", v); sub(/".*/, "", v); print v; exit
+    }') || true
+  [ "$crate" = "${version#v}" ] ||
+    die "Cargo.toml of ${source:0:12} says version \`${crate:-?}\`, not \`${version#v}\` (the binaries would print that)" \
+      "set version = \"${version#v}\" in Cargo.toml (and refresh Cargo.lock: cargo check) in the release's CHANGELOG pull request"
+  echo "ok: $version can be released (tag free on $remote, CHANGELOG.md section present, Cargo.toml of ${source:0:12} says ${version#v})"
 }
 
 cmd_pin() {

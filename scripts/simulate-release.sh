@@ -99,6 +99,9 @@ cat > "$dev/CHANGELOG.md" <<'MD'
 - First release.
 MD
 echo "ferrosign" > "$dev/README.md"
+# set_version X.Y.Z: Cargo.toml's package version, as the release's pull request sets it.
+set_version() { printf '[package]\nname = "ferrosign"\nversion = "%s"\nedition = "2021"\n' "$1" > "$dev/Cargo.toml"; }
+set_version 1.0.0
 git -C "$dev" add -A
 git -C "$dev" commit -q -m "main: first"
 git -C "$dev" push -q origin main
@@ -115,7 +118,7 @@ release() {
   rm -rf "$ci"
   git clone -q --branch "$branch" "$work/origin.git" "$ci"
   (cd "$ci" &&
-    bash "$release_git" preflight "$version" &&
+    bash "$release_git" preflight "$version" "$(git rev-parse HEAD)" &&
     bash "$release_git" cut "$version" "$image@$(digest_of "$version")" "$(git rev-parse HEAD)" &&
     bash "$release_git" push "$version")
 }
@@ -138,6 +141,7 @@ v100=$(peel "$c" v1.0.0)
 
 echo "== release v1.1.0 from a newer main"
 echo "feature" >> "$dev/README.md"
+set_version 1.1.0
 git -C "$dev" commit -q -am "main: a feature"
 git -C "$dev" push -q origin main
 main2=$(git -C "$dev" rev-parse HEAD)
@@ -157,7 +161,8 @@ expect_true "releases/v1's first-parent history lists the releases" \
 echo "== backport v1.0.1 from a maintenance branch of v1.0.0's source"
 git -C "$dev" checkout -q -b maint/1.0 "$main1"
 echo "fix" > "$dev/FIX"
-git -C "$dev" add FIX
+set_version 1.0.1
+git -C "$dev" add FIX Cargo.toml
 git -C "$dev" commit -q -m "maint: a fix"
 git -C "$dev" push -q origin maint/1.0
 git -C "$dev" checkout -q main
@@ -170,6 +175,9 @@ expect_true "v1.0.0, v1.0.1 and v1.1.0 are all on releases/v1" eval '
   for t in v1.0.0 v1.0.1 v1.1.0; do git -C "$c" merge-base --is-ancestor $t origin/releases/v1 || exit 1; done'
 
 echo "== major release v2.0.0"
+set_version 2.0.0
+git -C "$dev" commit -q -am "main: 2.0.0"
+git -C "$dev" push -q origin main
 expect_ok "release v2.0.0" release v2.0.0 main
 consumer
 expect_ok "v2.0.0 pins the image by digest" bash "$check_pin" -C "$c" --image "$image" v2.0.0
@@ -205,6 +213,12 @@ echo "minor" >> "$dev/README.md"
 git -C "$dev" commit -q -am "main: v1.2 material"
 sed -i 's/^## \[Unreleased\]$/## [Unreleased]\n\n## [1.2.0] - 2026-04-01\n- Another feature./' "$dev/CHANGELOG.md"
 git -C "$dev" commit -q -am "CHANGELOG: 1.2.0"
+git -C "$dev" push -q origin main
+rm -rf "$work/ci-cargo" && git clone -q "$work/origin.git" "$work/ci-cargo"
+expect_fail "preflight refuses a version that Cargo.toml does not say" 'Cargo.toml of [0-9a-f]{12} says version `2.0.0`, not `1.2.0`' \
+  bash -c 'cd "$1" && bash "$2" preflight v1.2.0' _ "$work/ci-cargo" "$release_git"
+set_version 1.2.0
+git -C "$dev" commit -q -am "main: 1.2.0"
 git -C "$dev" push -q origin main
 before=$(remote_refs)
 touch "$work/origin.git/reject-moving-tags"

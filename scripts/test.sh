@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a warm one: installs what the tests need (skipping what is
-# present), then runs fmt, clippy, hadolint, actionlint, cargo-deny, the static build, every test against
-# real peers on loopback, and a subset of the end-to-end tests again against the shipped static binary.
+# present), then runs fmt, clippy, hadolint, actionlint, shellcheck, cargo-deny, the simulated release, the
+# static build, the README's install steps on a simulated release asset, every test against real peers on
+# loopback, and a subset of the end-to-end tests again against the shipped static binary.
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh --no-lint  # tests only (the skipped checks are named, loudly)
 # Nothing is skipped silently: a check that cannot run here fails the run, or prints one `!! SKIPPED:` line
@@ -24,7 +25,8 @@ if [ "$lint" = 1 ]; then
   echo "== hadolint Dockerfile"; "$FERROSIGN_LINT_VENV/bin/hadolint" Dockerfile
   echo "== actionlint"; PATH="$FERROSIGN_LINT_VENV/bin:$PATH" "$FERROSIGN_ACTIONLINT" .github/workflows/*.yml examples/*.yml
   echo "== shellcheck (release scripts)"; "$FERROSIGN_LINT_VENV/bin/shellcheck" scripts/check-release-pin.sh \
-    scripts/release-git.sh scripts/release-notes.sh scripts/simulate-release.sh scripts/build-release-binary.sh
+    scripts/release-git.sh scripts/release-notes.sh scripts/simulate-release.sh scripts/build-release-binary.sh \
+    scripts/simulate-install.sh
   echo "== cargo deny check bans licenses sources ($("$FERROSIGN_CARGO_DENY" --version))"
   PATH="$(dirname "$FERROSIGN_CARGO_DENY"):$PATH" cargo deny --log-level error check bans licenses sources
   skipped "cargo deny check advisories: the RustSec advisory database is cloned from GitHub, which this machine cannot reach (CI's deny job in .github/workflows/ci.yml runs it)"
@@ -37,6 +39,11 @@ bash scripts/simulate-release.sh > .cache/simulate-release.log 2>&1 || { cat .ca
 tail -n 1 .cache/simulate-release.log
 # The static binary the container image ships (the Dockerfile's build stage, outside Docker).
 bash scripts/static-build.sh
+# The README's "Install the CLI" steps, as written, on a release asset built and signed as the release
+# workflow does it (the same cargo build as above: nothing is compiled again).
+echo "== the README's install steps on a simulated release (scripts/simulate-install.sh)"
+bash scripts/simulate-install.sh > .cache/simulate-install.log 2>&1 || { cat .cache/simulate-install.log; exit 1; }
+tail -n 1 .cache/simulate-install.log
 shipped="$CARGO_TARGET_DIR/$(uname -m)-unknown-linux-musl/release/ferrosign"
 echo "== cargo test"
 cargo test --all-targets 2>&1 | tee .cache/test.log
