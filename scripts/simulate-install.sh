@@ -12,8 +12,9 @@
 #      `sudo install … /usr/local/bin` -> a temporary bin directory); any rewrite that does not match exactly
 #      once fails the run, so the README cannot drift from what is checked here.
 # Then again with a binary swapped on the server (the checksum step stops it) and with the binary and its
-# checksum swapped (the Sigstore bundle stops it). Needs the peers of scripts/peers.sh (cosign v3, the
-# sigstore-python venv) and the static build; run by scripts/test.sh. Exit 1 on any unexpected result.
+# checksum swapped (the Sigstore bundle stops it). Installs what it needs through scripts/peers.sh (cosign
+# v3, the sigstore-python venv, the musl target, curl); run by scripts/test.sh, after the static build it
+# reuses. Exit 1 on any unexpected result.
 # shellcheck disable=SC2016  # single quotes on purpose: the README's text, `$asset` and all
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,11 @@ root=$(dirname "$here")
 cd "$root"
 # shellcheck disable=SC1091  # sourced as scripts/test.sh sources it
 source scripts/peers.sh >/dev/null
+# What it needs, installed when missing (as scripts/test.sh installs it), so that it also runs on its own.
+install_cosign v3 "$COSIGN_V3_VERSION"
+install_sigstore_peers
+install_musl_target
+apt_install curl curl
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERROSIGN_CACHE/target}"
 py="$FERROSIGN_SIGSTORE_VENV/bin/python"
 cosign_dir=$(dirname "$FERROSIGN_COSIGN_V3")
