@@ -14,6 +14,7 @@ import re
 import sys
 
 LAYERS = [
+    ("fuzzing", {"fuzzing"}),  # the fuzz targets' entry points (feature `fuzzing`), above everything
     ("front", {"front"}),
     ("request", {"request", "env"}),
     ("ops", {"ops", "error"}),

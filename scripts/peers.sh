@@ -32,8 +32,12 @@ install_cosign() {
 # services in tests/peers/sigstore/) and sigstore-js (@sigstore/verify; 3.x is the last for Node 20).
 SIGSTORE_PYTHON_VERSION=4.5.1
 SIGSTORE_JS_VERIFY_VERSION=3.1.0
+# sigstore-js's signer (@sigstore/sign; 4.x runs on Node 20.17+), in a folder of its own so that the verifier
+# install above stays as it is: tests/peers/sigstore/js_sign.js signs bundles that ferrosign must verify.
+SIGSTORE_JS_SIGN_VERSION=4.1.1
 export FERROSIGN_SIGSTORE_VENV="$FERROSIGN_CACHE/sigstore-python-$SIGSTORE_PYTHON_VERSION"
 export FERROSIGN_SIGSTORE_JS="$FERROSIGN_CACHE/sigstore-js-$SIGSTORE_JS_VERIFY_VERSION"
+export FERROSIGN_SIGSTORE_JS_SIGN="$FERROSIGN_CACHE/sigstore-js-sign-$SIGSTORE_JS_SIGN_VERSION"
 
 install_sigstore_peers() {
   if [ ! -x "$FERROSIGN_SIGSTORE_VENV/bin/sigstore" ]; then
@@ -49,6 +53,12 @@ install_sigstore_peers() {
     mkdir -p "$FERROSIGN_SIGSTORE_JS"
     (cd "$FERROSIGN_SIGSTORE_JS" && { [ -f package.json ] || echo '{"private":true}' > package.json; } &&
       npm install -q --no-audit --no-fund "@sigstore/verify@$SIGSTORE_JS_VERIFY_VERSION" "@sigstore/bundle@^4" "@sigstore/protobuf-specs@^0.5" >/dev/null)
+  fi
+  if [ ! -d "$FERROSIGN_SIGSTORE_JS_SIGN/node_modules/@sigstore/sign" ]; then
+    echo "== installing @sigstore/sign $SIGSTORE_JS_SIGN_VERSION (in $FERROSIGN_SIGSTORE_JS_SIGN)"
+    mkdir -p "$FERROSIGN_SIGSTORE_JS_SIGN"
+    (cd "$FERROSIGN_SIGSTORE_JS_SIGN" && { [ -f package.json ] || echo '{"private":true}' > package.json; } &&
+      npm install -q --no-audit --no-fund "@sigstore/sign@$SIGSTORE_JS_SIGN_VERSION" "@sigstore/bundle@^4" >/dev/null)
   fi
 }
 

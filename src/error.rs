@@ -244,6 +244,13 @@ impl Error {
             Error::Read { source, .. } | Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::NotFound => Some("check the path".into()),
                 std::io::ErrorKind::PermissionDenied => Some("check the file's permissions".into()),
+                std::io::ErrorKind::InvalidData
+                    if source
+                        .get_ref()
+                        .is_some_and(|e| e.is::<crate::fsutil::TooLarge>()) =>
+                {
+                    Some("check that the path names the right file; ferrosign reads no more than the limit".into())
+                }
                 _ => None,
             },
             Error::Exists { hint, .. } | Error::NotAvailable { hint, .. } => Some(hint.clone()),

@@ -23,6 +23,8 @@ mod env;
 mod error;
 pub mod front;
 mod fsutil;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod gha;
 mod net;
 mod oci;

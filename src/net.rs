@@ -180,7 +180,7 @@ impl Http {
     /// Checks a URL against the plain-HTTP policy.
     pub(crate) fn check_url(&self, url: &str) -> Result<reqwest::Url, HttpError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| HttpError::InvalidUrl {
-            url: url.into(),
+            url: redact_query(url),
             reason: e.to_string(),
         })?;
         match parsed.scheme() {
@@ -190,11 +190,11 @@ impl Http {
                 if self.opts.allow_insecure || is_loopback_host(host) {
                     Ok(parsed)
                 } else {
-                    Err(HttpError::InsecureRefused(url.into()))
+                    Err(HttpError::InsecureRefused(redact_query(url)))
                 }
             }
             other => Err(HttpError::InvalidUrl {
-                url: url.into(),
+                url: redact_query(url),
                 reason: format!("scheme `{other}` is not http(s)"),
             }),
         }
@@ -316,11 +316,13 @@ pub(crate) fn body_message(body: &[u8]) -> String {
     }
 }
 
-/// The URL without its query string (which may carry tokens).
+/// The URL without its query string (which may carry tokens) and without credentials
+/// (`https://***@host/…`).
 pub(crate) fn redact_query(url: &str) -> String {
+    let url = crate::secret::redact_url_credentials(url);
     match url.split_once('?') {
         Some((base, _)) => format!("{base}?…"),
-        None => url.to_string(),
+        None => url.into_owned(),
     }
 }
 

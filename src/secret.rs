@@ -57,9 +57,60 @@ impl From<Vec<u8>> for SecretBytes {
     }
 }
 
+/// `text` with the credentials of every URL in it (`scheme://user:password@host…`) replaced by `***`:
+/// `https://***@host/path`. Anything that is not a URL is left as it is. Every message ferrosign
+/// shows passes through this ([`crate::gha::Ui`]), so a URL given with credentials never echoes them.
+pub(crate) fn redact_url_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the path, query, fragment, or anything that cannot be in a URL.
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '`' | '\'' | '"' | '<' | '>') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_credentials_are_redacted_wherever_they_are() {
+        assert_eq!(
+            redact_url_credentials("cannot reach https://user:pw@rekor.example/api?x=1: refused"),
+            "cannot reach https://***@rekor.example/api?x=1: refused"
+        );
+        assert_eq!(
+            redact_url_credentials("`http://tok@127.0.0.1:9` and https://a:b@c"),
+            "`http://***@127.0.0.1:9` and https://***@c"
+        );
+        // no credentials: unchanged, including an @ in the path or in plain text
+        for same in [
+            "https://example.com/@scope/pkg",
+            "mail a@b.c",
+            "ghcr.io/acme/app@sha256:00",
+            "no url here",
+        ] {
+            assert_eq!(redact_url_credentials(same), same);
+        }
+    }
 
     #[test]
     fn debug_is_redacted() {

@@ -140,7 +140,7 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
         rekor_url: validate::service_url(Words::Action, Setting::RekorUrl, &rekor_url)?,
         trusted_root: inputs.get("trusted-root").map(PathBuf::from),
         private_repository: PrivateRepository::default(),
-        private_by_event: validate::private_by_event(env),
+        private_by_event: validate::private_by_event(env)?,
     };
     let sign_with = validate::sign_with(key.as_deref(), None, env)?;
     let hints = VerifyHints {
@@ -309,6 +309,7 @@ fn provision_plan(
             force: false,
             password,
             target: key_target,
+            prepared: None,
         },
         target,
         show_summary,
@@ -319,10 +320,21 @@ fn provision_plan(
 fn run(plan: Plan, ui: &mut Ui) -> Result<(), Error> {
     match plan {
         Plan::Provision {
-            request,
+            mut request,
             target,
             show_summary,
         } => {
+            // Every secret is masked before any other line: the password (given or generated) and the
+            // key pair are made now, masked, and handed to the operation.
+            let password = request
+                .password
+                .get(false, ui)
+                .map_err(|e| Error::key("cannot get a password for the new key", e))?;
+            ui.mask(password.expose());
+            let pair = crate::ops::keys::new_key_pair(&password)?;
+            ui.mask(pair.private_pem.expose());
+            request.password = PasswordSource::Given(password);
+            request.prepared = Some(pair);
             ui.group(&format!("Generate a key pair and store it at {target}"));
             let result = crate::block_on(crate::ops::keys::generate_key_pair(&request, ui));
             ui.end_group();

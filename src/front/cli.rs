@@ -368,6 +368,7 @@ fn generate_key_pair(a: GenerateKeyPairArgs, env: &Env<'_>) -> Result<Request, E
         force: a.force,
         password,
         target,
+        prepared: None,
     }))
 }
 
@@ -405,7 +406,7 @@ fn instance(a: &SigstoreArgs, env: &Env<'_>) -> Result<Instance, Error> {
             PrivateRepositoryArg::Refuse => crate::request::PrivateRepository::Refuse,
             PrivateRepositoryArg::Allow => crate::request::PrivateRepository::Allow,
         },
-        private_by_event: validate::private_by_event(env),
+        private_by_event: validate::private_by_event(env)?,
     })
 }
 

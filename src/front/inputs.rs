@@ -135,11 +135,31 @@ pub(crate) fn parse_list(value: &str) -> Vec<String> {
 }
 
 /// Every secret value the step can see, to be masked before any other output: secret inputs, every
-/// secret variable of [`env::ALL`] (key, password, tokens), the variable an `env://VAR` key names, and
-/// the text of a key file named by the `key` input. A PEM is masked line by line by
-/// [`crate::gha::Ui::mask`].
+/// secret variable of [`env::ALL`] (key, password, tokens), the variable an `env://VAR` key names, the
+/// text of a key file named by the `key` input (or the key itself where a reference belongs), the
+/// credentials of URLs in any input, the passwords of the docker config the registry client will
+/// read, and (for `generate-key-pair: k8s://…`) the kubeconfig's token or client key. A PEM is masked
+/// line by line by [`crate::gha::Ui::mask`].
 pub(crate) fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
     let mut found: Vec<SecretString> = Vec::new();
+    for spec in INPUTS {
+        if let Some(v) = inputs.get(spec.name) {
+            found.extend(url_credentials(&v));
+        }
+    }
+    if let Some(path) = super::validate::docker_config(inputs.env) {
+        found.extend(docker_config_secrets(&path));
+    }
+    if inputs
+        .get("generate-key-pair")
+        .is_some_and(|t| t.starts_with("k8s://"))
+    {
+        let lookup = super::validate::TargetEnv::from_env(inputs.env).cluster;
+        found.extend(crate::stores::kubernetes::credential_secrets(
+            &lookup,
+            std::path::Path::new(crate::stores::kubernetes::SERVICE_ACCOUNT_DIR),
+        ));
+    }
     for spec in INPUTS.iter().filter(|i| i.secret) {
         if let Some(v) = inputs.get(spec.name) {
             found.push(SecretString::from(v));
@@ -152,6 +172,8 @@ pub(crate) fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
     }
     if let Some(key) = inputs.get("key") {
         match key.strip_prefix("env://") {
+            // the key itself where a reference belongs: as secret as the variable would be
+            _ if crate::signing::source::is_key_text(&key) => found.push(SecretString::from(key)),
             Some(var) => {
                 if let Some(v) = inputs.env.named(var).filter(|v| !v.is_empty()) {
                     found.push(SecretString::from(v));
@@ -159,11 +181,62 @@ pub(crate) fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
             }
             None if !key.contains("://") => {
                 // A key file in the workspace: its text is as secret as the variable would be.
-                if let Ok(text) = std::fs::read_to_string(&key) {
+                if let Ok(text) = crate::fsutil::read_limited_string(
+                    std::path::Path::new(&key),
+                    crate::fsutil::KEY_FILE,
+                ) {
                     found.push(SecretString::from(text));
                 }
             }
             None => {}
+        }
+    }
+    found
+}
+
+/// The credentials of every URL in `text` (`scheme://USER:PASSWORD@host`): the whole `USER:PASSWORD`
+/// and the password alone.
+fn url_credentials(text: &str) -> Vec<SecretString> {
+    let mut found = Vec::new();
+    for part in text.split("://").skip(1) {
+        let authority = part
+            .split(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            found.push(SecretString::from(userinfo.to_string()));
+            if let Some((_, password)) = userinfo.split_once(':') {
+                found.push(SecretString::from(password.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// The secrets of a docker config file (`auths.*`: `auth` as written and its decoded password,
+/// `password`, `identitytoken`, `registrytoken`); nothing when it cannot be read (the registry client
+/// reports that).
+fn docker_config_secrets(path: &std::path::Path) -> Vec<SecretString> {
+    use base64::Engine;
+    let Ok(bytes) = crate::fsutil::read_limited(path, crate::fsutil::DOCKER_CONFIG_FILE) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in json["auths"].as_object().into_iter().flat_map(|a| a.values()) {
+        for field in ["auth", "password", "identitytoken", "registrytoken"] {
+            if let Some(v) = entry[field].as_str().filter(|v| !v.is_empty()) {
+                found.push(SecretString::from(v.to_string()));
+            }
+        }
+        let decoded = entry["auth"]
+            .as_str()
+            .and_then(|a| base64::engine::general_purpose::STANDARD.decode(a.trim()).ok())
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some((_, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+            found.push(SecretString::from(password.to_string()));
         }
     }
     found

@@ -9,7 +9,7 @@ use crate::oci::{ImageRef, OciError};
 use crate::request::{KeyTarget, SignWith};
 use crate::secret::SecretString;
 use crate::signing::payload::PayloadError;
-use crate::signing::{KeyRef, PasswordSource};
+use crate::signing::{KeyError, KeyRef, PasswordSource};
 use crate::sigstore::oidc::TokenSource;
 use crate::sigstore::verify::{KeylessPolicy, Matcher};
 use crate::stores::github::{GitHubScope, GitHubTarget, OrgVisibility, DEFAULT_API_URL};
@@ -187,7 +187,11 @@ pub(crate) fn service_url(words: Words, setting: Setting, url: &str) -> Result<S
     let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
     if !ok {
         return Err(Error::usage(
-            format!("{} `{url}` is not an http(s) URL", words.name(setting)),
+            format!(
+                "{} `{}` is not an http(s) URL",
+                words.name(setting),
+                crate::secret::redact_url_credentials(url)
+            ),
             format!("pass a URL such as {}", words.example(setting, "https://…")),
         ));
     }
@@ -196,8 +200,11 @@ pub(crate) fn service_url(words: Words, setting: Setting, url: &str) -> Result<S
 
 /// A key reference: a path or `env://VAR` (read now, from `env`).
 pub(crate) fn key_ref(s: &str, env: &Env<'_>) -> Result<KeyRef, Error> {
-    KeyRef::parse(s, |name| env.named(name))
-        .map_err(|e| Error::key(format!("invalid key reference `{s}`"), e))
+    KeyRef::parse(s, |name| env.named(name)).map_err(|e| match e {
+        // key text is secret: never echoed
+        KeyError::TextNotReference => Error::key("invalid key reference", e),
+        e => Error::key(format!("invalid key reference `{s}`"), e),
+    })
 }
 
 /// Where a key's password comes from: `COSIGN_PASSWORD` (even empty), else the terminal.
@@ -218,22 +225,34 @@ pub(crate) fn docker_config(env: &Env<'_>) -> Option<PathBuf> {
 }
 
 /// Whether the triggering event's payload (`GITHUB_EVENT_PATH`) says the repository is private:
-/// `Some("acme/app is private")`.
-pub(crate) fn private_by_event(env: &Env<'_>) -> Option<String> {
-    let event = read_event(env)?;
+/// `Some("acme/app is private")`. Errors: a payload that exists but cannot be read (over
+/// [`crate::fsutil::EVENT_PAYLOAD_FILE`], say): whether signing would publish a private repository's
+/// name is then unknown.
+pub(crate) fn private_by_event(env: &Env<'_>) -> Result<Option<String>, Error> {
+    let Some(event) = read_event(env)? else {
+        return Ok(None);
+    };
     if event["repository"]["private"].as_bool() == Some(true) {
         let name = event["repository"]["full_name"]
             .as_str()
             .unwrap_or("the repository");
-        return Some(format!("{name} is private"));
+        return Ok(Some(format!("{name} is private")));
     }
-    None
+    Ok(None)
 }
 
-/// The triggering event's JSON payload, when there is one.
-fn read_event(env: &Env<'_>) -> Option<serde_json::Value> {
-    let path = env.get(env::GITHUB_EVENT_PATH)?;
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+/// The triggering event's JSON payload, when there is one (`None`: no `GITHUB_EVENT_PATH`, no such
+/// file, or not JSON). Errors: a file that cannot be read, or is over its limit.
+fn read_event(env: &Env<'_>) -> Result<Option<serde_json::Value>, Error> {
+    let Some(path) = env.get(env::GITHUB_EVENT_PATH) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    match crate::fsutil::read_limited(&path, crate::fsutil::EVENT_PAYLOAD_FILE) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read { path, source }),
+    }
 }
 
 /// True when the triggering event is a pull request whose head lives in another repository.
@@ -244,7 +263,7 @@ pub(crate) fn is_fork_pull_request(env: &Env<'_>) -> bool {
     if !name.starts_with("pull_request") {
         return false;
     }
-    let Some(event) = read_event(env) else {
+    let Ok(Some(event)) = read_event(env) else {
         return false;
     };
     let head = &event["pull_request"]["head"]["repo"];

@@ -140,9 +140,9 @@ impl Ui {
         let _ = self.out.flush();
     }
 
-    /// Replaces every masked value in `text` by `***`.
+    /// Replaces every masked value in `text`, and the credentials of any URL in it, by `***`.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
+        let mut text = crate::secret::redact_url_credentials(text).into_owned();
         for m in &self.masked {
             if !m.expose().is_empty() && text.contains(m.expose().as_str()) {
                 text = text.replace(m.expose().as_str(), "***");

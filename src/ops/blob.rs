@@ -197,7 +197,8 @@ pub(crate) fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobRep
             "pass --bundle FILE (written by `sign-blob --bundle`)",
         )),
         (BlobEvidence::Bundle(path), expected) => {
-            let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            let bytes = crate::fsutil::read_limited(path, crate::fsutil::BUNDLE_FILE)
+                .map_err(|source| Error::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -249,7 +250,7 @@ fn verify_signature(file: &Path, key: &PublicKey, key_name: &str, s: &str) -> Re
     let digest = digest_file(file)?;
     let p = Path::new(s);
     let text = if p.is_file() {
-        std::fs::read_to_string(p).map_err(|source| Error::Read {
+        crate::fsutil::read_limited_string(p, crate::fsutil::SIGNATURE_FILE).map_err(|source| Error::Read {
             path: p.to_path_buf(),
             source,
         })?

@@ -21,6 +21,9 @@ pub(crate) struct GenerateKeyPair {
     pub(crate) password: PasswordSource,
     /// files, or a secret store
     pub(crate) target: KeyTarget,
+    /// a key pair already made (and masked) with the password of `password`, by a front-end that must
+    /// mask every secret before any other output (the Action); `None`: made when needed
+    pub(crate) prepared: Option<NewKeyPair>,
 }
 
 /// Where `generate-key-pair` stores the new key pair.
@@ -63,6 +66,7 @@ pub(crate) struct PublicKeyReport {
 }
 
 /// A freshly generated key pair, encrypted.
+#[derive(Debug)]
 pub(crate) struct NewKeyPair {
     /// PEM of the encrypted private key (secret).
     pub(crate) private_pem: SecretString,
@@ -112,7 +116,13 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
         .get(true, ui)
         .map_err(|e| Error::key("cannot get a password for the new key", e))?;
     ui.mask(password.expose());
-    let pair = new_key_pair(&password)?;
+    let pair = match &req.prepared {
+        Some(p) => NewKeyPair {
+            private_pem: p.private_pem.clone(),
+            public: p.public.clone(),
+        },
+        None => new_key_pair(&password)?,
+    };
     ui.mask(pair.private_pem.expose());
     let io = |context, path: &PathBuf| {
         let path = path.clone();
@@ -127,8 +137,33 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
         .map_err(io("cannot write", &key_path))?;
     let pub_file = Staged::write(&pub_path, public_pem.as_bytes(), 0o644)
         .map_err(io("cannot write", &pub_path))?;
-    key_file.commit().map_err(io("cannot write", &key_path))?;
-    pub_file.commit().map_err(io("cannot write", &pub_path))?;
+    if req.force {
+        key_file.commit().map_err(io("cannot write", &key_path))?;
+        pub_file.commit().map_err(io("cannot write", &pub_path))?;
+    } else {
+        // Claimed create-exclusive, the private key first: of concurrent runs on one prefix exactly one
+        // gets the key file, and the others stop before touching the public key.
+        let exists = |path: &PathBuf| {
+            let path = path.clone();
+            move |source: std::io::Error| match source.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::Exists {
+                    path,
+                    hint: "pass --force to overwrite it".into(),
+                },
+                _ => Error::Io {
+                    context: "cannot write",
+                    path,
+                    source,
+                },
+            }
+        };
+        key_file.commit_new().map_err(exists(&key_path))?;
+        if let Err(e) = pub_file.commit_new().map_err(exists(&pub_path)) {
+            // both or neither: the key file just claimed is ours to take back
+            let _ = std::fs::remove_file(&key_path);
+            return Err(e);
+        }
+    }
     ui.info(&format!("Private key written to {}", key_path.display()));
     ui.info(&format!("Public key written to {}", pub_path.display()));
     Ok(KeyPairReport { public_pem })

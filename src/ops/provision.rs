@@ -29,7 +29,13 @@ fn make_material(req: &GenerateKeyPair, ui: &mut Ui) -> Result<Material, Error> 
         .get(false, ui)
         .map_err(|e| Error::key("cannot get a password for the new key", e))?;
     ui.mask(password.expose());
-    let pair = new_key_pair(&password)?;
+    let pair = match &req.prepared {
+        Some(p) => NewKeyPair {
+            private_pem: p.private_pem.clone(),
+            public: p.public.clone(),
+        },
+        None => new_key_pair(&password)?,
+    };
     ui.mask(pair.private_pem.expose());
     Ok(Material { password, pair })
 }

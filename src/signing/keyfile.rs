@@ -23,6 +23,11 @@ const SCRYPT_LOG_N: u8 = 16; // N = 65536, as cosign v2.6 and v3 write it
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 const TAG_LEN: usize = 16;
+/// The scrypt parameters (N, r, p) read: the only ones go-securesystemslib's `encrypted.Decrypt` (what
+/// cosign v2 and v3 decrypt with) accepts (docs/inputs.md §10.1). They bound a hostile file's cost to
+/// 128 × r × N = 128 MiB of memory and one pass (p = 1).
+pub(crate) const SCRYPT_ACCEPTED: [(u64, u32, u32); 3] =
+    [(32768, 8, 1), (65536, 8, 1), (131072, 8, 1)];
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -118,17 +123,10 @@ pub(crate) fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError
         )));
     }
     let p = &envelope.kdf.params;
-    // Bounds keep a hostile file from asking for gigabytes of memory.
-    if !p.n.is_power_of_two()
-        || p.n < 2
-        || p.n > (1 << 20)
-        || p.r == 0
-        || p.r > 32
-        || p.p == 0
-        || p.p > 16
-    {
+    // Bounds keep a hostile file from asking for gigabytes of memory or minutes of work.
+    if !SCRYPT_ACCEPTED.contains(&(p.n, p.r, p.p)) {
         return Err(KeyError::Unsupported(format!(
-            "scrypt parameters N={} r={} p={}",
+            "scrypt parameters N={} r={} p={} (cosign reads only N=32768, 65536 or 131072 with r=8, p=1)",
             p.n, p.r, p.p
         )));
     }

@@ -24,6 +24,9 @@ pub(crate) enum KeyError {
     /// The key text is empty.
     #[error("the key is empty")]
     Empty,
+    /// Key text (PEM) where a reference (a path or `env://VAR`) was expected; never echoed, it is secret.
+    #[error("the key reference holds the key itself (PEM text), not a path or env://VAR; it is not shown")]
+    TextNotReference,
     /// The text has no PEM `-----BEGIN` line.
     #[error("the key is not PEM text (no -----BEGIN line)")]
     NotPem,
@@ -102,6 +105,7 @@ impl KeyError {
             KeyError::Unreadable(_) => "check the file's permissions".into(),
             KeyError::EnvUnset(v) => format!("set {v} to the PEM text of the key (in a workflow: `env: {v}: ${{{{ secrets.{v} }}}}`)"),
             KeyError::UnsupportedRef(_) => "pass a file path or env://VARIABLE".into(),
+            KeyError::TextNotReference => "put the PEM text in an environment variable and use `env://VAR` (in a workflow: `env: COSIGN_PRIVATE_KEY: ${{ secrets.COSIGN_PRIVATE_KEY }}` with key `env://COSIGN_PRIVATE_KEY`)".into(),
             KeyError::NoPassword => "set COSIGN_PASSWORD (it may be empty: COSIGN_PASSWORD=)".into(),
             KeyError::PasswordMismatch => "type the same password twice".into(),
             KeyError::Pkcs8(_) | KeyError::Crypto => return None,

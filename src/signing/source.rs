@@ -28,6 +28,9 @@ impl KeyRef {
         s: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, KeyError> {
+        if is_key_text(s) {
+            return Err(KeyError::TextNotReference);
+        }
         if let Some(var) = s.strip_prefix("env://") {
             if var.is_empty() {
                 return Err(KeyError::UnsupportedRef("env://".into()));
@@ -48,6 +51,12 @@ impl KeyRef {
     }
 }
 
+/// True when `s` is key text rather than a reference: a PEM armour line, or several lines (no path or
+/// variable name has a line break). Such a value is a secret: callers mask it and never echo it.
+pub(crate) fn is_key_text(s: &str) -> bool {
+    s.contains("-----BEGIN") || s.contains('\n') || s.contains('\r')
+}
+
 impl std::fmt::Display for KeyRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -62,7 +71,7 @@ impl KeyRef {
     pub(crate) fn read(&self) -> Result<SecretString, KeyError> {
         let text = match self {
             KeyRef::File(p) => SecretString::from(
-                std::fs::read(p)
+                crate::fsutil::read_limited(p, crate::fsutil::KEY_FILE)
                     .map_err(|e| match e.kind() {
                         std::io::ErrorKind::NotFound => KeyError::NotFound,
                         _ => KeyError::Unreadable(e.to_string()),
@@ -166,6 +175,15 @@ mod tests {
             Err(KeyError::UnsupportedRef(_))
         ));
         assert!(KeyRef::parse("env://", env).is_err());
+        let pem = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nc2VjcmV0\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
+        assert!(matches!(
+            KeyRef::parse(pem, env),
+            Err(KeyError::TextNotReference)
+        ));
+        assert!(matches!(
+            KeyRef::parse("c2VjcmV0\nc2VjcmV0", env),
+            Err(KeyError::TextNotReference)
+        ));
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl TrustRoot {
 
     /// A trusted root file.
     pub(crate) fn from_file(path: &Path) -> Result<Self, TrustError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrustError::Read {
+        let text = crate::fsutil::read_limited_string(path, crate::fsutil::TRUSTED_ROOT_FILE)
+            .map_err(|source| TrustError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -75,6 +75,21 @@ pub(crate) struct Cluster {
     pub(crate) origin: String,
 }
 
+/// The secrets of the cluster's credentials, to be masked before any output (Action mode): the bearer
+/// token, or the client certificate's key (the PEM, masked line by line). Empty when no cluster is
+/// found or it has no credentials (the error comes later, where the cluster is used).
+pub(crate) fn credential_secrets(lookup: &ClusterLookup, sa_dir: &Path) -> Vec<SecretString> {
+    match find_cluster(lookup, sa_dir).map(|c| c.auth) {
+        Ok(Auth::Token(t)) => vec![t],
+        Ok(Auth::ClientCert(pem)) => {
+            vec![SecretString::from(
+                String::from_utf8_lossy(pem.expose()).into_owned(),
+            )]
+        }
+        Ok(Auth::None) | Err(_) => Vec::new(),
+    }
+}
+
 /// Finds the cluster: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account
 /// (`sa_dir` is its mount, [`SERVICE_ACCOUNT_DIR`]).
 pub(crate) fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Cluster, StoreError> {
@@ -111,7 +126,12 @@ pub(crate) fn find_cluster(lookup: &ClusterLookup, sa_dir: &Path) -> Result<Clus
 pub(crate) fn in_cluster(host: &str, port: &str, sa_dir: &Path) -> Result<Cluster, StoreError> {
     let origin = "the in-cluster service account".to_string();
     let read = |name: &str| {
-        std::fs::read(sa_dir.join(name)).map_err(|e| StoreError::Kubeconfig {
+        let limit = if name == "token" {
+            crate::fsutil::TOKEN_FILE
+        } else {
+            crate::fsutil::CERTIFICATE_FILE
+        };
+        crate::fsutil::read_limited(&sa_dir.join(name), limit).map_err(|e| StoreError::Kubeconfig {
             path: origin.clone(),
             reason: format!("cannot read {}: {e}", sa_dir.join(name).display()),
         })
@@ -143,7 +163,8 @@ pub(crate) fn from_kubeconfig(files: &[PathBuf]) -> Result<Cluster, StoreError> 
             path: f.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(f).map_err(|e| err(format!("cannot read it: {e}")))?;
+        let text = crate::fsutil::read_limited_string(f, crate::fsutil::KUBECONFIG_FILE)
+            .map_err(|e| err(format!("cannot read it: {e}")))?;
         let mut parsed =
             YamlLoader::load_from_str(&text).map_err(|e| err(format!("not YAML: {e}")))?;
         if parsed.is_empty() {
@@ -251,7 +272,7 @@ fn user_auth(user: &Yaml, name: &str, file: &Path, shown: &str) -> Result<Auth, 
     }
     if let Some(path) = user["tokenFile"].as_str().filter(|t| !t.is_empty()) {
         let path = resolve(file, path);
-        let text = std::fs::read_to_string(&path)
+        let text = crate::fsutil::read_limited_string(&path, crate::fsutil::TOKEN_FILE)
             .map_err(|e| err(format!("cannot read tokenFile {}: {e}", path.display())))?;
         return Ok(Auth::Token(SecretString::from(text.trim().to_string())));
     }
@@ -291,7 +312,7 @@ fn data_or_file(node: &Yaml, field: &str, file: &Path) -> Result<Option<SecretBy
     }
     if let Some(path) = node[field].as_str().filter(|p| !p.is_empty()) {
         let path = resolve(file, path);
-        return std::fs::read(&path)
+        return crate::fsutil::read_limited(&path, crate::fsutil::CERTIFICATE_FILE)
             .map(|b| Some(SecretBytes::from(b)))
             .map_err(|e| format!("cannot read {field} {}: {e}", path.display()));
     }

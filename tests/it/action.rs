@@ -140,10 +140,72 @@ pub fn assert_masks_first(r: &Run, expected: &[&str]) {
     }
 }
 
-/// No line (nor any 8-byte piece of a line) of any secret appears in stdout (outside `::add-mask::`),
-/// stderr, the outputs file or the summary.
+/// No line (nor any 12-byte piece of a line) of any secret appears in stdout (outside `::add-mask::`),
+/// stderr, the outputs file or the summary; nor any 16-character piece of its base64 encoding
+/// (standard or URL-safe, at each of the three alignments).
 #[track_caller]
 pub fn assert_no_leak(r: &Run, runner: &Runner, secrets: &[&str]) {
+    assert_no_leak_raw(r, runner, secrets);
+    assert_no_base64_leak(r, runner, secrets);
+}
+
+/// Every text a run produced, masks excluded: stdout, stderr, the outputs file, the summary.
+fn produced(r: &Run, runner: &Runner) -> Vec<(&'static str, String)> {
+    let stdout: String = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    vec![
+        ("stdout", stdout),
+        ("stderr", r.stderr.clone()),
+        (
+            "GITHUB_OUTPUT",
+            std::fs::read_to_string(&runner.output).unwrap_or_default(),
+        ),
+        (
+            "summary",
+            std::fs::read_to_string(&runner.summary).unwrap_or_default(),
+        ),
+    ]
+}
+
+/// The base64 forms of each secret (whole, standard and URL-safe, shifted by 0, 1 and 2 bytes so that
+/// every alignment inside a longer encoded text is covered) must not show anywhere.
+#[track_caller]
+pub fn assert_no_base64_leak(r: &Run, runner: &Runner, secrets: &[&str]) {
+    use base64::Engine;
+    let places = produced(r, runner);
+    for secret in secrets.iter().filter(|s| s.len() >= 12) {
+        for shift in 0..3 {
+            let bytes = &secret.as_bytes()[shift..];
+            for engine in [
+                &base64::engine::general_purpose::STANDARD,
+                &base64::engine::general_purpose::URL_SAFE,
+            ] {
+                let encoded = engine.encode(bytes);
+                // skip the first 4 characters (they depend on what came before) and the padded tail
+                let inner = &encoded[4.min(encoded.len())..encoded.len().saturating_sub(4)];
+                for window in inner.as_bytes().windows(16.min(inner.len().max(1))) {
+                    let piece = String::from_utf8_lossy(window);
+                    if piece.len() < 16 {
+                        continue;
+                    }
+                    for (place, text) in &places {
+                        assert!(
+                            !text.contains(piece.as_ref()),
+                            "base64 of a secret ({piece:?}) leaked into {place}:\n{text}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[track_caller]
+fn assert_no_leak_raw(r: &Run, runner: &Runner, secrets: &[&str]) {
     let stdout: String = r
         .stdout
         .lines()

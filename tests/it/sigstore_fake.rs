@@ -39,6 +39,19 @@ pub fn sigstore_js() -> PathBuf {
     p
 }
 
+/// The directory whose node_modules holds @sigstore/sign (sigstore-js's signer).
+pub fn sigstore_js_sign() -> PathBuf {
+    let p = std::env::var("FERROSIGN_SIGSTORE_JS_SIGN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| cache().join("sigstore-js-sign-4.1.1"));
+    assert!(
+        p.join("node_modules/@sigstore/sign").is_dir(),
+        "@sigstore/sign not found at {} (FERROSIGN_SIGSTORE_JS_SIGN): run `bash scripts/test.sh`",
+        p.display()
+    );
+    p
+}
+
 fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore")
 }
@@ -125,6 +138,38 @@ impl FakeSigstore {
         self.get("trust_config").into()
     }
 
+    /// Every secret this instance handed out: each identity token minted so far (the `READY` ones and
+    /// every one the OIDC endpoint issued) and the Actions request token. Leak tests take their secrets
+    /// from here, never from the client's output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let url = format!("{}/__test__/tokens", self.url());
+        let body = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .expect("client")
+                    .get(&url)
+                    .send()
+                    .await
+                    .expect("GET /__test__/tokens")
+                    .json::<serde_json::Value>()
+                    .await
+                    .expect("tokens JSON")
+            });
+        let mut out: Vec<String> = body["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .map(|t| t.as_str().expect("token").to_string())
+            .collect();
+        out.push(body["request_token"].as_str().expect("request_token").to_string());
+        out
+    }
+
     /// The environment of an Actions job with `permissions: id-token: write` on this instance.
     pub fn actions_env(&self) -> Vec<(String, String)> {
         vec![
@@ -170,6 +215,23 @@ impl FakeSigstore {
                 .arg(bundle)
                 .arg(file),
         )
+    }
+
+    /// sigstore-js (`@sigstore/sign`) signs `file` against this instance with its ready-made identity
+    /// token: a message-signature bundle, or with `dsse` a DSSE bundle, written to `bundle`.
+    pub fn sigstore_js_sign(&self, file: &Path, bundle: &Path, dsse: bool) -> crate::support::Run {
+        let mut c = Command::new("node");
+        crate::support::loopback_only(&mut c);
+        c.env("NODE_PATH", sigstore_js_sign().join("node_modules"))
+            .arg(peers_dir().join("js_sign.js"))
+            .arg(self.url())
+            .arg(self.get("token"))
+            .arg(file)
+            .arg(bundle);
+        if dsse {
+            c.arg("dsse");
+        }
+        crate::support::run(&mut c)
     }
 
     /// sigstore-js (`@sigstore/verify`) on a bundle with this instance's trusted root.

@@ -21,6 +21,7 @@ Everything uses real cryptography, and each service checks what the real one che
   With --tsa: the TSA beside Rekor v1.
 - POST /__test__/rotate (JSON: rekor_key, tsa, second_log "v1"|"v2", rekor_selector): the instance rotates
   its Rekor key, adds the TSA or a second log, and rewrites the files below (see Instance.rotate).
+- GET /__test__/tokens: every identity token minted so far and the request token (leak tests).
 
 It writes, into --dir, what verifiers need to trust this instance: trusted_root.json,
 signing_config.v0.2.json, trust_config.json (sigstore-python's --trust-config), fulcio_chain.pem
@@ -39,6 +40,13 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   rekor-status=CODE      Rekor answers CODE to every upload
   rekor-fail-once=CODE   Rekor answers CODE to the first upload, then works
   rekor-foreign-key      SETs and checkpoints are signed with a key that is not in the trusted root
+  rekor-other-entry      an upload is answered with another entry of the log (a valid one: SET, proof and
+                         checkpoint all verify), as a log that replays an old answer would
+  rekor-unknown-log      an upload is answered by another log: the entry is ours, its SET, proof and
+                         checkpoint verify with that log's key, but neither log ID nor key is in the trusted root
+  rekor-bad-checkpoint   the checkpoint is signed by another key; SET and inclusion proof verify
+  fulcio-expired         the leaf's validity ended before it was issued (not after: now - 20 min .. now - 10 min)
+  fulcio-not-yet-valid   the leaf's validity starts in 10 minutes
 """
 
 from __future__ import annotations
@@ -211,8 +219,9 @@ def github_extensions(claims: dict, issuer: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def issue_leaf(ca: CA, ct: CTLog, public_key, claims: dict, issuer: str, embed_sct: bool = True):
-    """Returns (leaf certificate, detached SCT bytes or None)."""
+def issue_leaf(ca: CA, ct: CTLog, public_key, claims: dict, issuer: str, embed_sct: bool = True,
+               shift: dt.timedelta = dt.timedelta(0)):
+    """Returns (leaf certificate, detached SCT bytes or None); `shift` moves its validity window."""
     if "job_workflow_ref" in claims:
         san = x509.UniformResourceIdentifier("https://github.com/" + claims["job_workflow_ref"])
         exts = github_extensions(claims, issuer)
@@ -222,7 +231,7 @@ def issue_leaf(ca: CA, ct: CTLog, public_key, claims: dict, issuer: str, embed_s
     else:
         san = x509.UniformResourceIdentifier(claims["sub"])
         exts = [("1", issuer.encode()), ("8", der_utf8(issuer))]
-    start = now() - dt.timedelta(seconds=1)
+    start = now() - dt.timedelta(seconds=1) + shift
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([]))
@@ -297,6 +306,7 @@ class Rekor:
     def __init__(self, seed_entries: int, origin_host: str):
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.signing_key = self.key
+        self.checkpoint_key = None  # rekor-bad-checkpoint: checkpoints signed by another key
         self.log_id = hashlib.sha256(spki_der(self.key.public_key())).digest()
         self.tree_id = 1_000_000_000_000_000_000 + secrets.randbelow(10**18)
         self.set_origin(origin_host)
@@ -317,8 +327,10 @@ class Rekor:
 
     def checkpoint(self, size: int, root: bytes) -> str:
         note = f"{self.origin}\n{size}\n{b64(root)}\nTimestamp: {time.time_ns()}\n"
+        key = self.checkpoint_key or self.signing_key
         hint = hashlib.sha256(spki_der(self.signing_key.public_key())).digest()[:4]
-        return note + "\n" + f"\u2014 {self.host} {b64(hint + self.sign(note.encode()))}\n"
+        sig = key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
+        return note + "\n" + f"\u2014 {self.host} {b64(hint + sig)}\n"
 
     def entry_json(self, lh: bytes) -> dict:
         e = self.entries[lh.hex()]
@@ -561,12 +573,34 @@ class Instance:
         self.origin_host = "rekor.test"
         if "rekor-foreign-key" in self.faults:
             self.rekor.signing_key = ec.generate_private_key(ec.SECP256R1())
+        if "rekor-bad-checkpoint" in self.faults:
+            self.rekor.checkpoint_key = ec.generate_private_key(ec.SECP256R1())
+        # rekor-unknown-log: a log of its own (own key and log ID) that the trusted root does not list
+        self.unknown_log = Rekor(args.seed_entries, "rekor.test") if "rekor-unknown-log" in self.faults else None
+        # rekor-other-entry: a genuine entry of someone else's, the answer to every upload
+        self.decoy = self.make_decoy() if "rekor-other-entry" in self.faults else None
         self.claims = default_claims()
         for c in args.claim:
             k, _, v = c.partition("=")
             self.claims[k] = v
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
+        # Every token minted (GET /__test__/tokens): leak tests learn the secrets from here, never from
+        # the client's own output.
+        self.minted: list[str] = []
+
+    def make_decoy(self) -> bytes:
+        """Logs a hashedrekord entry of another signer over another digest; returns its leaf hash."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        digest = hashlib.sha256(secrets.token_bytes(32)).digest()
+        sig = key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+        entry = {"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": digest.hex()}},
+            "signature": {"content": b64(sig), "publicKey": {"content": b64(spki_pem(key.public_key()).encode())}},
+        }}
+        status, obj, _ = self.rekor.add(entry)
+        assert status == 201, obj
+        return bytes.fromhex(next(iter(obj))[-64:])
 
     def rekor_for(self, path: str) -> tuple[Rekor | None, str]:
         """The Rekor v1 log a request path is for, and the path below its base URL."""
@@ -638,7 +672,10 @@ class Instance:
         t = int(time.time())
         claims = {**self.claims, **extra, "iss": self.issuer, "aud": audience, "iat": t, "nbf": t - 5,
                   "exp": t + ttl, "jti": secrets.token_hex(16)}
-        return jwt.encode(claims, self.oidc_key, algorithm="RS256", headers={"kid": self.oidc_kid})
+        token = jwt.encode(claims, self.oidc_key, algorithm="RS256", headers={"kid": self.oidc_kid})
+        with self.lock:
+            self.minted.append(token)
+        return token
 
     # Fulcio
     def signing_cert(self, req: dict, auth_header: str) -> tuple[int, dict]:
@@ -677,7 +714,12 @@ class Instance:
             public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
         ca = self.foreign_ca or self.ca
         detached = "fulcio-detached-sct" in self.faults
-        leaf, sct = issue_leaf(ca, self.ct, public_key, claims, self.issuer, embed_sct=not detached)
+        shift = dt.timedelta(0)
+        if "fulcio-expired" in self.faults:
+            shift = dt.timedelta(minutes=-20)
+        elif "fulcio-not-yet-valid" in self.faults:
+            shift = dt.timedelta(minutes=10)
+        leaf, sct = issue_leaf(ca, self.ct, public_key, claims, self.issuer, embed_sct=not detached, shift=shift)
         chain = {"certificates": [cert_pem(leaf), cert_pem(ca.intermediate), cert_pem(ca.root)]}
         # Fulcio's v2 REST API (grpc-gateway) answers 200; sigstore-go (cosign v3) refuses anything else.
         if detached:
@@ -898,6 +940,9 @@ def make_handler(inst: Instance):
                 aud = q.get("audience", [None])[0]
                 token = inst.mint(audience=aud) if aud else inst.mint(audience="https://github.com/acme")
                 return self.reply(200, {"count": 2000, "value": token})
+            if url.path == "/__test__/tokens":
+                with inst.lock:
+                    return self.reply(200, {"tokens": list(inst.minted), "request_token": inst.request_token})
             if url.path == "/api/v2/trustBundle":
                 return self.reply(200, {"chains": [{"certificates": [cert_pem(inst.ca.intermediate), cert_pem(inst.ca.root)]}]})
             rekor, path = inst.rekor_for(url.path)
@@ -956,7 +1001,11 @@ def make_handler(inst: Instance):
                     return self.reply(status, err(status, f"test fault: rekor answers {status}"))
                 if not isinstance(req, dict):
                     return self.reply(400, err(400, "invalid JSON"))
+                if inst.unknown_log and rekor is inst.rekor:
+                    rekor = inst.unknown_log  # the answer comes from a log nobody trusts
                 status, obj, location = rekor.add(req)
+                if inst.decoy and status == 201:
+                    obj = rekor.entry_json(inst.decoy)  # a valid answer, for someone else's entry
                 if location and rekor is inst.rekor2:
                     location = "/log2" + location
                 # Rekor names the new entry in Location and ETag; sigstore-go (cosign v3) reads the ETag.
@@ -991,6 +1040,8 @@ def main() -> None:
     # The checkpoint signer's name must be part of the log's base URL (sigstore-js matches them).
     inst.origin_host = f"127.0.0.1:{server.server_address[1]}"
     inst.rekor.set_origin(inst.origin_host)
+    if inst.unknown_log:
+        inst.unknown_log.set_origin(inst.origin_host)
     inst.base_url = base_url
     if inst.rekor_v2:
         # sigstore-go names a v2 log's checkpoint signer by the host of its base URL, without the port

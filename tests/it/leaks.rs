@@ -1,0 +1,174 @@
+//! Issue 13's secrets, in Action mode: every secret the step can see — given (inputs, variables, URL
+//! credentials, the key itself pasted where a reference belongs), read from a config file (docker
+//! config, kubeconfig) or generated (password and key) — is masked before any other line, and never
+//! shows in stdout, stderr, the outputs or the summary, raw or base64-encoded. Every secret checked here
+//! comes from what the test put in, or from the peer that received it (the fake GitHub's records),
+//! never from ferrosign's own `::add-mask::` lines.
+
+use crate::action::{
+    assert_masks_first, assert_no_leak, input, make_key, Runner, PASSWORD, REGISTRY_PASSWORD,
+};
+use crate::support::run;
+use base64::Engine;
+
+/// The key itself (PEM text) as the `key` input: refused with "use `env://VAR`", masked first (line by
+/// line), never echoed (the error used to print it whole, with the hint "File name too long").
+#[test]
+fn a_pem_pasted_as_the_key_input_is_masked_and_answered_with_env_var() {
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let mut c = r.action("push");
+    c.env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "images", "127.0.0.1:1/acme/app@sha256:0000000000000000000000000000000000000000000000000000000000000000");
+    input(&mut c, "key", &pem);
+    input(&mut c, "tlog-upload", "false");
+    let res = run(&mut c).fails(2, "holds the key itself");
+    let hint = res
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap_or_default();
+    assert!(hint.contains("env://"), "{hint}");
+    assert!(!res.all().contains("File name too long"), "{}", res.all());
+    assert_masks_first(&res, &[&pem, PASSWORD]);
+    assert_no_leak(&res, &r, &[&pem, PASSWORD]);
+}
+
+/// The same in the CLI: no masking there, but the key text is never echoed.
+#[test]
+fn a_pem_pasted_as_the_key_flag_is_never_echoed() {
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let res = run(crate::support::ferrosign(r.path())
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .args(["public-key", "--key", &pem]))
+    .fails(2, "holds the key itself")
+    .hint("env://");
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!res.all().contains(line), "{}", res.all());
+    }
+}
+
+/// Credentials inside URLs (`http://user:password@host`) are redacted in every message and masked
+/// first in the Action.
+#[test]
+fn url_credentials_are_masked_and_redacted_everywhere() {
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let url_password = "url-secret-pw-4471";
+    let rekor = format!("http://rekor-user:{url_password}@127.0.0.1:1");
+    let mut c = r.action("push");
+    c.env("COSIGN_PRIVATE_KEY", &pem)
+        .env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "images", "127.0.0.1:1/acme/app@sha256:0000000000000000000000000000000000000000000000000000000000000000");
+    input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
+    input(&mut c, "rekor-url", &rekor);
+    input(&mut c, "fulcio-url", &rekor);
+    input(&mut c, "allow-insecure-registry", "true");
+    let res = run(&mut c);
+    assert_ne!(res.code, 0, "{}", res.all());
+    assert_masks_first(&res, &[url_password, &pem, PASSWORD]);
+    assert_no_leak(&res, &r, &[url_password, "rekor-user:url-secret", &pem, PASSWORD]);
+    // In the CLI too: the URL shows with `***` where its credentials were.
+    let cli = run(crate::support::ferrosign(r.path())
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .args(["sign-blob", "--key", "leak.key", "--rekor-url", &rekor, "--bundle", "b.json"])
+        .arg(r.path().join("leak.pub")));
+    assert_ne!(cli.code, 0, "{}", cli.all());
+    assert!(!cli.all().contains(url_password), "{}", cli.all());
+    assert!(!cli.all().contains("rekor-user"), "{}", cli.all());
+}
+
+/// A docker config's password (the registry client reads it) is masked before any other line, and
+/// never shows — here against the real registry refusing it.
+#[test]
+fn docker_config_passwords_are_masked_first() {
+    let reg = crate::support::registry::TestRegistry::start_with_auth("octocat", REGISTRY_PASSWORD);
+    let digest = reg.push_image("acme/app", "v1", "leak-docker-config");
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let config_password = "docker-config-secret-9931";
+    let docker = r.path().join("docker");
+    std::fs::create_dir(&docker).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("octocat:{config_password}"));
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr),
+    )
+    .unwrap();
+    let mut c = r.action("push");
+    c.env("COSIGN_PRIVATE_KEY", &pem)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("DOCKER_CONFIG", &docker);
+    input(&mut c, "images", &format!("{}/acme/app@{digest}", reg.addr));
+    input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
+    input(&mut c, "tlog-upload", "false");
+    input(&mut c, "allow-insecure-registry", "true");
+    let res = run(&mut c);
+    assert_eq!(res.code, 1, "the registry refuses that password:\n{}", res.all());
+    assert_masks_first(&res, &[config_password, &auth, &pem, PASSWORD]);
+    assert_no_leak(&res, &r, &[config_password, &auth, &pem, PASSWORD]);
+}
+
+/// A kubeconfig's token is masked before any other line when the Action provisions `k8s://…`.
+#[test]
+fn kubeconfig_tokens_are_masked_first() {
+    let r = Runner::new();
+    let token = "kubeconfig-token-secret-5517";
+    let kc = r.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n\
+             clusters: [{{name: k, cluster: {{server: 'http://127.0.0.1:1'}}}}]\n\
+             users: [{{name: u, user: {{token: {token}}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let mut c = r.action("workflow_dispatch");
+    c.env("KUBECONFIG", &kc).env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "generate-key-pair", "k8s://ns/name");
+    let res = run(&mut c);
+    assert_ne!(res.code, 0, "nothing listens there:\n{}", res.all());
+    assert_masks_first(&res, &[token, PASSWORD]);
+    assert_no_leak(&res, &r, &[token, PASSWORD]);
+}
+
+/// A generated password and key pair (no `COSIGN_PASSWORD`): masked before any other line, never shown.
+/// The secrets are read back from what the fake GitHub received (opened with libsodium).
+#[test]
+fn generated_passwords_and_keys_are_masked_before_any_other_line() {
+    let token = crate::action::SECRETS_TOKEN;
+    let gh = crate::secrets::Peer::start("fake_github.py", &["--token", token]);
+    let r = Runner::with_event("workflow_dispatch", r#"{"inputs":{}}"#);
+    let mut c = r.action("workflow_dispatch");
+    c.env("GITHUB_API_URL", gh.url());
+    input(&mut c, "generate-key-pair", "github://acme/app");
+    input(&mut c, "secrets-token", token);
+    let res = run(&mut c).ok();
+    let stored: Vec<(String, String)> = gh
+        .records()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .filter_map(|r| {
+            let name = r["path"].as_str()?.rsplit('/').next()?.to_string();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(r["opened_b64"].as_str()?)
+                .ok()?;
+            Some((name, String::from_utf8(bytes).ok()?))
+        })
+        .collect();
+    let get = |n: &str| {
+        stored
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{n} not stored: {stored:?}"))
+    };
+    let password = get("COSIGN_PASSWORD");
+    let private = get("COSIGN_PRIVATE_KEY");
+    assert!(password.len() >= 32, "a generated password");
+    assert_masks_first(&res, &[&password, &private, token]);
+    assert_no_leak(&res, &r, &[&password, &private, token]);
+}
