@@ -15,7 +15,9 @@ pub fn image_reference(data: &[u8]) {
         if let Ok(r) = s.parse::<crate::oci::ImageRef>() {
             let _ = r.to_string();
             let _ = r.payload_name();
-            let _ = r.signature_ref("sha256:0000000000000000000000000000000000000000000000000000000000000000");
+            let _ = r.signature_ref(
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            );
         }
     }
 }

@@ -71,7 +71,9 @@ pub(crate) fn redact_url_credentials(text: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(head);
         // The authority ends at the path, query, fragment, or anything that cannot be in a URL.
         let end = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#' | '`' | '\'' | '"' | '<' | '>') || c.is_whitespace())
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '`' | '\'' | '"' | '<' | '>') || c.is_whitespace()
+            })
             .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {

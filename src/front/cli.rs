@@ -71,7 +71,7 @@ pub(crate) struct SignArgs {
     #[arg(value_name = "IMAGE", required = true)]
     pub(crate) images: Vec<String>,
     /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
     /// Extra key=value pairs to sign (repeatable; comma-separated pairs allowed, each split at its first
     /// `=`; quote a pair whose value has commas: -a '"k=a,b"'), as cosign reads them.
@@ -102,7 +102,7 @@ pub(crate) struct VerifyArgs {
     #[arg(value_name = "IMAGE", required = true)]
     pub(crate) images: Vec<String>,
     /// The public key: a path or env://VAR.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
     /// Require these key=value annotations in the signed payload (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
@@ -171,7 +171,7 @@ pub(crate) struct GenerateKeyPairArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PublicKeyArgs {
     /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: String,
     /// Write the public key to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -184,7 +184,7 @@ pub(crate) struct SignBlobArgs {
     /// The file to sign.
     pub(crate) file: PathBuf,
     /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
     /// Also write the base64 signature to this file.
     #[arg(long, value_name = "FILE")]
@@ -248,7 +248,7 @@ pub(crate) struct VerifyBlobArgs {
     /// The file whose signature to check.
     pub(crate) file: PathBuf,
     /// The public key: a path or env://VAR.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
     /// The signature: a path to a file holding it, or the base64 text itself.
     #[arg(long, value_name = "SIG", conflicts_with = "bundle")]

@@ -225,7 +225,11 @@ fn docker_config_secrets(path: &std::path::Path) -> Vec<SecretString> {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for entry in json["auths"].as_object().into_iter().flat_map(|a| a.values()) {
+    for entry in json["auths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|a| a.values())
+    {
         for field in ["auth", "password", "identitytoken", "registrytoken"] {
             if let Some(v) = entry[field].as_str().filter(|v| !v.is_empty()) {
                 found.push(SecretString::from(v.to_string()));
@@ -233,7 +237,11 @@ fn docker_config_secrets(path: &std::path::Path) -> Vec<SecretString> {
         }
         let decoded = entry["auth"]
             .as_str()
-            .and_then(|a| base64::engine::general_purpose::STANDARD.decode(a.trim()).ok())
+            .and_then(|a| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(a.trim())
+                    .ok()
+            })
             .and_then(|b| String::from_utf8(b).ok());
         if let Some((_, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
             found.push(SecretString::from(password.to_string()));

@@ -65,7 +65,7 @@ pub(crate) fn from_docker_config(
         path: path.display().to_string(),
         reason,
     };
-    let text = match crate::fsutil::read_limited(path, crate::fsutil::DOCKER_CONFIG_FILE) {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),

@@ -250,9 +250,11 @@ fn verify_signature(file: &Path, key: &PublicKey, key_name: &str, s: &str) -> Re
     let digest = digest_file(file)?;
     let p = Path::new(s);
     let text = if p.is_file() {
-        crate::fsutil::read_limited_string(p, crate::fsutil::SIGNATURE_FILE).map_err(|source| Error::Read {
-            path: p.to_path_buf(),
-            source,
+        crate::fsutil::read_limited_string(p, crate::fsutil::SIGNATURE_FILE).map_err(|source| {
+            Error::Read {
+                path: p.to_path_buf(),
+                source,
+            }
         })?
     } else {
         s.to_string()

@@ -116,9 +116,9 @@ impl TrustRoot {
     pub(crate) fn from_file(path: &Path) -> Result<Self, TrustError> {
         let text = crate::fsutil::read_limited_string(path, crate::fsutil::TRUSTED_ROOT_FILE)
             .map_err(|source| TrustError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+                path: path.to_path_buf(),
+                source,
+            })?;
         Self::parse(&text, TrustSource::File(path.to_path_buf()))
     }
 

@@ -488,7 +488,13 @@ fn keyless_signing_in_actions_reports_identity_and_rekor_entries() {
             c2.env(k, v);
         }
         let v = run(c2.args(&v2_words));
-        assert_eq!(v.code, 0, "cosign v2 rejects `{}`:\n{}", v2_words.join(" "), v.all());
+        assert_eq!(
+            v.code,
+            0,
+            "cosign v2 rejects `{}`:\n{}",
+            v2_words.join(" "),
+            v.all()
+        );
     }
 
     // Both OIDC tokens (the request token and the JWT it bought) are masked and never shown. The
@@ -500,10 +506,13 @@ fn keyless_signing_in_actions_reports_identity_and_rekor_entries() {
         .map(String::as_str)
         .filter(|t| !fake.ready.to_string().contains(t) && *t != request_token)
         .collect();
-    assert_eq!(bought.len(), 1, "one identity token for the run: {issued:?}");
+    assert_eq!(
+        bought.len(),
+        1,
+        "one identity token for the run: {issued:?}"
+    );
     assert!(
-        res.stdout
-            .contains(&format!("::add-mask::{}", bought[0])),
+        res.stdout.contains(&format!("::add-mask::{}", bought[0])),
         "the identity token was not masked:\n{}",
         res.stdout
     );

@@ -41,9 +41,11 @@ fn a_signature_replayed_from_another_image_is_refused() {
     let reg = TestRegistry::start();
     let a = reg.push_image("acme/app", "a", "replay-a");
     let b = reg.push_image("acme/app", "b", "replay-b");
-    run(ferrosign(p)
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .args(["generate-key-pair", "--output-key-prefix", "k"]))
+    run(ferrosign(p).env("COSIGN_PASSWORD", PASSWORD).args([
+        "generate-key-pair",
+        "--output-key-prefix",
+        "k",
+    ]))
     .ok();
     let image_a = format!("{}/acme/app@{a}", reg.addr);
     let image_b = format!("{}/acme/app@{b}", reg.addr);
@@ -112,7 +114,12 @@ fn action_verify_true_fails_when_the_signature_read_back_does_not_verify() {
     input(&mut c, "allow-insecure-registry", "true");
     input(&mut c, "verify", "true");
     let res = run(&mut c);
-    assert_eq!(res.code, 1, "verify: true must fail the step:\n{}", res.all());
+    assert_eq!(
+        res.code,
+        1,
+        "verify: true must fail the step:\n{}",
+        res.all()
+    );
     assert!(res.stdout.contains("::error::"), "{}", res.stdout);
     assert!(
         res.all().contains("verif"),
@@ -190,8 +197,12 @@ fn bundles_signed_by_sigstore_js_verify_in_ferrosign() {
         assert!(ok.all().contains(&fake.identity()), "{}", ok.all());
         assert_ne!(verify(bundle, "other.txt", &fake.identity()).code, 0);
         assert_ne!(
-            verify(bundle, "f.txt", "https://github.com/acme/other/.github/workflows/x.yml@refs/heads/main")
-                .code,
+            verify(
+                bundle,
+                "f.txt",
+                "https://github.com/acme/other/.github/workflows/x.yml@refs/heads/main"
+            )
+            .code,
             0
         );
     }
@@ -202,7 +213,8 @@ fn bundles_signed_by_sigstore_js_verify_in_ferrosign() {
 /// entry from a log the trusted root does not list, with a checkpoint signed by another key (SET and
 /// inclusion proof valid, so that this check alone decides), with a certificate that expired or is not
 /// valid yet, or with its SCT detached. Each is refused before anything is written: exit 1, the check
-/// named, no bundle, and an image stays unsigned.
+/// named in the error line, no bundle, and an image stays unsigned. A certificate fault is refused
+/// before anything reaches Rekor (the log is public: nothing is published for a certificate we refuse).
 #[test]
 fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
     let d = tempdir();
@@ -211,13 +223,18 @@ fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
     let reg = TestRegistry::start();
     let digest = reg.push_image("acme/app", "v1", "signing-time-checks");
     let image = format!("{}/acme/app@{digest}", reg.addr);
-    for (fault, needle) in [
-        ("rekor-other-entry", "another"),
-        ("rekor-unknown-log", "Rekor"),
-        ("rekor-bad-checkpoint", "checkpoint"),
-        ("fulcio-expired", "valid"),
-        ("fulcio-not-yet-valid", "valid"),
-        ("fulcio-detached-sct", "SCT"),
+    let mut wrong = Vec::new();
+    for (fault, needle, reaches_rekor) in [
+        ("rekor-other-entry", "for other data", true),
+        ("rekor-unknown-log", "does not list (log ID", true),
+        (
+            "rekor-bad-checkpoint",
+            "signature found on checkpoint",
+            true,
+        ),
+        ("fulcio-expired", "not valid now", false),
+        ("fulcio-not-yet-valid", "not valid now", false),
+        ("fulcio-detached-sct", "detached SCT", false),
     ] {
         let fake = crate::sigstore_fake::FakeSigstore::start(&[fault]);
         let url = fake.url();
@@ -230,24 +247,43 @@ fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
                 .arg(fake.trusted_root());
             c
         };
-        let r = run(keyless("sign-blob").args(["--bundle", "b.json", "f.txt"]));
-        assert_eq!(r.code, 1, "{fault}: sign-blob must fail:\n{}", r.all());
-        let error = r
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("error: "))
-            .unwrap_or_default();
-        assert!(
-            error.contains(needle),
-            "{fault}: the error names the check ({needle:?}):\n{}",
-            r.stderr
-        );
+        for (what, r) in [
+            (
+                "sign-blob",
+                run(keyless("sign-blob").args(["--bundle", "b.json", "f.txt"])),
+            ),
+            (
+                "sign",
+                run(keyless("sign").args(["--allow-insecure-registry", &image])),
+            ),
+        ] {
+            let error = r
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or_default();
+            if r.code != 1 || !error.contains(needle) {
+                wrong.push(format!(
+                    "{fault}, {what}: exit {}, error line without {needle:?}:\n{}",
+                    r.code,
+                    r.all()
+                ));
+            }
+        }
         assert!(!p.join("b.json").exists(), "{fault}: a bundle was written");
-        let r = run(keyless("sign").args(["--allow-insecure-registry", &image]));
-        assert_eq!(r.code, 1, "{fault}: sign must fail:\n{}", r.all());
         assert!(
             reg.sig_layers("acme/app", &digest).is_empty(),
             "{fault}: the image was signed"
         );
+        let uploads = fake.count("rekor");
+        if reaches_rekor {
+            assert_eq!(uploads, 2, "{fault}: one upload per run");
+        } else {
+            assert_eq!(
+                uploads, 0,
+                "{fault}: a refused certificate was published in Rekor"
+            );
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }

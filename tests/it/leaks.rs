@@ -68,11 +68,23 @@ fn url_credentials_are_masked_and_redacted_everywhere() {
     let res = run(&mut c);
     assert_ne!(res.code, 0, "{}", res.all());
     assert_masks_first(&res, &[url_password, &pem, PASSWORD]);
-    assert_no_leak(&res, &r, &[url_password, "rekor-user:url-secret", &pem, PASSWORD]);
+    assert_no_leak(
+        &res,
+        &r,
+        &[url_password, "rekor-user:url-secret", &pem, PASSWORD],
+    );
     // In the CLI too: the URL shows with `***` where its credentials were.
     let cli = run(crate::support::ferrosign(r.path())
         .env("COSIGN_PASSWORD", PASSWORD)
-        .args(["sign-blob", "--key", "leak.key", "--rekor-url", &rekor, "--bundle", "b.json"])
+        .args([
+            "sign-blob",
+            "--key",
+            "leak.key",
+            "--rekor-url",
+            &rekor,
+            "--bundle",
+            "b.json",
+        ])
         .arg(r.path().join("leak.pub")));
     assert_ne!(cli.code, 0, "{}", cli.all());
     assert!(!cli.all().contains(url_password), "{}", cli.all());
@@ -90,7 +102,8 @@ fn docker_config_passwords_are_masked_first() {
     let config_password = "docker-config-secret-9931";
     let docker = r.path().join("docker");
     std::fs::create_dir(&docker).unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("octocat:{config_password}"));
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("octocat:{config_password}"));
     std::fs::write(
         docker.join("config.json"),
         format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr),
@@ -105,7 +118,12 @@ fn docker_config_passwords_are_masked_first() {
     input(&mut c, "tlog-upload", "false");
     input(&mut c, "allow-insecure-registry", "true");
     let res = run(&mut c);
-    assert_eq!(res.code, 1, "the registry refuses that password:\n{}", res.all());
+    assert_eq!(
+        res.code,
+        1,
+        "the registry refuses that password:\n{}",
+        res.all()
+    );
     assert_masks_first(&res, &[config_password, &auth, &pem, PASSWORD]);
     assert_no_leak(&res, &r, &[config_password, &auth, &pem, PASSWORD]);
 }

@@ -138,12 +138,15 @@ impl FakeSigstore {
         self.get("trust_config").into()
     }
 
-    /// Every secret this instance handed out: each identity token minted so far (the `READY` ones and
-    /// every one the OIDC endpoint issued) and the Actions request token. Leak tests take their secrets
-    /// from here, never from the client's output.
-    pub fn issued_secrets(&self) -> Vec<String> {
-        let url = format!("{}/__test__/tokens", self.url());
-        let body = tokio::runtime::Builder::new_current_thread()
+    /// How many requests `service` (`fulcio`, `rekor`, `oidc`) received so far.
+    pub fn count(&self, service: &str) -> u64 {
+        self.test_endpoint("counts")[service].as_u64().unwrap_or(0)
+    }
+
+    /// `GET /__test__/NAME` as JSON.
+    fn test_endpoint(&self, name: &str) -> serde_json::Value {
+        let url = format!("{}/__test__/{name}", self.url());
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime")
@@ -155,18 +158,30 @@ impl FakeSigstore {
                     .get(&url)
                     .send()
                     .await
-                    .expect("GET /__test__/tokens")
+                    .unwrap_or_else(|e| panic!("GET {url}: {e}"))
                     .json::<serde_json::Value>()
                     .await
-                    .expect("tokens JSON")
-            });
+                    .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+            })
+    }
+
+    /// Every secret this instance handed out: each identity token minted so far (the `READY` ones and
+    /// every one the OIDC endpoint issued) and the Actions request token. Leak tests take their secrets
+    /// from here, never from the client's output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let body = self.test_endpoint("tokens");
         let mut out: Vec<String> = body["tokens"]
             .as_array()
             .expect("tokens")
             .iter()
             .map(|t| t.as_str().expect("token").to_string())
             .collect();
-        out.push(body["request_token"].as_str().expect("request_token").to_string());
+        out.push(
+            body["request_token"]
+                .as_str()
+                .expect("request_token")
+                .to_string(),
+        );
         out
     }
 

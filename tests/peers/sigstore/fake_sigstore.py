@@ -22,6 +22,7 @@ Everything uses real cryptography, and each service checks what the real one che
 - POST /__test__/rotate (JSON: rekor_key, tsa, second_log "v1"|"v2", rekor_selector): the instance rotates
   its Rekor key, adds the TSA or a second log, and rewrites the files below (see Instance.rotate).
 - GET /__test__/tokens: every identity token minted so far and the request token (leak tests).
+- GET /__test__/counts: how many requests each service (fulcio, rekor, oidc) received, e.g. {"fulcio": 1}.
 
 It writes, into --dir, what verifiers need to trust this instance: trusted_root.json,
 signing_config.v0.2.json, trust_config.json (sigstore-python's --trust-config), fulcio_chain.pem
@@ -943,6 +944,9 @@ def make_handler(inst: Instance):
             if url.path == "/__test__/tokens":
                 with inst.lock:
                     return self.reply(200, {"tokens": list(inst.minted), "request_token": inst.request_token})
+            if url.path == "/__test__/counts":
+                with inst.lock:
+                    return self.reply(200, dict(inst.counts))
             if url.path == "/api/v2/trustBundle":
                 return self.reply(200, {"chains": [{"certificates": [cert_pem(inst.ca.intermediate), cert_pem(inst.ca.root)]}]})
             rekor, path = inst.rekor_for(url.path)
