@@ -569,6 +569,25 @@ fn keyless_failures_leak_no_token() {
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         assert_masks_first(&res, &[&request_token, REGISTRY_PASSWORD]);
         assert_no_leak(&res, &r, &secrets);
+        // The identity token the request token bought (every fault but the token endpoint's) is masked
+        // too, though no failure path prints it: the mask is what hides it if one ever did.
+        let bought: Vec<&str> = secrets
+            .iter()
+            .copied()
+            .filter(|t| t.starts_with("eyJ") && !fake.ready.to_string().contains(t))
+            .collect();
+        assert_eq!(
+            bought.len(),
+            usize::from(fault != "oidc-status=403"),
+            "{fault}: tokens bought: {bought:?}"
+        );
+        for t in bought {
+            assert!(
+                res.stdout.contains(&format!("::add-mask::{t}")),
+                "{fault}: the identity token was not masked:\n{}",
+                res.stdout
+            );
+        }
         assert!(
             reg.sig_payloads("acme/app", &digest).is_empty(),
             "{fault}: nothing signed"
