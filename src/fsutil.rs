@@ -91,7 +91,7 @@ impl Drop for Staged {
 /// `/dev/zero` or a FIFO that never ends fails fast, naming the limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FileLimit {
-    /// what the file is, e.g. `bundle`
+    /// what such files are, plural (named in the error), e.g. `bundles`
     pub(crate) what: &'static str,
     /// the most bytes read
     pub(crate) max: u64,
@@ -100,61 +100,61 @@ pub(crate) struct FileLimit {
 /// Key files read only to mask them (the Action's `key` input naming a file): 64 KiB, as the key
 /// reader's own limit (`signing::source`).
 pub(crate) const KEY_FILE: FileLimit = FileLimit {
-    what: "key file",
+    what: "key files",
     max: 64 << 10,
 };
 /// Sigstore bundles and cosign's `--bundle` files: 16 MiB. A bundle holds a certificate chain, log
 /// entries with inclusion proofs (a few KiB) and, for DSSE, the signed statement (SLSA provenance can
 /// run to a few MiB).
 pub(crate) const BUNDLE_FILE: FileLimit = FileLimit {
-    what: "bundle",
+    what: "bundles",
     max: 16 << 20,
 };
 /// `trusted_root.json` (`--trusted-root`, the Action's `trusted-root`): 4 MiB (the public-good root is
 /// about 7 KiB; a private deployment's few certificate chains and keys stay well below).
 pub(crate) const TRUSTED_ROOT_FILE: FileLimit = FileLimit {
-    what: "trusted root",
+    what: "trusted roots",
     max: 4 << 20,
 };
 /// A signature file (`--signature`, base64 or raw): 64 KiB (an RSA-4096 signature is 512 bytes).
 pub(crate) const SIGNATURE_FILE: FileLimit = FileLimit {
-    what: "signature file",
+    what: "signature files",
     max: 64 << 10,
 };
 /// Certificates and CA bundles read from files (a kubeconfig's `certificate-authority`, a service
 /// account's `ca.crt`): 1 MiB.
 pub(crate) const CERTIFICATE_FILE: FileLimit = FileLimit {
-    what: "certificate file",
+    what: "certificate files",
     max: 1 << 20,
 };
 /// A Kubernetes service account token file (in-cluster, or a kubeconfig's `tokenFile`): 64 KiB (a
 /// projected token is about 1 KiB).
 pub(crate) const TOKEN_FILE: FileLimit = FileLimit {
-    what: "token file",
+    what: "token files",
     max: 64 << 10,
 };
 /// The Actions event payload (`GITHUB_EVENT_PATH`): 25 MiB, GitHub's cap on webhook payloads.
 pub(crate) const EVENT_PAYLOAD_FILE: FileLimit = FileLimit {
-    what: "event payload",
+    what: "event payloads",
     max: 25 << 20,
 };
 /// A docker config (`$DOCKER_CONFIG/config.json`): 4 MiB (one `auths` entry is about 100 bytes).
 pub(crate) const DOCKER_CONFIG_FILE: FileLimit = FileLimit {
-    what: "docker config",
+    what: "docker configs",
     max: 4 << 20,
 };
 /// A kubeconfig: 16 MiB (clusters with embedded CA data are a few KiB each).
 pub(crate) const KUBECONFIG_FILE: FileLimit = FileLimit {
-    what: "kubeconfig",
+    what: "kubeconfigs",
     max: 16 << 20,
 };
 
 /// A file over its [`FileLimit`]; the `std::io::Error` that [`read_limited`] returns carries it (kind
 /// `InvalidData`), so a caller can tell it apart from other read errors.
 #[derive(Debug, thiserror::Error)]
-#[error("it is larger than {max_text}, the limit for a {what}")]
+#[error("it is larger than {max_text}, the limit for {what}")]
 pub(crate) struct TooLarge {
-    /// what the file is
+    /// what such files are, plural
     pub(crate) what: &'static str,
     /// the limit in bytes
     pub(crate) max: u64,
@@ -195,7 +195,7 @@ pub(crate) fn read_limited_string(path: &Path, limit: FileLimit) -> std::io::Res
     String::from_utf8(read_limited(path, limit)?).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("the {} is not UTF-8 text", limit.what),
+            format!("it is not UTF-8 text (as {} must be)", limit.what),
         )
     })
 }
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn read_limited_stops_at_the_limit_and_names_it() {
         let limit = FileLimit {
-            what: "test file",
+            what: "test files",
             max: 64 << 10,
         };
         let e = read_limited(Path::new("/dev/zero"), limit).unwrap_err();
@@ -221,7 +221,7 @@ mod tests {
         assert!(too.is_some_and(|t| t.max == 64 << 10), "{e:?}");
         assert_eq!(
             e.to_string(),
-            "it is larger than 64 KiB, the limit for a test file"
+            "it is larger than 64 KiB, the limit for test files"
         );
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("f");

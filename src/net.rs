@@ -36,6 +36,17 @@ pub(crate) enum HttpError {
     /// The client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
+    /// An answer longer than its [`AnswerLimit`] (declared by `Content-Length`, or counted while
+    /// reading); nothing past the limit was read.
+    #[error("the answer from {url} is larger than {max_text}, the limit for {what}")]
+    TooLarge {
+        /// the URL (query and credentials removed)
+        url: String,
+        /// what such answers are, plural
+        what: &'static str,
+        /// the limit, e.g. `4 MiB`
+        max_text: String,
+    },
 }
 
 impl HttpError {
@@ -43,6 +54,10 @@ impl HttpError {
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
             HttpError::InsecureRefused(_) => Some("use an https:// URL".into()),
+            HttpError::TooLarge { .. } => Some(
+                "check that the URL names the right service; ferrosign reads no more than the limit"
+                    .into(),
+            ),
             HttpError::Unreachable { .. } => {
                 Some("check the URL and the network; transient faults were already retried".into())
             }
@@ -313,6 +328,76 @@ pub(crate) fn body_message(body: &[u8]) -> String {
         "(empty answer)".into()
     } else {
         m
+    }
+}
+
+/// A bound on one answer's body: what such answers are (named in the error) and the most bytes read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AnswerLimit {
+    /// what such answers are, plural, e.g. `Fulcio answers`
+    pub(crate) what: &'static str,
+    /// the most bytes read
+    pub(crate) max: u64,
+}
+
+/// Fulcio's certificate chain (`/api/v2/signingCert`): 1 MiB (leaf, intermediate and root are about
+/// 3 KiB together).
+pub(crate) const FULCIO_ANSWER: AnswerLimit = AnswerLimit {
+    what: "Fulcio answers",
+    max: 1 << 20,
+};
+/// A Rekor entry (`/api/v1/log/entries`): 4 MiB. The entry holds the canonical body (a hashedrekord
+/// or dsse entry stores hashes, a signature and a certificate: a few KiB), an inclusion proof of at most
+/// 64 hashes and a checkpoint.
+pub(crate) const REKOR_ANSWER: AnswerLimit = AnswerLimit {
+    what: "Rekor answers",
+    max: 4 << 20,
+};
+/// The Actions OIDC token service's answer: 64 KiB (a JWT of about 1 KiB in a small JSON object).
+pub(crate) const TOKEN_ANSWER: AnswerLimit = AnswerLimit {
+    what: "token service answers",
+    max: 64 << 10,
+};
+/// A GitHub or Kubernetes API answer (a repository public key, a created secret, an error): 1 MiB.
+pub(crate) const API_ANSWER: AnswerLimit = AnswerLimit {
+    what: "API answers",
+    max: 1 << 20,
+};
+
+/// Reads the body of `resp` (an answer from `url`), at most `limit.max` bytes: a `Content-Length`
+/// beyond the limit is refused before reading, and a body that goes on past it is cut off there
+/// ([`HttpError::TooLarge`]). The request's total deadline ([`HttpOptions::timeout`]) covers the
+/// reading. Errors: [`HttpError::TooLarge`], or [`HttpError::Unreachable`] when the connection broke.
+pub(crate) async fn read_answer(
+    mut resp: reqwest::Response,
+    url: &str,
+    limit: AnswerLimit,
+) -> Result<Vec<u8>, HttpError> {
+    let too_large = || HttpError::TooLarge {
+        url: redact_query(url),
+        what: limit.what,
+        max_text: crate::fsutil::size_text(limit.max),
+    };
+    if resp.content_length().is_some_and(|n| n > limit.max) {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (out.len() + chunk.len()) as u64 > limit.max {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => {
+                return Err(HttpError::Unreachable {
+                    url: redact_query(url),
+                    reason: error_chain(&e),
+                })
+            }
+        }
     }
 }
 

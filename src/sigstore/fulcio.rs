@@ -9,7 +9,7 @@
 //! sigstore-verify checks an SCT only as part of a bundle, and a bundle needs the log's signed time.
 //! Whether the certificate carries an SCT at all is read here with `x509-cert` (an extension lookup).
 
-use crate::net::{body_message, error_chain, Http, HttpError};
+use crate::net::{body_message, Http, HttpError};
 use crate::signing::{PrivateKey, PublicKey};
 use crate::sigstore::oidc::IdentityToken;
 use crate::sigstore::trust::TrustRoot;
@@ -173,10 +173,12 @@ impl Fulcio {
         let body = request.to_string();
         let resp = self.http.post_json(&endpoint, body).await?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| HttpError::Unreachable {
-            url: endpoint.clone(),
-            reason: error_chain(&e),
-        })?;
+        let bytes = crate::net::read_answer(resp, &endpoint, crate::net::FULCIO_ANSWER)
+            .await
+            .map_err(|e| match e {
+                HttpError::TooLarge { .. } => FulcioError::BadAnswer(e.to_string()),
+                e => e.into(),
+            })?;
         if !status.is_success() {
             let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
             return Err(if status >= 500 {
@@ -242,8 +244,7 @@ pub(crate) fn check_certificate(
         return Err(FulcioError::KeyMismatch);
     }
     let (not_before, not_after) = (info.not_before.as_second(), info.not_after.as_second());
-    let now_s = now.as_second();
-    if now_s + 60 < not_before || now_s > not_after {
+    if !valid_at(not_before, not_after, now.as_second()) {
         return Err(FulcioError::NotValidNow(format!(
             "valid from {} to {}, now is {now}",
             info.not_before, info.not_after
@@ -281,6 +282,15 @@ pub(crate) fn check_certificate(
     })
 }
 
+/// How far ahead of our clock a fresh certificate's `notBefore` may lie (seconds): clocks disagree.
+const CLOCK_SLACK_S: i64 = 60;
+
+/// Whether a certificate valid from `not_before` to `not_after` (Unix seconds, both included, as
+/// RFC 5280 §4.1.2.5 says) is valid at `now`, allowing [`CLOCK_SLACK_S`] before `not_before`.
+fn valid_at(not_before: i64, not_after: i64, now: i64) -> bool {
+    now + CLOCK_SLACK_S >= not_before && now <= not_after
+}
+
 /// Whether a certificate (DER) carries an embedded SCT list.
 fn has_embedded_sct(der: &[u8]) -> bool {
     x509_cert::Certificate::from_der(der).is_ok_and(|c| {
@@ -297,6 +307,17 @@ mod tests {
 
     // The Sigstore staging instance's Fulcio intermediate (public, from its trusted root).
     const STAGING_INTERMEDIATE: &str = "MIICGTCCAaCgAwIBAgITJta/okfgHvjabGm1BOzuhrwA1TAKBggqhkjOPQQDAzAqMRUwEwYDVQQKEwxzaWdzdG9yZS5kZXYxETAPBgNVBAMTCHNpZ3N0b3JlMB4XDTIyMDQxNDIxMzg0MFoXDTMyMDMyMjE2NTA0NVowNzEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MR4wHAYDVQQDExVzaWdzdG9yZS1pbnRlcm1lZGlhdGUwdjAQBgcqhkjOPQIBBgUrgQQAIgNiAASosAySWJQ/tK5r8T5aHqavk0oI+BKQbnLLdmOMRXHQF/4Hx9KtNfpcdjH9hNKQSBxSlLFFN3tvFCco0qFBzWYwZtsYsBe1l91qYn/9VHFTaEVwYQWIJEEvrs0fvPuAqjajezB5MA4GA1UdDwEB/wQEAwIBBjATBgNVHSUEDDAKBggrBgEFBQcDAzASBgNVHRMBAf8ECDAGAQH/AgEAMB0GA1UdDgQWBBRxhjCmFHxib/n31vQFGn9f/+tvrDAfBgNVHSMEGDAWgBT/QjK6aH2rOnCv3AzUGuI+h49mZTAKBggqhkjOPQQDAwNnADBkAjAM1lbKkcqQlE/UspMTbWNo1y2TaJ44tx3l/FJFceTSdDZ+0W1OHHeU4twie/lq8XgCMHQxgEv26xNNiAGyPXbkYgrDPvbOqp0UeWX4mJnLSrBr3aN/KX1SBrKQu220FmVL0Q==";
+
+    #[test]
+    fn validity_window_bounds_are_inclusive_with_a_minute_of_slack() {
+        let (nb, na) = (1_000, 1_600);
+        assert!(valid_at(nb, na, nb));
+        assert!(valid_at(nb, na, na));
+        assert!(!valid_at(nb, na, na + 1));
+        assert!(valid_at(nb, na, nb - CLOCK_SLACK_S));
+        assert!(!valid_at(nb, na, nb - CLOCK_SLACK_S - 1));
+        assert!(!valid_at(nb, na, 0));
+    }
 
     #[test]
     fn an_empty_or_foreign_chain_is_refused() {

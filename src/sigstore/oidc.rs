@@ -219,10 +219,7 @@ pub(crate) async fn identity_token(
                 })
                 .await?;
             let status = resp.status();
-            let body = resp.bytes().await.map_err(|e| HttpError::Unreachable {
-                url: crate::net::redact_query(url),
-                reason: crate::net::error_chain(&e),
-            })?;
+            let body = crate::net::read_answer(resp, url, crate::net::TOKEN_ANSWER).await?;
             if !status.is_success() {
                 return Err(OidcError::TokenService {
                     status: status.as_u16(),

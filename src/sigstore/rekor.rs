@@ -7,7 +7,7 @@
 //! Also renders the entry as cosign's `dev.sigstore.cosign/bundle` annotation and as a Sigstore bundle's
 //! `tlogEntries[]` item.
 
-use crate::net::{body_message, error_chain, Http, HttpError};
+use crate::net::{body_message, Http, HttpError};
 use crate::signing::PublicKey;
 use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
 use crate::sigstore::fulcio::SigningCertificate;
@@ -222,10 +222,12 @@ impl Rekor {
 
     async fn read(&self, url: &str, resp: reqwest::Response) -> Result<RekorEntry, RekorError> {
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| HttpError::Unreachable {
-            url: url.to_string(),
-            reason: error_chain(&e),
-        })?;
+        let bytes = crate::net::read_answer(resp, url, crate::net::REKOR_ANSWER)
+            .await
+            .map_err(|e| match e {
+                HttpError::TooLarge { .. } => RekorError::BadAnswer(e.to_string()),
+                e => e.into(),
+            })?;
         if !status.is_success() {
             let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
             return Err(if status >= 500 {

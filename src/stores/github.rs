@@ -14,7 +14,7 @@
 
 use super::StoreError;
 use crate::net::server_message;
-use crate::net::{error_chain, Http, HttpOptions};
+use crate::net::{Http, HttpOptions};
 use crate::secret::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -206,14 +206,15 @@ impl<'a> SecretsApi<'a> {
             .header("X-GitHub-Api-Version", API_VERSION)
     }
 
+    /// The answer's body, at most [`crate::net::API_ANSWER`].
     async fn body(&self, resp: reqwest::Response, action: &str) -> Result<Vec<u8>, StoreError> {
-        resp.bytes()
+        let url = resp.url().to_string();
+        crate::net::read_answer(resp, &url, crate::net::API_ANSWER)
             .await
-            .map(|b| b.to_vec())
             .map_err(|e| StoreError::BadResponse {
                 service: SERVICE,
                 action: action.into(),
-                reason: error_chain(&e),
+                reason: e.to_string(),
             })
     }
 

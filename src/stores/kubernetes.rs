@@ -379,7 +379,10 @@ pub(crate) async fn create_secret(
         });
     }
     if !status.is_success() {
-        let text = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        let url = resp.url().to_string();
+        let text = crate::net::read_answer(resp, &url, crate::net::API_ANSWER)
+            .await
+            .unwrap_or_default();
         return Err(StoreError::Status {
             service: SERVICE,
             action: format!("creating secret {ns}/{name} through {}", cluster.origin),

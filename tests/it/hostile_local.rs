@@ -354,3 +354,44 @@ fn concurrent_generate_key_pair_runs_claim_the_files_once() {
     names.sort();
     assert_eq!(names, ["race.key", "race.pub"]);
 }
+
+/// Hostile Sigstore services: the Actions token service, Fulcio or Rekor answering 200 with a body
+/// that goes on for 1 GiB (with or without a declared `Content-Length`). Each answer is cut off at its
+/// limit ([`ferrosign`]'s `net::TOKEN_ANSWER` 64 KiB, `FULCIO_ANSWER` 1 MiB, `REKOR_ANSWER` 4 MiB),
+/// named in the error: exit 1, bounded memory and time, nothing written.
+#[test]
+fn endless_sigstore_answers_stop_at_their_named_limit() {
+    let d = tempdir();
+    let p = d.path();
+    std::fs::write(p.join("f.txt"), "hostile services\n").unwrap();
+    for (fault, needles) in [
+        ("huge-answer=oidc", ["64 KiB", "token service answers"]),
+        ("huge-answer-declared=fulcio", ["1 MiB", "Fulcio answers"]),
+        ("huge-answer=fulcio", ["1 MiB", "Fulcio answers"]),
+        ("huge-answer=rekor", ["4 MiB", "Rekor answers"]),
+    ] {
+        let fake = crate::sigstore_fake::FakeSigstore::start(&[fault]);
+        let url = fake.url();
+        let mut c = fs(p);
+        if fault.ends_with("oidc") {
+            for (k, v) in fake.actions_env() {
+                c.env(k, v);
+            }
+        } else {
+            c.env("SIGSTORE_ID_TOKEN", fake.get("token"));
+        }
+        c.args(["sign-blob", "--fulcio-url", &url, "--rekor-url", &url])
+            .arg("--trusted-root")
+            .arg(fake.trusted_root())
+            .args(["--bundle", "b.json", "f.txt"]);
+        let m = measured(&c);
+        check(
+            &format!("Sigstore fault `{fault}` (1 GiB answer)"),
+            &m,
+            1,
+            &needles,
+            FILE_RSS_MIB,
+        );
+        assert!(!p.join("b.json").exists(), "{fault}: a bundle was written");
+    }
+}

@@ -48,6 +48,9 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   rekor-bad-checkpoint   the checkpoint is signed by another key; SET and inclusion proof verify
   fulcio-expired         the leaf's validity ended before it was issued (not after: now - 20 min .. now - 10 min)
   fulcio-not-yet-valid   the leaf's validity starts in 10 minutes
+  huge-answer=SERVICE    SERVICE (oidc, fulcio or rekor) answers 200 with a JSON body that goes on for 1 GiB,
+                         without a length (the connection closes at its end)
+  huge-answer-declared=SERVICE  the same, with `Content-Length: 1073741824` declared
 """
 
 from __future__ import annotations
@@ -919,6 +922,32 @@ def make_handler(inst: Instance):
             self.end_headers()
             self.wfile.write(data)
 
+        def huge(self, service: str) -> bool:
+            """huge-answer faults: answers 200 with 1 GiB of JSON (or until the client hangs up)."""
+            declared = inst.faults.get("huge-answer-declared") == service
+            if inst.faults.get("huge-answer") != service and not declared:
+                return False
+            with inst.lock:
+                inst.counts[service] = inst.counts.get(service, 0) + 1
+            total = 1 << 30
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if declared:
+                self.send_header("Content-Length", str(total))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            chunk = b"a" * 65536
+            try:
+                self.wfile.write(b'{"value":"' + chunk[10:])
+                for _ in range(total // len(chunk) - 1):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return True
+
         def body(self):
             n = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(n) if n else b""
@@ -931,6 +960,8 @@ def make_handler(inst: Instance):
             url = urllib.parse.urlsplit(self.path)
             q = urllib.parse.parse_qs(url.query)
             if url.path == "/oidc/token":
+                if self.huge("oidc"):
+                    return None
                 status = inst.fault_status("oidc")
                 if status:
                     return self.reply(status, {"message": f"test fault: token endpoint answers {status}"})
@@ -989,6 +1020,8 @@ def make_handler(inst: Instance):
                 status, obj = inst.rekor_v2.add(req)
                 return self.reply(status, obj)
             if url.path == "/api/v2/signingCert":
+                if self.huge("fulcio"):
+                    return None
                 if not isinstance(req, dict):
                     return self.reply(400, {"code": 3, "message": "invalid JSON"})
                 status, obj = inst.signing_cert(req, self.headers.get("Authorization", ""))
@@ -1000,6 +1033,8 @@ def make_handler(inst: Instance):
                                   else "application/json", headers)
             rekor, path = inst.rekor_for(url.path)
             if rekor and path == "/api/v1/log/entries":
+                if self.huge("rekor"):
+                    return None
                 status = inst.fault_status("rekor")
                 if status:
                     return self.reply(status, err(status, f"test fault: rekor answers {status}"))
