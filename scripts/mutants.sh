@@ -5,6 +5,8 @@
 #   bash scripts/mutants.sh                 # every mutant of the security modules, within the budget
 #   bash scripts/mutants.sh --list          # just list them (seconds)
 #   MUTANTS_BUDGET_MIN=90 bash scripts/mutants.sh -F 'payload_rejection|mask'   # a budget, a subset
+#   MUTANTS_TEST_TARGETS=--lib MUTANTS_TESTS=:: bash scripts/mutants.sh   # judged by the unit tests only
+#                                                       # (no integration build per mutant: minutes saved)
 #
 # What is mutated (MUTANTS_FILES): verification (ops/verify_image.rs, sigstore/verify/), the Rekor and
 # Fulcio answer checks (sigstore/rekor.rs, sigstore/fulcio.rs), the `.sig` write (oci/layout.rs), sealing
@@ -56,6 +58,8 @@ tests=(${MUTANTS_TESTS:-
 })
 args=()
 for f in "${files[@]}"; do args+=(--file "$f"); done
+# Which test targets run: the unit tests and the integration binary, or fewer (MUTANTS_TEST_TARGETS).
+read -r -a test_targets <<<"${MUTANTS_TEST_TARGETS:---lib --test it}"
 
 install_peers
 install_cargo_tool cargo-mutants "$CARGO_MUTANTS_VERSION"
@@ -75,7 +79,7 @@ start=$(date +%s)
 set +e
 timeout --signal=INT --kill-after=60 "$((budget_min * 60))" \
   "$FERROSIGN_CARGO_MUTANTS" mutants "${args[@]}" --jobs 1 --output .cache/mutants \
-  --minimum-test-timeout 120 "$@" -- --lib --test it -- "${tests[@]}"
+  --minimum-test-timeout 120 "$@" -- "${test_targets[@]}" -- "${tests[@]}"
 rc=$?
 set -e
 out=.cache/mutants/mutants.out
