@@ -251,7 +251,7 @@ fn registry(
 /// `~/.docker/config.json`, where `docker login` steps write, is not mounted. So: a relative
 /// `DOCKER_CONFIG` is taken from the workspace (not from the working directory), an absolute one as
 /// it is, and without `DOCKER_CONFIG` `$HOME/.docker/config.json` is read.
-fn docker_config(env: &Env<'_>) -> (Option<PathBuf>, Option<String>) {
+pub(crate) fn docker_config(env: &Env<'_>) -> (Option<PathBuf>, Option<String>) {
     let Some(given) = env.get(env::DOCKER_CONFIG) else {
         return (validate::docker_config(env), None);
     };

@@ -147,7 +147,8 @@ pub(crate) fn secrets_to_mask(inputs: &Inputs<'_, '_>) -> Vec<SecretString> {
             found.extend(url_credentials(&v));
         }
     }
-    if let Some(path) = super::validate::docker_config(inputs.env) {
+    // the file the registry client will read, found as the Action finds it
+    if let (Some(path), _) = super::action::docker_config(inputs.env) {
         found.extend(docker_config_secrets(&path));
     }
     if inputs
