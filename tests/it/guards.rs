@@ -1,5 +1,5 @@
 //! The security checks that stop an attacker, each with a test that goes red when the check is removed
-//! (issue 16; docs/mutants.md lists each check with its test). The hostile party is a registry that
+//! (issue 16; docs/guards.md lists each check with its test). The hostile party is a registry that
 //! replays or swaps what it serves (the fault proxy in front of the real registry), or a Sigstore
 //! service that answers with another entry, log, checkpoint or certificate validity (the test instance
 //! with a fault).

@@ -4,7 +4,7 @@
 //! on peak memory and wall time (generous bounds, so that a loaded machine does not fail them: they
 //! catch reading a file to the end or allocating gigabytes, not slowness). The binary runs under
 //! `prlimit --as` ([`AS_CAP`]) and `/usr/bin/time`; each case appends its measured row to
-//! `$FERROSIGN_HOSTILE_OUT` (default `.cache/hostile-local.rows.md`) for docs/hostile-cases.md.
+//! `$FERROSIGN_HOSTILE_OUT` (default `.cache/hostile-local.rows.md`) for docs/hostile-local.md.
 
 use crate::support::{ferrosign, run, tempdir};
 use base64::Engine;
