@@ -15,7 +15,7 @@ import sys
 
 LAYERS = [
     ("fuzzing", {"fuzzing"}),  # the fuzz targets' entry points (feature `fuzzing`), above everything
-    ("front", {"front"}),
+    ("front", {"front", "testing"}),  # testing: hooks for tests/it only
     ("request", {"request", "env"}),
     ("ops", {"ops", "error"}),
     ("domain", {"sigstore", "oci", "signing", "stores"}),

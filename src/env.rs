@@ -103,6 +103,12 @@ pub(crate) const FERROSIGN_REGISTRY_PASSWORD: Var = var(
     true,
     "the registry password (`--registry-password`)",
 );
+/// cosign's switch for Docker media types on new `.sig` manifests (`1`/`true`/…: Go's `ParseBool`).
+pub(crate) const COSIGN_DOCKER_MEDIA_TYPES: Var = var(
+    "COSIGN_DOCKER_MEDIA_TYPES",
+    false,
+    "write new `.sig` manifests with Docker media types (registries that refuse OCI ones)",
+);
 /// The directory of the docker config file (`config.json`).
 pub(crate) const DOCKER_CONFIG: Var = var("DOCKER_CONFIG", false, "where docker's config.json is");
 /// The home directory (`~/.docker/config.json`, `~/.kube/config`).
@@ -143,6 +149,7 @@ pub(crate) const ALL: &[Var] = &[
     COSIGN_PASSWORD,
     COSIGN_PRIVATE_KEY,
     FERROSIGN_REGISTRY_PASSWORD,
+    COSIGN_DOCKER_MEDIA_TYPES,
     DOCKER_CONFIG,
     HOME,
     KUBECONFIG,

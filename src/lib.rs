@@ -34,6 +34,8 @@ mod secret;
 mod signing;
 mod sigstore;
 mod stores;
+#[doc(hidden)]
+pub mod testing;
 
 use error::Error;
 use gha::Ui;

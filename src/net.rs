@@ -1,9 +1,17 @@
-//! The only door to the network (registries aside, which `oci-client` reaches with the settings from
-//! [`registry_config`]): one client with timeouts, a user agent, and retries with exponential backoff for
-//! transient faults (connection errors, timeouts, 408/429/5xx). TLS is rustls.
+//! The only door to the network: one client per trust setting with timeouts, a user agent, and one retry
+//! policy for every server (registries, Fulcio, Rekor, TSA, TUF, GitHub, Kubernetes). TLS is rustls.
+//!
+//! The policy: a connect timeout ([`HttpOptions::connect_timeout`]); a total deadline per request that
+//! includes reading the whole body ([`HttpOptions::timeout`], reqwest's total timeout, which runs until the
+//! body is consumed, so a server dripping one byte at a time is cut off too); retries, with exponential
+//! backoff and jitter, only for connection errors, 408, 429 and 5xx (not 501), honouring `Retry-After`
+//! (seconds or an HTTP date), bounded in count ([`Retry::retries`]) and in total waiting time
+//! ([`Retry::max_wait`]). A timed-out request is not retried (it may have been a server that
+//! drips), and a permanent 4xx is returned at once for the caller to turn into its own error.
 //!
 //! Plain `http://` is refused unless the URL's host is a loopback address (a local test or private
-//! deployment the user named explicitly) or the caller passes `allow_insecure`.
+//! deployment the user named explicitly) or the caller passes `allow_insecure`. Bodies are read through
+//! [`read_limited`], which stops at a stated limit.
 
 use std::time::Duration;
 
@@ -47,6 +55,14 @@ pub(crate) enum HttpError {
         /// the limit, e.g. `4 MiB`
         max_text: String,
     },
+    /// No complete answer within the request's deadline (which includes reading the body).
+    #[error("no complete answer from {url} within {} s", .after.as_secs())]
+    TimedOut {
+        /// the URL
+        url: String,
+        /// the deadline
+        after: Duration,
+    },
 }
 
 impl HttpError {
@@ -61,21 +77,28 @@ impl HttpError {
             HttpError::Unreachable { .. } => {
                 Some("check the URL and the network; transient faults were already retried".into())
             }
+            HttpError::TimedOut { .. } => {
+                Some("the server is too slow or stalled; check it, then retry".into())
+            }
             _ => None,
         }
     }
 }
 
 /// The one retry policy, for every server ferrosign talks to (registries included): transient faults
-/// (connection errors, timeouts, 408/429/5xx but 501) are retried `retries` times, waiting `backoff`,
-/// then twice that, and so on (at most 64 times), plus up to 25% jitter so that parallel signers do not
-/// retry in lock step; a `Retry-After` of at most 10 seconds is honoured.
+/// (connection errors, 408/429/5xx but 501; not a request that ran out of its deadline) are retried
+/// `retries` times, waiting `backoff`, then twice that, and so on (at most 64 times), plus up to 25%
+/// jitter so that parallel signers do not retry in lock step; a `Retry-After` (seconds or an HTTP date)
+/// is honoured; all waits of one request together stay within `max_wait` (a wait beyond it is not
+/// started: the last answer stands).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Retry {
     /// attempts after the first
     pub(crate) retries: u32,
     /// the first wait; doubles each retry
     pub(crate) backoff: Duration,
+    /// the most time spent waiting between attempts of one request, all retries together
+    pub(crate) max_wait: Duration,
 }
 
 impl Default for Retry {
@@ -83,6 +106,7 @@ impl Default for Retry {
         Retry {
             retries: 3,
             backoff: Duration::from_millis(250),
+            max_wait: Duration::from_secs(30),
         }
     }
 }
@@ -116,6 +140,8 @@ pub(crate) struct HttpOptions {
     pub(crate) retry: Retry,
     /// allow `http://` to any host
     pub(crate) allow_insecure: bool,
+    /// TLS without certificate verification (a registry's `--allow-insecure-registry`); still HTTPS
+    pub(crate) danger_accept_invalid_certs: bool,
 }
 
 impl Default for HttpOptions {
@@ -125,6 +151,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(10),
             retry: Retry::default(),
             allow_insecure: false,
+            danger_accept_invalid_certs: false,
         }
     }
 }
@@ -171,6 +198,9 @@ impl Http {
             .user_agent(USER_AGENT)
             .timeout(opts.timeout)
             .connect_timeout(opts.connect_timeout);
+        if opts.danger_accept_invalid_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
         if let Some(pem) = &tls.roots_pem {
             let roots = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| setup("cannot read the CA certificates", e))?;
@@ -223,29 +253,47 @@ impl Http {
         url: &str,
         build: impl Fn(&reqwest::Client, reqwest::Url) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, HttpError> {
+        self.send_with(url, self.opts.retry.retries, build).await
+    }
+
+    /// [`Http::send`] with at most `retries` retries (0: one attempt, e.g. a probe whose failure has a
+    /// fallback of its own).
+    pub(crate) async fn send_with(
+        &self,
+        url: &str,
+        retries: u32,
+        build: impl Fn(&reqwest::Client, reqwest::Url) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, HttpError> {
         let parsed = self.check_url(url)?;
+        let policy = self.opts.retry;
+        let allows = |attempt: u32| attempt < retries && policy.allows(attempt);
         let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
         loop {
             let result = build(&self.client, parsed.clone()).send().await;
-            let retry_after = match &result {
-                Ok(resp) if is_transient(resp.status()) && self.opts.retry.allows(attempt) => {
-                    Some(retry_after(resp).unwrap_or_else(|| self.opts.retry.delay(attempt)))
+            let wait = match &result {
+                Ok(resp) if is_transient(resp.status()) && allows(attempt) => {
+                    Some(retry_after(resp.headers()).unwrap_or_else(|| policy.delay(attempt)))
                 }
                 Ok(_) => None,
-                Err(e)
-                    if self.opts.retry.allows(attempt)
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
-                {
-                    Some(self.opts.retry.delay(attempt))
-                }
+                Err(e) if allows(attempt) && is_retryable(e) => Some(policy.delay(attempt)),
                 Err(_) => None,
             };
-            match (result, retry_after) {
+            // A wait beyond the budget is not started: the last answer (or error) stands.
+            let wait = wait.filter(|w| waited + *w <= policy.max_wait);
+            match (result, wait) {
                 (_, Some(wait)) => {
                     tokio::time::sleep(wait).await;
+                    waited += wait;
                     attempt += 1;
                 }
                 (Ok(resp), None) => return Ok(resp),
+                (Err(e), None) if e.is_timeout() => {
+                    return Err(HttpError::TimedOut {
+                        url: redact_query(url),
+                        after: self.opts.timeout,
+                    })
+                }
                 (Err(e), None) => {
                     return Err(HttpError::Unreachable {
                         url: redact_query(url),
@@ -279,16 +327,84 @@ pub(crate) fn is_transient(status: reqwest::StatusCode) -> bool {
         || (status.is_server_error() && status != reqwest::StatusCode::NOT_IMPLEMENTED)
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = resp
-        .headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(10)))
+/// Errors worth another attempt: the connection could not be made, or broke before an answer came.
+/// A timeout is not retried: the deadline covers the whole exchange, and a server that drips its answer
+/// would only drip again.
+fn is_retryable(e: &reqwest::Error) -> bool {
+    !e.is_timeout() && (e.is_connect() || e.is_request())
+}
+
+/// `Retry-After` as a wait: whole seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is no
+/// wait. `None` when absent or unreadable.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = jiff::fmt::rfc2822::parse(text).ok()?;
+    let now = jiff::Timestamp::now();
+    let secs = when.timestamp().as_second() - now.as_second();
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+/// Why a body could not be read in full.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum BodyError {
+    /// The body is longer than the limit (from `Content-Length` or counted while reading).
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// the limit, bytes
+        limit: u64,
+    },
+    /// The connection broke while reading.
+    #[error("reading the answer failed: {0}")]
+    Read(String),
+    /// The request's deadline passed while reading.
+    #[error("the answer did not arrive in full before the deadline")]
+    TimedOut,
+}
+
+/// Reads a response body, at most `limit` bytes: a `Content-Length` beyond it is refused before
+/// reading, and a body that goes on past it is cut off there. The request's total deadline applies.
+pub(crate) async fn read_limited(
+    resp: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    read_chunks(resp, limit, |chunk| {
+        out.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Streams a response body to `sink` chunk by chunk, at most `limit` bytes in all (see
+/// [`read_limited`]); `sink` may stop the read with its own error message.
+pub(crate) async fn read_chunks(
+    mut resp: reqwest::Response,
+    limit: u64,
+    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut total = 0u64;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                total += chunk.len() as u64;
+                if total > limit {
+                    return Err(BodyError::TooLarge { limit });
+                }
+                sink(&chunk).map_err(BodyError::Read)?;
+            }
+            Ok(None) => return Ok(total),
+            Err(e) if e.is_timeout() => return Err(BodyError::TimedOut),
+            Err(e) => return Err(BodyError::Read(error_chain(&e))),
+        }
+    }
 }
 
 /// The one "server message in one line" helper: a server's error answer as one short printable line —
@@ -369,7 +485,7 @@ pub(crate) const API_ANSWER: AnswerLimit = AnswerLimit {
 /// ([`HttpError::TooLarge`]). The request's total deadline ([`HttpOptions::timeout`]) covers the
 /// reading. Errors: [`HttpError::TooLarge`], or [`HttpError::Unreachable`] when the connection broke.
 pub(crate) async fn read_answer(
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     url: &str,
     limit: AnswerLimit,
 ) -> Result<Vec<u8>, HttpError> {
@@ -378,26 +494,19 @@ pub(crate) async fn read_answer(
         what: limit.what,
         max_text: crate::fsutil::size_text(limit.max),
     };
-    if resp.content_length().is_some_and(|n| n > limit.max) {
-        return Err(too_large());
-    }
     let mut out = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if (out.len() + chunk.len()) as u64 > limit.max {
-                    return Err(too_large());
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => {
-                return Err(HttpError::Unreachable {
-                    url: redact_query(url),
-                    reason: error_chain(&e),
-                })
-            }
-        }
+    let read = read_chunks(resp, limit.max, |chunk| {
+        out.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await;
+    match read {
+        Ok(_) => Ok(out),
+        Err(BodyError::TooLarge { .. }) => Err(too_large()),
+        Err(e) => Err(HttpError::Unreachable {
+            url: redact_query(url),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -521,6 +630,7 @@ mod tests {
             retry: Retry {
                 retries: 2,
                 backoff: Duration::from_millis(1),
+                ..Retry::default()
             },
             ..Default::default()
         })

@@ -52,6 +52,12 @@ pub(crate) fn in_input_terms(text: &str) -> String {
         ("--tlog-upload=false", "`tlog-upload: false`"),
         ("--insecure-ignore-tlog", "`tlog-upload: false`"),
         ("--key cosign.key", "`key: env://COSIGN_PRIVATE_KEY`"),
+        // One input for both of cosign's transport flags (docs/inputs.md A8n).
+        (
+            "a registry that speaks plain HTTP needs --allow-http-registry, one whose TLS certificate does not verify --allow-insecure-registry",
+            "a registry that speaks plain HTTP, or whose TLS certificate does not verify, needs `allow-insecure-registry: true`",
+        ),
+        ("--allow-http-registry", "`allow-insecure-registry: true`"),
         (
             "--allow-insecure-registry",
             "`allow-insecure-registry: true`",
@@ -162,6 +168,7 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
             tlog_upload,
             verify_after: verify,
             keep_going: true,
+            docker_media_types: validate::docker_media_types(env)?,
         },
         show_summary,
         hints,
@@ -232,7 +239,10 @@ fn registry(
     };
     let (docker_config, warning) = docker_config(env);
     let options = RegistryOptions {
+        // the input's documented meaning: plain HTTP or certificates that do not verify (both cosign
+        // flags; docs/inputs.md A8n)
         allow_insecure,
+        allow_http: allow_insecure,
         username,
         password,
         scope,

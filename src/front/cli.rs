@@ -48,11 +48,12 @@ pub(crate) enum Command {
 /// How to reach registries (shared by `sign`, `verify` and `upload`).
 #[derive(Debug, Args)]
 pub(crate) struct RegistryArgs {
-    /// Talk plain HTTP to the registry (only for local test registries).
+    /// Accept a registry TLS certificate that does not verify (still HTTPS; for test registries).
     #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) allow_insecure_registry: bool,
-    /// Same as --allow-insecure-registry (cosign's name for plain HTTP).
+    /// Fall back to plain HTTP when HTTPS fails (local registries — localhost:PORT, 127.0.0.1, [::1] — do
+    /// without this flag).
     #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) allow_http_registry: bool,
@@ -387,7 +388,8 @@ fn registry_options(a: RegistryArgs, env: &Env<'_>) -> Result<RegistryOptions, E
         ));
     }
     Ok(RegistryOptions {
-        allow_insecure: a.allow_insecure_registry || a.allow_http_registry,
+        allow_insecure: a.allow_insecure_registry,
+        allow_http: a.allow_http_registry,
         username,
         password,
         scope: CredentialScope::Any,
@@ -429,6 +431,7 @@ fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
         tlog_upload: a.tlog_upload,
         verify_after: false,
         keep_going: false,
+        docker_media_types: validate::docker_media_types(env)?,
     }))
 }
 

@@ -96,6 +96,8 @@ pub(crate) struct SummaryRow {
     /// true/false when verified after signing; absent when not checked
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) verified: Option<bool>,
+    /// registry requests sent for this image (for `recursive`, counted on the index's row)
+    pub(crate) requests: u64,
 }
 
 impl SummaryRow {
@@ -155,6 +157,7 @@ impl SummaryReport {
                     rekor_log_index: s.rekor_log_index,
                     rekor_entry_url: s.rekor_log_index.map(|i| rekor_entry_url(rekor_url, i)),
                     verified: s.verified,
+                    requests: s.requests,
                 })
                 .collect(),
             failed: report
@@ -390,6 +393,7 @@ mod tests {
             rekor_log_index: Some(index),
             rekor_entry_url: Some(rekor_entry_url(PUBLIC_REKOR_URL, index)),
             verified: None,
+            requests: 8,
         }
     }
 
@@ -421,6 +425,7 @@ mod tests {
             rekor_log_index: None,
             rekor_entry_url: None,
             verified: Some(true),
+            requests: 8,
         };
         let hints = VerifyHints {
             tlog_upload: false,

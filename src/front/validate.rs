@@ -826,3 +826,20 @@ mod annotation_tests {
         }
     }
 }
+
+/// `COSIGN_DOCKER_MEDIA_TYPES`, read as cosign reads it (Go's `strconv.ParseBool`: `1 t T TRUE true
+/// True`, `0 f F FALSE false False`; unset or empty: false). Any other value is refused on purpose
+/// (docs/inputs.md A6b): cosign silently takes it as false, which is how users meet the registry's 400.
+pub(crate) fn docker_media_types(env: &Env<'_>) -> Result<bool, Error> {
+    let Some(v) = env.get(env::COSIGN_DOCKER_MEDIA_TYPES) else {
+        return Ok(false);
+    };
+    match v.as_str() {
+        "" | "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        other => Err(Error::usage(
+            format!("COSIGN_DOCKER_MEDIA_TYPES must be 1, 0, true or false, not `{other}`"),
+            "set COSIGN_DOCKER_MEDIA_TYPES=1 to write Docker media types (as cosign reads it), or unset it",
+        )),
+    }
+}

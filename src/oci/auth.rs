@@ -1,7 +1,7 @@
 //! Registry credentials: the command line's `--registry-username`/`--registry-password`, else the
 //! docker config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, found by the front-end;
 //! its `auths` entries), else anonymous. The token exchange a registry asks for (`WWW-Authenticate: Bearer realm=…`) is done
-//! by `oci-client` with these credentials; `Basic` challenges get them directly.
+//! by [`super::client`] with these credentials; `Basic` challenges get them directly.
 
 use super::reference::DOCKER_HUB;
 use super::OciError;
@@ -28,18 +28,6 @@ impl Credentials {
     /// True unless anonymous.
     pub(crate) fn is_some(&self) -> bool {
         !matches!(self, Credentials::Anonymous)
-    }
-
-    pub(crate) fn to_oci(&self) -> oci_client::secrets::RegistryAuth {
-        match self {
-            Credentials::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
-            Credentials::Basic {
-                username, password, ..
-            } => oci_client::secrets::RegistryAuth::Basic(
-                username.clone(),
-                password.expose().clone(),
-            ),
-        }
     }
 }
 

@@ -5,14 +5,16 @@
 //!
 //! Adding a signature reads the manifest, keeps every layer, appends ours (unless an identical one is
 //! there), and writes it back. Registries offer no compare-and-swap on tags, so two signers can overwrite
-//! each other: after writing we read back until our layer has stayed present past a settling delay, and
-//! write again when it was dropped.
+//! each other: [`super::rmw`] says how the update keeps every layer it saw, and where that stops.
 
 use super::registry::Registry;
-use super::{ImageRef, OciError, OCI_CONFIG, OCI_MANIFEST, SIMPLE_SIGNING_MEDIA_TYPE};
+use super::rmw;
+use super::{
+    ImageRef, OciError, DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_MANIFEST,
+    SIMPLE_SIGNING_MEDIA_TYPE,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 /// Layer annotation: the base64 signature (always).
 pub(crate) const ANN_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
@@ -25,7 +27,11 @@ pub(crate) const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
 /// Layer annotation: an RFC 3161 timestamp JSON (when a timestamp authority was used).
 pub(crate) const ANN_RFC3161_TIMESTAMP: &str = "dev.sigstore.cosign/rfc3161timestamp";
 
-const MAX_ATTEMPTS: u32 = 12;
+/// The most layers a signature manifest may list (cosign's `maxLayers`, 1,000): a manifest with more is
+/// refused before any of its blobs is fetched.
+pub(crate) const MAX_SIGNATURE_LAYERS: usize = 1000;
+/// The largest signature blob (a simple-signing payload, or a Sigstore bundle) read: 4 MiB.
+pub(crate) const MAX_SIGNATURE_BLOB: u64 = 4 << 20;
 
 /// The contents of one signature layer: what a signer produces for one payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +145,7 @@ pub(crate) fn config_blob(layer_digests: &[String]) -> Vec<u8> {
 
 /// The manifest bytes for these layers (cosign's field order), keeping `extra` top-level fields.
 fn manifest_bytes(
+    media_type: &str,
     config: &Descriptor,
     layers: &[Descriptor],
     extra: &serde_json::Map<String, serde_json::Value>,
@@ -156,7 +163,7 @@ fn manifest_bytes(
     }
     serde_json::to_vec(&Out {
         schema_version: 2,
-        media_type: OCI_MANIFEST,
+        media_type,
         config,
         layers,
         extra,
@@ -169,17 +176,25 @@ pub(crate) async fn read(
     image: &ImageRef,
     digest: &str,
 ) -> Result<Option<SigManifest>, OciError> {
-    let sig_ref = image.signature_ref(digest);
-    let Some(m) = registry.get_manifest(&sig_ref).await? else {
-        return Ok(None);
-    };
-    let parsed: SigManifest =
-        serde_json::from_slice(&m.bytes).map_err(|e| OciError::Malformed {
-            what: "the signature manifest",
+    rmw::read::<SigManifest>(registry, &image.signature_ref(digest)).await
+}
+
+/// Parses a signature manifest read from `sig_ref`, refusing more than [`MAX_SIGNATURE_LAYERS`] layers.
+fn parse(bytes: &[u8], sig_ref: &ImageRef) -> Result<SigManifest, OciError> {
+    let parsed: SigManifest = serde_json::from_slice(bytes).map_err(|e| OciError::Malformed {
+        what: "the signature manifest",
+        reference: sig_ref.to_string(),
+        reason: e.to_string(),
+    })?;
+    if parsed.layers.len() > MAX_SIGNATURE_LAYERS {
+        return Err(OciError::TooLarge {
+            what: "the signature manifest's layer list",
             reference: sig_ref.to_string(),
-            reason: e.to_string(),
-        })?;
-    Ok(Some(parsed))
+            limit: MAX_SIGNATURE_LAYERS as u64,
+            limit_name: "MAX_SIGNATURE_LAYERS",
+        });
+    }
+    Ok(parsed)
 }
 
 /// What [`attach`] did.
@@ -193,18 +208,36 @@ pub(crate) struct Attached {
     pub(crate) layers: usize,
 }
 
-/// Adds `layer` to the signatures of `digest` in `image`'s repository. `is_duplicate` is asked about each
-/// existing signature layer whose payload equals ours (with its annotations) and says whether it counts as
-/// this same signature already (e.g. it verifies with the signer's key).
+/// Adds `layer` to the signatures of `digest` in `image`'s repository, by the race-safe
+/// read-modify-write of [`super::rmw`]. `is_duplicate` is asked about each existing signature layer whose
+/// payload equals ours (with its annotations) and says whether it counts as this same signature already
+/// (e.g. it verifies with the signer's key).
+///
+/// Media types: an existing `.sig` manifest keeps its own (Docker or OCI, manifest and config alike,
+/// as cosign's `mutate.Append` keeps them); a new one is OCI, or Docker with `docker_media_types`
+/// (cosign's `COSIGN_DOCKER_MEDIA_TYPES=1`: manifest
+/// `application/vnd.docker.distribution.manifest.v2+json`, config
+/// `application/vnd.docker.container.image.v1+json`; cosign `pkg/oci/mediatypes.go`).
+///
+/// Requests for a first signature on a registry without auth: `GET` `.sig` (404) and the payload
+/// upload (`POST` mount → 202, `PUT`) side by side, the confirming `GET` `.sig` (404), the config upload
+/// (`POST` mount → 202, `PUT`), `PUT` `.sig`, and after the settling window one `GET` `.sig`: 8.
 pub(crate) async fn attach(
     registry: &Registry,
     image: &ImageRef,
     digest: &str,
     layer: &SignatureLayer,
     is_duplicate: &(dyn Fn(&BTreeMap<String, String>) -> bool + Send + Sync),
+    docker_media_types: bool,
 ) -> Result<Attached, OciError> {
     let sig_ref = image.signature_ref(digest);
-    let payload_digest = registry.push_blob(image, &layer.payload).await?;
+    // The payload upload and the first read of the `.sig` manifest are independent: side by side.
+    let started = std::time::Instant::now();
+    let (payload_digest, first) = tokio::join!(
+        registry.push_blob(image, &layer.payload),
+        rmw::read::<SigManifest>(registry, &sig_ref)
+    );
+    let (payload_digest, first) = (payload_digest?, first?);
     let ours = Descriptor {
         media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
         size: layer.payload.len() as u64,
@@ -212,76 +245,86 @@ pub(crate) async fn attach(
         annotations: Some(layer.annotations()),
         extra: serde_json::Map::new(),
     };
-    let present = |m: &Option<SigManifest>| {
-        m.as_ref()
-            .is_some_and(|m| m.layers.iter().any(|l| same_layer(l, &ours)))
+    let ours_check = ours.clone();
+    let present = move |m: &SigManifest| {
+        m.layers.iter().any(|l| {
+            same_layer(l, &ours_check)
+                || (l.media_type == SIMPLE_SIGNING_MEDIA_TYPE
+                    && l.digest == ours_check.digest
+                    && l.annotations.as_ref().is_some_and(is_duplicate))
+        })
     };
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let started = Instant::now();
-        let existing = read(registry, image, digest).await?;
-        if let Some(m) = &existing {
-            let dup = m.layers.iter().any(|l| {
-                same_layer(l, &ours)
-                    || (l.media_type == SIMPLE_SIGNING_MEDIA_TYPE
-                        && l.digest == payload_digest
-                        && l.annotations.as_ref().is_some_and(is_duplicate))
-            });
-            if dup && attempts == 1 {
-                return Ok(Attached {
-                    signature_ref: sig_ref,
-                    added: false,
-                    layers: m.signature_layers().count(),
+    let tag = sig_ref.clone();
+    let build = move |current: Option<&SigManifest>, layers: Vec<Descriptor>| -> rmw::Build<'_> {
+        let (manifest_type, config_type) = match current {
+            Some(m) if m.media_type.as_deref() == Some(DOCKER_MANIFEST) => {
+                (DOCKER_MANIFEST, m.config.media_type.clone())
+            }
+            Some(m) => (OCI_MANIFEST, m.config.media_type.clone()),
+            None if docker_media_types => (DOCKER_MANIFEST, DOCKER_CONFIG.to_string()),
+            None => (OCI_MANIFEST, OCI_CONFIG.to_string()),
+        };
+        let extra = current.map(|m| m.extra.clone()).unwrap_or_default();
+        let tag = tag.clone();
+        Box::pin(async move {
+            if layers.len() > MAX_SIGNATURE_LAYERS {
+                return Err(OciError::TooLarge {
+                    what: "the signature manifest to write",
+                    reference: tag.to_string(),
+                    limit: MAX_SIGNATURE_LAYERS as u64,
+                    limit_name: "MAX_SIGNATURE_LAYERS",
                 });
             }
-        }
-        if present(&existing) {
-            // Written by an earlier attempt and still there after settling: done.
-            let layers = existing
-                .as_ref()
-                .map_or(0, |m| m.signature_layers().count());
-            return Ok(Attached {
-                signature_ref: sig_ref,
-                added: true,
-                layers,
-            });
-        }
-        if attempts > MAX_ATTEMPTS {
-            return Err(OciError::Contended {
-                reference: sig_ref.to_string(),
-                attempts: MAX_ATTEMPTS,
-            });
-        }
-        let (mut layers, extra) = match existing {
-            Some(m) => (m.layers, m.extra),
-            None => (Vec::new(), serde_json::Map::new()),
-        };
-        layers.push(ours.clone());
-        let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.clone()).collect();
-        let config = config_blob(&diff_ids);
-        let config_digest = registry.push_blob(image, &config).await?;
-        let config_desc = Descriptor {
-            media_type: OCI_CONFIG.into(),
-            size: config.len() as u64,
-            digest: config_digest,
-            annotations: None,
-            extra: serde_json::Map::new(),
-        };
-        let bytes =
-            manifest_bytes(&config_desc, &layers, &extra).map_err(|e| OciError::Malformed {
-                what: "the new signature manifest",
-                reference: sig_ref.to_string(),
-                reason: e.to_string(),
-            })?;
-        registry
-            .put_manifest(&sig_ref, &bytes, OCI_MANIFEST)
-            .await?;
-        // Another signer that read before our write may still write its stale copy: wait a few times
-        // our own read-to-write time before checking that ours is still there.
-        let window = started.elapsed();
-        let settle = (window * 3).clamp(Duration::from_millis(50), Duration::from_secs(3));
-        tokio::time::sleep(settle).await;
+            let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.clone()).collect();
+            let config = config_blob(&diff_ids);
+            let config_digest = registry.push_blob(image, &config).await?;
+            let config_desc = Descriptor {
+                media_type: config_type,
+                size: config.len() as u64,
+                digest: config_digest,
+                annotations: None,
+                extra: serde_json::Map::new(),
+            };
+            let bytes =
+                manifest_bytes(manifest_type, &config_desc, &layers, &extra).map_err(|e| {
+                    OciError::Malformed {
+                        what: "the new signature manifest",
+                        reference: tag.to_string(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            Ok((bytes, manifest_type.to_string()))
+        })
+    };
+    let updated = rmw::update::<SigManifest>(
+        registry,
+        &sig_ref,
+        Some((first, started)),
+        ours,
+        present,
+        build,
+    )
+    .await?;
+    Ok(Attached {
+        signature_ref: sig_ref,
+        added: updated.added,
+        layers: updated.entries,
+    })
+}
+
+impl rmw::Doc for SigManifest {
+    type Entry = Descriptor;
+    fn parse(bytes: &[u8], _media_type: &str, tag: &ImageRef) -> Result<Self, OciError> {
+        parse(bytes, tag)
+    }
+    fn entries(&self) -> &[Descriptor] {
+        &self.layers
+    }
+    fn same(a: &Descriptor, b: &Descriptor) -> bool {
+        same_layer(a, b)
+    }
+    fn id(e: &Descriptor) -> String {
+        e.digest.clone()
     }
 }
 
@@ -305,13 +348,34 @@ mod tests {
         let text = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":233,"digest":"sha256:3a7e54aae7b1502b3eda70b30bee634fdf988a6689aa2df80be1f0f04116d81b"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":273,"digest":"sha256:3565676ce103bc2fde4726cf1cfdd53411da81e10db893318654228d0ef7ee6a","annotations":{"dev.cosignproject.cosign/signature":"MEYC"},"urls":["x"]},{"mediaType":"text/plain","size":1,"digest":"sha256:00"}],"annotations":{"k":"v"}}"#;
         let m: SigManifest = serde_json::from_str(text).unwrap();
         assert_eq!(m.signature_layers().count(), 1);
-        let out = manifest_bytes(&m.config, &m.layers, &m.extra).unwrap();
+        let out = manifest_bytes(OCI_MANIFEST, &m.config, &m.layers, &m.extra).unwrap();
         let again: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             again,
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
         assert!(String::from_utf8(out).unwrap().starts_with(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"#));
+    }
+
+    #[test]
+    fn more_than_cosigns_layer_limit_is_refused_naming_it() {
+        let tag: ImageRef = "127.0.0.1:5000/a/b:sha256-00.sig".parse().unwrap();
+        let layer = r#"{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":1,"digest":"sha256:00"}"#;
+        let manifest = |n: usize| {
+            format!(
+                r#"{{"schemaVersion":2,"config":{{"mediaType":"x","size":1,"digest":"sha256:00"}},"layers":[{}]}}"#,
+                vec![layer; n].join(",")
+            )
+        };
+        assert_eq!(
+            parse(manifest(MAX_SIGNATURE_LAYERS).as_bytes(), &tag)
+                .unwrap()
+                .layers
+                .len(),
+            1000
+        );
+        let err = parse(manifest(MAX_SIGNATURE_LAYERS + 1).as_bytes(), &tag).unwrap_err();
+        assert!(err.to_string().contains("MAX_SIGNATURE_LAYERS"), "{err}");
     }
 
     #[test]

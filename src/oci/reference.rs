@@ -361,27 +361,6 @@ impl ImageRef {
             .or(self.tag.as_deref())
             .unwrap_or("latest")
     }
-
-    /// The `oci-client` reference for this image.
-    pub(crate) fn to_oci(&self) -> oci_client::Reference {
-        match (&self.digest, &self.tag) {
-            (Some(d), _) => oci_client::Reference::with_digest(
-                self.registry.clone(),
-                self.repository.clone(),
-                d.clone(),
-            ),
-            (None, Some(t)) => oci_client::Reference::with_tag(
-                self.registry.clone(),
-                self.repository.clone(),
-                t.clone(),
-            ),
-            (None, None) => oci_client::Reference::with_tag(
-                self.registry.clone(),
-                self.repository.clone(),
-                "latest".into(),
-            ),
-        }
-    }
 }
 
 impl fmt::Display for ImageRef {
@@ -504,10 +483,11 @@ mod tests {
     }
 
     #[test]
-    fn oci_reference_round_trip() {
-        let r = p(&format!("127.0.0.1:5000/a/b@{D}")).to_oci();
+    fn registry_parts() {
+        let r = p(&format!("127.0.0.1:5000/a/b@{D}"));
         assert_eq!(r.registry(), "127.0.0.1:5000");
         assert_eq!(r.repository(), "a/b");
         assert_eq!(r.digest(), Some(D));
+        assert_eq!(r.reference(), D);
     }
 }

@@ -1,23 +1,43 @@
-//! The registry client: `oci-client` configured from our settings (timeouts, user agent, plain HTTP only
-//! when allowed), with credentials resolved per registry, retries for transient faults, and its errors
-//! turned into [`OciError`]s that say what to do.
+//! The registry client: the few calls of the OCI distribution API ferrosign needs (distribution-spec
+//! v1.1 "pull", "push" and "content discovery"), each bounded, on the transport of [`super::client`].
+//!
+//! - Manifests: `HEAD`/`GET`/`PUT /v2/<name>/manifests/<tag|digest>`, `Accept` = the OCI and Docker
+//!   manifest and index types (as go-containerregistry's `remote.Get` asks); bodies at most
+//!   [`MAX_MANIFEST_BYTES`]; the digest of what was read is computed, and must equal the digest asked for.
+//! - Blobs: `HEAD` is never needed: an upload starts with a cross-repository mount from the repository
+//!   itself (`POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<name>`), which answers `201` when the
+//!   blob is there already and otherwise opens an upload session (`202` + `Location`, relative or
+//!   absolute), finished by one monolithic `PUT <location>?digest=<digest>`. A download is streamed,
+//!   never beyond the descriptor's size, and its sha256 is checked as it arrives.
+//!
+//! A [`Registry`] is cheap to clone and safe to share between tasks: clones made with
+//! [`Registry::for_image`] share connections, credentials, tokens and what was learned of each registry,
+//! and each has its own request counter ([`Registry::requests`]).
 
-use super::auth::{self, Credentials};
+use super::client::{self, Req, Requests, Shared};
 use super::{sha256_digest, ImageRef, OciError, MANIFEST_TYPES};
-use crate::net::{self, HttpOptions};
 use crate::secret::SecretString;
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
-use oci_client::Client;
-use std::collections::HashMap;
+use reqwest::{Method, StatusCode};
+use sha2::Digest as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::Arc;
+
+/// The largest manifest or index read or written (4 MiB, the distribution spec's suggested minimum that
+/// registries accept).
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+/// The deadline of one manifest request (`HEAD`, `GET`, `PUT`), its whole answer included: 15 s. A
+/// manifest is small; a stalled write must end while the writers it could overwrite still watch (see
+/// [`super::rmw`]).
+pub(crate) const MANIFEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RegistryOptions {
-    /// Talk plain HTTP to the registries (`--allow-insecure-registry`, alias `--allow-http-registry`).
+    /// `--allow-insecure-registry`: HTTPS without certificate verification.
     pub(crate) allow_insecure: bool,
+    /// `--allow-http-registry`: plain HTTP after a failed HTTPS connection, for every registry (local
+    /// registries get it without the flag; see [`super::client`]).
+    pub(crate) allow_http: bool,
     /// `--registry-username`
     pub(crate) username: Option<String>,
     /// `--registry-password` (or its environment variable)
@@ -68,7 +88,10 @@ impl CredentialScope {
 pub(crate) struct Manifest {
     /// the exact bytes
     pub(crate) bytes: Vec<u8>,
-    /// its `mediaType` (from the body; OCI manifests without one count as image manifests)
+    /// `sha256:` of the bytes
+    pub(crate) digest: String,
+    /// its `mediaType` (from the body, else the `Content-Type`; OCI manifests without either count as
+    /// image manifests, bodies with `manifests` as indexes)
     pub(crate) media_type: String,
 }
 
@@ -79,233 +102,96 @@ impl Manifest {
     }
 }
 
-/// The client for every registry of one run.
+/// What a `HEAD` of a manifest told: its descriptor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestHead {
+    /// `Content-Type`
+    pub(crate) media_type: String,
+    /// `Content-Length`, bytes
+    pub(crate) size: u64,
+    /// `Docker-Content-Digest`
+    pub(crate) digest: String,
+}
+
+/// What a manifest `PUT` answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Pushed {
+    /// the `OCI-Subject` header: the registry indexed the manifest's `subject` (referrers API)
+    pub(crate) oci_subject: Option<String>,
+}
+
+/// The client for the registries of one run; see the module documentation.
+#[derive(Clone)]
 pub(crate) struct Registry {
-    client: Client,
-    opts: RegistryOptions,
-    creds: Mutex<HashMap<String, Credentials>>,
-    retry: net::Retry,
+    shared: Arc<Shared>,
+    requests: Requests,
+    push: bool,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
-            .field("opts", &self.opts)
+            .field("opts", &self.shared.opts)
+            .field("requests", &self.requests.get())
             .finish_non_exhaustive()
     }
 }
 
-/// What an operation was about, for error messages.
-struct Ctx<'a> {
-    image: &'a ImageRef,
-    action: &'static str,
-    had_credentials: bool,
-    https: bool,
+fn accept_manifests() -> String {
+    MANIFEST_TYPES.join(", ")
 }
 
-fn is_not_found(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
-            matches!(
-                e.code,
-                OciErrorCode::ManifestUnknown
-                    | OciErrorCode::NameUnknown
-                    | OciErrorCode::NotFound
-                    | OciErrorCode::BlobUnknown
-            )
-        }),
-        OciDistributionError::ServerError { code, .. } => *code == 404,
-        OciDistributionError::ImageManifestNotFoundError(_) => true,
-        _ => false,
-    }
-}
-
-fn is_transient(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::RequestError(r) => r.is_connect() || r.is_timeout() || r.is_request(),
-        OciDistributionError::ServerError { code, .. } => {
-            reqwest::StatusCode::from_u16(*code).is_ok_and(net::is_transient)
-        }
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| e.code == OciErrorCode::Toomanyrequests),
-        _ => false,
-    }
-}
-
-fn map_error(e: OciDistributionError, ctx: &Ctx<'_>) -> OciError {
-    let registry = ctx.image.registry().to_string();
-    let reference = ctx.image.to_string();
-    if is_not_found(&e) {
-        return OciError::NotFound { reference };
-    }
-    match e {
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => OciError::Unauthorized {
-            registry,
-            reference,
-            had_credentials: ctx.had_credentials,
-        },
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes = &envelope.errors;
-            if codes.iter().any(|c| c.code == OciErrorCode::Unauthorized) {
-                return OciError::Unauthorized {
-                    registry,
-                    reference,
-                    had_credentials: ctx.had_credentials,
-                };
-            }
-            if codes.iter().any(|c| c.code == OciErrorCode::Denied) {
-                return OciError::Denied {
-                    registry,
-                    reference,
-                    action: ctx.action,
-                };
-            }
-            let status = if codes
-                .iter()
-                .any(|c| c.code == OciErrorCode::Toomanyrequests)
-            {
-                429
-            } else {
-                400
-            };
-            let message = codes
-                .iter()
-                .map(|c| {
-                    if c.message.is_empty() {
-                        format!("{:?}", c.code)
-                    } else {
-                        c.message.clone()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            OciError::Registry {
-                registry,
-                reference,
-                status,
-                message,
-            }
-        }
-        OciDistributionError::ServerError { code: 403, .. } => OciError::Denied {
-            registry,
-            reference,
-            action: ctx.action,
-        },
-        OciDistributionError::ServerError { code, message, .. } => OciError::Registry {
-            registry,
-            reference,
-            status: code,
-            message: said(&message),
-        },
-        OciDistributionError::RequestError(r) => OciError::Unreachable {
-            registry,
-            reason: net::error_chain(&r),
-            https: ctx.https,
-        },
-        OciDistributionError::DigestError(d) => OciError::Malformed {
-            what: "the manifest",
-            reference,
-            reason: d.to_string(),
-        },
-        other => OciError::Registry {
-            registry,
-            reference,
-            status: 0,
-            message: said(&net::error_chain(&other)),
-        },
-    }
-}
-
-/// A registry's message in one line, `(no message)` when it gave none.
-fn said(text: &str) -> String {
-    let line = net::one_line(text);
-    if line.is_empty() {
-        "(no message)".into()
-    } else {
-        line
-    }
+fn valid_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
 }
 
 impl Registry {
-    /// A client for this run. Plain HTTP is used for every registry when `allow_insecure` is set.
+    /// A client for this run.
     pub(crate) fn new(opts: RegistryOptions) -> Result<Self, OciError> {
         if opts.username.is_some() != opts.password.is_some() {
             return Err(OciError::Options(
                 "--registry-username and --registry-password go together".into(),
             ));
         }
-        let defaults = HttpOptions::default();
-        let config = oci_client::client::ClientConfig {
-            protocol: if opts.allow_insecure {
-                oci_client::client::ClientProtocol::Http
-            } else {
-                oci_client::client::ClientProtocol::Https
-            },
-            // One PUT per blob (signatures are small): two requests instead of three.
-            use_monolithic_push: true,
-            connect_timeout: Some(defaults.connect_timeout),
-            read_timeout: Some(defaults.timeout),
-            user_agent: net::USER_AGENT,
-            platform_resolver: None,
-            ..Default::default()
-        };
-        let client = Client::try_from(config).map_err(|e| {
-            OciError::Options(format!(
-                "cannot set up the registry client: {}",
-                net::error_chain(&e)
-            ))
-        })?;
         Ok(Registry {
-            client,
-            opts,
-            creds: Mutex::new(HashMap::new()),
-            retry: defaults.retry,
+            shared: Arc::new(Shared::new(opts)?),
+            requests: Requests::default(),
+            push: false,
         })
     }
 
-    /// The credentials for `image`'s registry (resolved once per registry).
-    fn credentials(&self, image: &ImageRef) -> Result<Credentials, OciError> {
-        let registry = image.registry().to_string();
-        if let Some(c) = self
-            .creds
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&registry).cloned())
-        {
-            return Ok(c);
+    /// A handle for one image: same connections, credentials and tokens, its own request counter.
+    /// `push`: the image will be written to (tokens are asked with `pull,push` from the start, so one
+    /// token serves the whole operation).
+    pub(crate) fn for_image(&self, push: bool) -> Registry {
+        Registry {
+            shared: self.shared.clone(),
+            requests: Requests::default(),
+            push,
         }
-        let creds = match (&self.opts.username, &self.opts.password) {
-            (Some(u), Some(p)) if self.opts.scope.covers(&registry) => Credentials::Basic {
-                username: u.clone(),
-                password: p.clone(),
-            },
-            _ => match &self.opts.docker_config {
-                Some(path) => {
-                    auth::from_docker_config(path, &registry)?.unwrap_or(Credentials::Anonymous)
-                }
-                None => Credentials::Anonymous,
-            },
-        };
-        if let Ok(mut m) = self.creds.lock() {
-            m.insert(registry, creds.clone());
-        }
-        Ok(creds)
+    }
+
+    /// Requests this handle (and its clones) sent so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.get()
     }
 
     /// When the given credentials are held back from `image`'s registry (see [`CredentialScope`]):
     /// the notice to show, naming what is used instead.
     pub(crate) fn withheld_notice(&self, image: &ImageRef) -> Option<String> {
         let registry = image.registry();
-        if self.opts.password.is_none() || self.opts.scope.covers(registry) {
+        let opts = &self.shared.opts;
+        if opts.password.is_none() || opts.scope.covers(registry) {
             return None;
         }
         // Held back, the user name and password are not used: Basic credentials come from the docker
         // config file.
-        let instead = match (self.credentials(image), &self.opts.docker_config) {
-            (Ok(Credentials::Basic { .. }), Some(path)) => {
+        let instead = match (self.shared.credentials(registry), &opts.docker_config) {
+            (Ok(super::auth::Credentials::Basic { .. }), Some(path)) => {
                 format!("using the credentials of {}", path.display())
             }
             _ => format!(
@@ -321,171 +207,355 @@ impl Registry {
     pub(crate) fn secrets(&self, images: &[ImageRef]) -> Result<Vec<SecretString>, OciError> {
         let mut out = Vec::new();
         for i in images {
-            if let Credentials::Basic { password, .. } = self.credentials(i)? {
+            if let super::auth::Credentials::Basic { password, .. } =
+                self.shared.credentials(i.registry())?
+            {
                 out.push(password);
             }
         }
         Ok(out)
     }
 
-    async fn prepare(
+    pub(crate) async fn send(
         &self,
         image: &ImageRef,
-    ) -> Result<(oci_client::Reference, RegistryAuth, bool), OciError> {
-        let creds = self.credentials(image)?;
-        let r = image.to_oci();
-        let auth = creds.to_oci();
-        self.client
-            .store_auth_if_needed(r.resolve_registry(), &auth)
-            .await;
-        Ok((r, auth, creds.is_some()))
-    }
-
-    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, mut op: F) -> Result<T, OciError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
-    {
-        let mut attempt = 0;
-        loop {
-            match op().await {
-                Ok(v) => return Ok(v),
-                Err(e) if self.retry.allows(attempt) && is_transient(&e) => {
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(map_error(e, ctx)),
-            }
-        }
-    }
-
-    fn ctx<'a>(&self, image: &'a ImageRef, action: &'static str, had_credentials: bool) -> Ctx<'a> {
-        Ctx {
-            image,
-            action,
-            had_credentials,
-            https: !self.opts.allow_insecure,
-        }
-    }
-
-    /// The digest a tag (or digest) points at, by HEAD with every manifest media type accepted.
-    pub(crate) async fn resolve_digest(&self, image: &ImageRef) -> Result<String, OciError> {
-        let (r, auth, had) = self.prepare(image).await?;
-        let ctx = self.ctx(image, "pull", had);
-        self.retry(&ctx, || self.client.fetch_manifest_digest(&r, &auth))
+        req: &Req,
+    ) -> Result<reqwest::Response, OciError> {
+        self.shared
+            .send(image.registry(), req, self.push, &self.requests)
             .await
     }
 
-    /// The manifest at `image` (tag or digest), or `None` when there is none.
+    pub(crate) async fn error(
+        &self,
+        image: &ImageRef,
+        what: &str,
+        action: &'static str,
+        resp: reqwest::Response,
+    ) -> OciError {
+        self.shared
+            .status_error(image.registry(), what, action, resp)
+            .await
+    }
+
+    fn manifest_req(method: Method, image: &ImageRef) -> Req {
+        let mut r = Req::new(
+            method,
+            image.repository(),
+            format!("/v2/{}/manifests/{}", image.repository(), image.reference()),
+            image.to_string(),
+        );
+        r.accept = Some(accept_manifests());
+        r.timeout = Some(MANIFEST_DEADLINE);
+        r
+    }
+
+    /// The descriptor of the manifest at `image` (tag or digest) from a `HEAD`, or `None` when there is
+    /// none. Falls back to a `GET` when the registry leaves out the digest or size.
+    pub(crate) async fn head_manifest(
+        &self,
+        image: &ImageRef,
+    ) -> Result<Option<ManifestHead>, OciError> {
+        let resp = self
+            .send(image, &Self::manifest_req(Method::HEAD, image))
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(self.error(image, &image.to_string(), "pull", resp).await);
+        }
+        let digest = client::header(&resp, "docker-content-digest").filter(|d| valid_digest(d));
+        let size = resp
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let media_type = client::header(&resp, "content-type");
+        match (digest, size, media_type) {
+            (Some(digest), Some(size), Some(media_type))
+                if image.digest().is_none_or(|d| d == digest) && size <= MAX_MANIFEST_BYTES =>
+            {
+                Ok(Some(ManifestHead {
+                    media_type: media_type
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                    size,
+                    digest,
+                }))
+            }
+            _ => Ok(self.get_manifest(image).await?.map(|m| ManifestHead {
+                media_type: m.media_type,
+                size: m.bytes.len() as u64,
+                digest: m.digest,
+            })),
+        }
+    }
+
+    /// The digest a tag (or digest) points at, by `HEAD`; an error when there is no such image.
+    pub(crate) async fn resolve_digest(&self, image: &ImageRef) -> Result<String, OciError> {
+        match self.head_manifest(image).await? {
+            Some(h) => Ok(h.digest),
+            None => Err(OciError::NotFound {
+                reference: image.to_string(),
+            }),
+        }
+    }
+
+    /// The manifest at `image` (tag or digest), or `None` when the registry answers 404. Bodies over
+    /// [`MAX_MANIFEST_BYTES`] are refused; by digest, the bytes must hash to it.
     pub(crate) async fn get_manifest(
         &self,
         image: &ImageRef,
     ) -> Result<Option<Manifest>, OciError> {
-        let (r, auth, had) = self.prepare(image).await?;
-        let ctx = self.ctx(image, "pull", had);
-        let got = self
-            .retry(&ctx, || {
-                self.client.pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
-            })
-            .await;
-        let (bytes, digest) = match got {
-            Ok(v) => v,
-            Err(OciError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let bytes = bytes.to_vec();
-        // oci-client checked the bytes against the digest header or the digest asked for; the digest we
-        // report is always that of the bytes.
-        let computed = sha256_digest(&bytes);
-        if digest.starts_with("sha256:") && digest != computed {
-            return Err(OciError::Malformed {
-                what: "the manifest",
-                reference: image.to_string(),
-                reason: format!("its bytes hash to {computed}, not {digest}"),
-            });
+        let resp = self
+            .send(image, &Self::manifest_req(Method::GET, image))
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| OciError::Malformed {
-                what: "the manifest",
-                reference: image.to_string(),
-                reason: format!("not JSON: {e}"),
+        if !status.is_success() {
+            return Err(self.error(image, &image.to_string(), "pull", resp).await);
+        }
+        let header_digest = client::header(&resp, "docker-content-digest");
+        let content_type = client::header(&resp, "content-type");
+        let bytes = crate::net::read_limited(resp, MAX_MANIFEST_BYTES)
+            .await
+            .map_err(|e| Self::body_error(image, "the manifest", "MAX_MANIFEST_BYTES", e))?;
+        let computed = sha256_digest(&bytes);
+        let expected = image
+            .digest()
+            .map(str::to_string)
+            .or(header_digest.filter(|d| d.starts_with("sha256:")));
+        if let Some(want) = expected {
+            if want != computed {
+                return Err(OciError::Malformed {
+                    what: "the manifest",
+                    reference: image.to_string(),
+                    reason: format!("its bytes hash to {computed}, not {want}"),
+                });
+            }
+        }
+        let media_type =
+            manifest_media_type(&bytes, content_type.as_deref()).map_err(|reason| {
+                OciError::Malformed {
+                    what: "the manifest",
+                    reference: image.to_string(),
+                    reason,
+                }
             })?;
-        let media_type = match value.get("mediaType").and_then(|m| m.as_str()) {
-            Some(m) => m.to_string(),
-            None if value.get("manifests").is_some() => super::OCI_INDEX.to_string(),
-            None => super::OCI_MANIFEST.to_string(),
-        };
-        Ok(Some(Manifest { bytes, media_type }))
+        Ok(Some(Manifest {
+            bytes,
+            digest: computed,
+            media_type,
+        }))
     }
 
-    /// Stores a manifest under `image`'s tag (or digest).
+    fn body_error(
+        image: &ImageRef,
+        what: &'static str,
+        limit_name: &'static str,
+        e: crate::net::BodyError,
+    ) -> OciError {
+        match e {
+            crate::net::BodyError::TooLarge { limit } => OciError::TooLarge {
+                what,
+                reference: image.to_string(),
+                limit,
+                limit_name,
+            },
+            crate::net::BodyError::Read(reason) => OciError::Unreachable {
+                registry: image.registry().to_string(),
+                reason,
+                https: true,
+            },
+            crate::net::BodyError::TimedOut => OciError::TimedOut {
+                registry: image.registry().to_string(),
+                reference: image.to_string(),
+                what: format!("reading {what}"),
+            },
+        }
+    }
+
+    /// Stores a manifest under `image`'s tag (or digest). Manifests over [`MAX_MANIFEST_BYTES`] are not
+    /// sent.
     pub(crate) async fn put_manifest(
         &self,
         image: &ImageRef,
         bytes: &[u8],
         media_type: &str,
-    ) -> Result<(), OciError> {
-        let (r, _auth, had) = self.prepare(image).await?;
-        let ctx = self.ctx(image, "push", had);
-        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
-            OciError::Malformed {
-                what: "the manifest media type",
+    ) -> Result<Pushed, OciError> {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(OciError::TooLarge {
+                what: "the manifest to write",
                 reference: image.to_string(),
-                reason: media_type.to_string(),
-            }
-        })?;
-        let body = bytes::Bytes::copy_from_slice(bytes);
-        self.retry(&ctx, || {
-            self.client
-                .push_manifest_raw(&r, body.clone(), content_type.clone())
-        })
-        .await?;
-        Ok(())
+                limit: MAX_MANIFEST_BYTES,
+                limit_name: "MAX_MANIFEST_BYTES",
+            });
+        }
+        let mut req = Self::manifest_req(Method::PUT, image);
+        req.accept = None;
+        req.content_type = Some(media_type.to_string());
+        req.body = Some(bytes::Bytes::copy_from_slice(bytes));
+        let resp = self.send(image, &req).await?;
+        if !resp.status().is_success() {
+            return Err(self.error(image, &image.to_string(), "push", resp).await);
+        }
+        let oci_subject = client::header(&resp, "oci-subject");
+        Ok(Pushed { oci_subject })
     }
 
-    /// Uploads a blob to `image`'s repository unless it is there already; returns its digest.
+    /// Uploads a blob to `image`'s repository unless it is there already; returns its digest. One
+    /// request when it is there, two when not (see the module documentation).
     pub(crate) async fn push_blob(
         &self,
         image: &ImageRef,
         data: &[u8],
     ) -> Result<String, OciError> {
-        let (r, _auth, had) = self.prepare(image).await?;
-        let ctx = self.ctx(image, "push", had);
         let digest = sha256_digest(data);
-        let exists = self
-            .retry(&ctx, || self.client.blob_exists(&r, &digest))
-            .await?;
-        if !exists {
-            let body = bytes::Bytes::copy_from_slice(data);
-            self.retry(&ctx, || self.client.push_blob(&r, body.clone(), &digest))
-                .await?;
+        let repo = image.repository();
+        let what = format!("{}/{repo}@{digest}", image.registry());
+        let mount = Req::new(
+            Method::POST,
+            repo,
+            format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={repo}"),
+            what.clone(),
+        );
+        let resp = self.send(image, &mount).await?;
+        match resp.status() {
+            StatusCode::CREATED => return Ok(digest),
+            StatusCode::ACCEPTED => {}
+            _ => return Err(self.error(image, &what, "push", resp).await),
+        }
+        let Some(location) = client::header(&resp, "location") else {
+            return Err(OciError::Registry {
+                registry: image.registry().to_string(),
+                reference: what,
+                status: 202,
+                message: "it opened an upload without a Location".into(),
+                code: None,
+            });
+        };
+        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
+            location.clone()
+        } else {
+            let scheme = self.shared.scheme(image.registry());
+            format!(
+                "{scheme}://{}{}",
+                image.registry(),
+                if location.starts_with('/') {
+                    location.clone()
+                } else {
+                    format!("/{location}")
+                }
+            )
+        };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("digest=");
+        url.push_str(&digest.replace(':', "%3A"));
+        let mut put = Req::new(Method::PUT, repo, url, what.clone());
+        put.content_type = Some("application/octet-stream".into());
+        put.body = Some(bytes::Bytes::copy_from_slice(data));
+        let resp = self.send(image, &put).await?;
+        if !resp.status().is_success() {
+            return Err(self.error(image, &what, "push", resp).await);
         }
         Ok(digest)
     }
 
-    /// Downloads a blob and checks its digest.
+    /// Downloads the blob `digest` of `size` bytes (its descriptor's), streamed: never more than `size`
+    /// bytes are read, and the sha256 is checked as they arrive. `max` bounds `size` itself (the
+    /// caller's limit for this kind of blob, named `limit_name` in the error).
     pub(crate) async fn get_blob(
         &self,
         image: &ImageRef,
         digest: &str,
+        size: u64,
+        max: u64,
+        limit_name: &'static str,
     ) -> Result<Vec<u8>, OciError> {
-        let (r, _auth, had) = self.prepare(image).await?;
-        let ctx = self.ctx(image, "pull", had);
-        let data = self
-            .retry(&ctx, || async {
-                let mut out: Vec<u8> = Vec::new();
-                self.client.pull_blob(&r, digest, &mut out).await?;
-                Ok(out)
-            })
-            .await?;
-        let got = sha256_digest(&data);
-        if digest.starts_with("sha256:") && got != digest {
+        let what = format!("{}/{}@{digest}", image.registry(), image.repository());
+        if !valid_digest(digest) {
             return Err(OciError::Malformed {
-                what: "a blob",
+                what: "a blob descriptor",
                 reference: image.to_string(),
-                reason: format!("blob {digest} hashes to {got}"),
+                reason: format!("`{digest}` is not a sha256 digest"),
             });
         }
-        Ok(data)
+        if size > max {
+            return Err(OciError::TooLarge {
+                what: "a blob's descriptor",
+                reference: what,
+                limit: max,
+                limit_name,
+            });
+        }
+        let req = Req::new(
+            Method::GET,
+            image.repository(),
+            format!("/v2/{}/blobs/{digest}", image.repository()),
+            what.clone(),
+        );
+        let resp = self.send(image, &req).await?;
+        if !resp.status().is_success() {
+            return Err(self.error(image, &what, "pull", resp).await);
+        }
+        let mut hasher = sha2::Sha256::new();
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+        let read = crate::net::read_chunks(resp, size, |chunk| {
+            hasher.update(chunk);
+            out.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await;
+        match read {
+            Ok(n) if n == size => {}
+            Ok(n) => {
+                return Err(OciError::Malformed {
+                    what: "a blob",
+                    reference: what,
+                    reason: format!("{n} bytes served where its descriptor says {size}"),
+                })
+            }
+            Err(crate::net::BodyError::TooLarge { .. }) => {
+                return Err(OciError::Malformed {
+                    what: "a blob",
+                    reference: what,
+                    reason: format!("the registry served more than the {size} bytes its descriptor says; stopped there"),
+                })
+            }
+            Err(e) => return Err(Self::body_error(image, "a blob", "", e)),
+        }
+        let got = format!("sha256:{}", hex::encode(hasher.finalize()));
+        if got != digest {
+            return Err(OciError::Malformed {
+                what: "a blob",
+                reference: what,
+                reason: format!("its bytes hash to {got}"),
+            });
+        }
+        Ok(out)
     }
+}
+
+/// A manifest's media type: the body's `mediaType`, else the `Content-Type`, else what its fields say.
+fn manifest_media_type(bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if let Some(m) = value.get("mediaType").and_then(|m| m.as_str()) {
+        return Ok(m.to_string());
+    }
+    let ct = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        .filter(|c| MANIFEST_TYPES.contains(&c.as_str()));
+    Ok(match ct {
+        Some(c) => c,
+        None if value.get("manifests").is_some() => super::OCI_INDEX.to_string(),
+        None => super::OCI_MANIFEST.to_string(),
+    })
 }

@@ -40,6 +40,8 @@ pub(crate) struct SignImages {
     pub(crate) verify_after: bool,
     /// sign every image, each in its own log group, and report failures instead of stopping at the first
     pub(crate) keep_going: bool,
+    /// write new `.sig` manifests with Docker media types (`COSIGN_DOCKER_MEDIA_TYPES=1`)
+    pub(crate) docker_media_types: bool,
 }
 
 /// One manifest signed.
@@ -67,6 +69,9 @@ pub(crate) struct SignedManifest {
     pub(crate) rekor_log_index: Option<u64>,
     /// true/false when verified after signing; `None` when not checked
     pub(crate) verified: Option<bool>,
+    /// registry requests sent for this image (with `recursive`: for the image and its children, on the
+    /// first entry; 0 on the others)
+    pub(crate) requests: u64,
 }
 
 /// An image that was not signed.
@@ -204,7 +209,8 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
         if req.keep_going {
             ui.group(&format!("Sign {image}"));
         }
-        let result = sign_one(req, &signer, &registry, image, ui).await;
+        let handle = registry.for_image(true);
+        let result = sign_one(req, &signer, &handle, image, ui).await;
         match result {
             Ok(mut signed) => report.images.append(&mut signed),
             Err(error) => {
@@ -267,7 +273,15 @@ async fn sign_one(
             B64.decode(sig)
                 .is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
         };
-        let attached = layout::attach(registry, image, &target, &layer, &is_duplicate).await?;
+        let attached = layout::attach(
+            registry,
+            image,
+            &target,
+            &layer,
+            &is_duplicate,
+            req.docker_media_types,
+        )
+        .await?;
         let at = image.with_digest(&target);
         if attached.added {
             ui.info(&format!("Pushing signature to: {}", attached.signature_ref));
@@ -293,7 +307,11 @@ async fn sign_one(
             layers: attached.layers,
             rekor_log_index,
             verified: None,
+            requests: 0,
         });
+    }
+    if let Some(first) = signed.first_mut() {
+        first.requests = registry.requests();
     }
     if req.verify_after {
         let result = verify_signed(req, signer, &signed, ui).await;

@@ -214,6 +214,7 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
     }
     let mut report = VerifyReport::default();
     for image in &req.images {
+        let registry = registry.for_image(false);
         let digest = match image.digest() {
             Some(d) => {
                 registry.resolve_digest(image).await?;
@@ -242,7 +243,15 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
         let mut unlogged = 0usize;
         for l in manifest.signature_layers() {
             let ann = l.annotations.clone().unwrap_or_default();
-            let payload = registry.get_blob(image, &l.digest).await?;
+            let payload = registry
+                .get_blob(
+                    image,
+                    &l.digest,
+                    l.size,
+                    layout::MAX_SIGNATURE_BLOB,
+                    "MAX_SIGNATURE_BLOB",
+                )
+                .await?;
             match checker.check(&digest, &req.annotations, &payload, &ann)? {
                 Ok((p, v)) => {
                     match v {

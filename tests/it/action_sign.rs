@@ -594,3 +594,37 @@ fn keyless_failures_leak_no_token() {
         );
     }
 }
+
+/// The `json` output's `requests` per image is what the registry saw (counted by the proxy in front of
+/// it), and a first `.sig` signature on a registry without auth costs the sequence of
+/// `oci::layout::attach`'s documentation: HEAD of the image, `GET .sig` (404) and its confirming `GET`,
+/// the payload and config uploads (`POST` mount → 202, `PUT`), `PUT .sig`, and one re-read `GET .sig`.
+#[test]
+fn requests_per_image_are_counted_and_a_first_signature_takes_nine() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "count");
+    let proxy = proxy::FaultProxy::start(&reg.addr, vec![]);
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let image = format!("{}/acme/app:v1", proxy.addr);
+    run(&mut key_action(&r, &pem, &image)).ok();
+    let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
+    let seen: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s.method,
+                s.path
+                    .replace(&digest, "DIGEST")
+                    .replace(&digest.replacen(':', "-", 1), "DIGEST"),
+                s.status
+            )
+        })
+        .collect();
+    assert_eq!(json["images"][0]["requests"], seen.len(), "{seen:#?}");
+    assert_eq!(seen.len(), 9, "{seen:#?}");
+    assert_eq!(proxy.count("*", "^/v2/$"), 0, "no /v2/ probe: {seen:#?}");
+    assert_eq!(reg.sig_layers("acme/app", &digest).len(), 1);
+}

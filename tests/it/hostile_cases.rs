@@ -1,9 +1,13 @@
 //! The hostile-registry cases of issue 13, each set up through the fault proxy (support/proxy.rs) in front
-//! of the real registry, and measured: exit code, error line, peak RSS, wall time, signatures before and
-//! after. Not part of the default run: it takes minutes and the cases fail on purpose today. Run it with
-//!     cargo test --test it hostile_cases:: -- --ignored
+//! of the real registry, measured (exit code, error line, peak RSS, wall time, signatures before and
+//! after) and checked against generous bounds: the exit code and error, memory far below what the
+//! attack asks for, wall time in seconds where the attack asks for minutes, and every signature that was
+//! there before still there. The bounds are loose on purpose (a loaded 2-core machine); the figures
+//! go to docs/hostile-cases.md. Run only these with
+//!     cargo test --test it hostile_cases::
 //! (FERROSIGN_BIN: another binary); each case appends its rows of docs/hostile-cases.md to
-//! `$FERROSIGN_HOSTILE_OUT` (default `.cache/hostile-cases.rows.md`).
+//! `$FERROSIGN_HOSTILE_OUT` (default `.cache/hostile-cases.rows.md`). The 16-signer rounds are the
+//! slowest; they run with the others.
 //! The binary runs under `prlimit --as` (address space capped at [`AS_CAP`]) and `timeout` (killed after
 //! the case's cap), so a case that would eat the machine stops instead.
 //!
@@ -199,7 +203,6 @@ fn signed_image(repo: &str) -> (TestRegistry, String, tempfile::TempDir) {
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn huge_signature_blob_on_verify() {
     let (reg, digest, dir) = signed_image("acme/huge");
     let layer = reg.sig_layers("acme/huge", &digest)[0]["digest"]
@@ -229,51 +232,71 @@ fn huge_signature_blob_on_verify() {
             after,
             &format!("{} blob GETs", proxy.count("GET", "/blobs/")),
         );
+        assert_eq!(m.code, 1, "{label}: {}", m.error);
+        assert!(m.error.contains("served more than"), "{label}: {}", m.error);
+        assert!(m.rss_mib < 200.0, "{label}: {} MiB", m.rss_mib);
+        assert!(m.wall_s < 60.0, "{label}: {} s", m.wall_s);
+        assert_eq!(after, 1);
     }
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn sig_manifest_with_20000_layers_on_verify_and_sign() {
-    let (reg, digest, dir) = signed_image("acme/many");
-    let proxy = FaultProxy::start(
-        &reg.addr,
-        vec![Fault::RepeatLayer {
-            on: On::sig_manifest("*"),
-            times: 20_000,
-        }],
-    );
-    let image = format!("{}/acme/many@{digest}", proxy.addr);
-    let m = measured(
-        dir.path(),
-        &strs(&verify_args(&image)),
-        Duration::from_secs(600),
-    );
-    let n = proxy.requests().len();
-    row(
-        "`verify`: `.sig` manifest listing one layer 20,000 times",
-        &m,
-        1,
-        reg.sig_layers("acme/many", &digest).len(),
-        &format!("{n} requests; {} lines on stdout", m.stdout.lines().count()),
-    );
-    proxy.reset_counts();
-    let m = measured(
-        dir.path(),
-        &strs(&sign_args(&image, "second")),
-        Duration::from_secs(600),
-    );
-    row(
-        "`sign`: `.sig` manifest listing one layer 20,000 times",
-        &m,
-        1,
-        reg.sig_layers("acme/many", &digest).len(),
-        &format!("{} requests", proxy.requests().len()),
-    );
+    // 20,000 layers (about 5 MB of JSON) hit the manifest size limit first; 1,001 layers (about 250 KB)
+    // the layer limit: either way the manifest is refused before any blob of it is fetched.
+    for (times, limit) in [
+        (20_000, "MAX_MANIFEST_BYTES"),
+        (1_001, "MAX_SIGNATURE_LAYERS"),
+    ] {
+        let repo = format!("acme/many{times}");
+        let (reg, digest, dir) = signed_image(&repo);
+        let proxy = FaultProxy::start(
+            &reg.addr,
+            vec![Fault::RepeatLayer {
+                on: On::sig_manifest("*"),
+                times,
+            }],
+        );
+        let image = format!("{}/{repo}@{digest}", proxy.addr);
+        let m = measured(
+            dir.path(),
+            &strs(&verify_args(&image)),
+            Duration::from_secs(600),
+        );
+        let n = proxy.requests().len();
+        row(
+            &format!("`verify`: `.sig` manifest listing one layer {times} times"),
+            &m,
+            1,
+            reg.sig_layers(&repo, &digest).len(),
+            &format!("{n} requests; {} lines on stdout", m.stdout.lines().count()),
+        );
+        assert_eq!(m.code, 1, "{}", m.error);
+        assert!(m.error.contains(limit), "{}", m.error);
+        assert!(n <= 6, "{n} requests: {:#?}", proxy.requests());
+        assert_eq!(proxy.count("GET", "/blobs/"), 0);
+        assert!(m.wall_s < 60.0, "{} s", m.wall_s);
+        proxy.reset_counts();
+        let m = measured(
+            dir.path(),
+            &strs(&sign_args(&image, "second")),
+            Duration::from_secs(600),
+        );
+        row(
+            &format!("`sign`: `.sig` manifest listing one layer {times} times"),
+            &m,
+            1,
+            reg.sig_layers(&repo, &digest).len(),
+            &format!("{} requests", proxy.requests().len()),
+        );
+        assert_eq!(m.code, 1, "{}", m.error);
+        assert!(m.error.contains(limit), "{}", m.error);
+        assert_eq!(proxy.count("PUT", SIG_MANIFEST_PATH), 0);
+        assert_eq!(reg.sig_layers(&repo, &digest).len(), 1);
+    }
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn registry_dripping_one_byte_every_two_seconds_on_sign() {
     let (reg, digest, dir) = signed_image("acme/drip");
     let proxy = FaultProxy::start(
@@ -296,10 +319,14 @@ fn registry_dripping_one_byte_every_two_seconds_on_sign() {
         reg.sig_layers("acme/drip", &digest).len(),
         &format!("{} requests answered", proxy.requests().len()),
     );
+    assert_eq!(m.code, 1, "{}", m.error);
+    assert!(!m.killed);
+    assert!(m.error.contains("no complete answer"), "{}", m.error);
+    assert!(m.wall_s < 90.0, "{} s", m.wall_s);
+    assert_eq!(reg.sig_layers("acme/drip", &digest).len(), 1);
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn rate_limited_with_retry_after_on_sign() {
     let (reg, digest, dir) = signed_image("acme/limit");
     let proxy = FaultProxy::start(&reg.addr, vec![Fault::too_many(On::all(), 1, 1)]);
@@ -325,10 +352,14 @@ fn rate_limited_with_retry_after_on_sign() {
             proxy.count_status(429)
         ),
     );
+    assert_eq!(m.code, 0, "{}", m.error);
+    // Retry-After honoured: no retry inside the second, so exactly one 429.
+    assert_eq!(proxy.count_status(429), 1, "{:#?}", proxy.requests());
+    assert!(m.wall_s >= 1.0 && m.wall_s < 60.0, "{} s", m.wall_s);
+    assert_eq!(reg.sig_layers("acme/limit", &digest).len(), 2);
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn one_transient_404_on_the_sig_manifest_on_sign() {
     let (reg, digest, dir) = signed_image("acme/flaky");
     let proxy = FaultProxy::start(
@@ -359,6 +390,10 @@ fn one_transient_404_on_the_sig_manifest_on_sign() {
         notes.len(),
         &format!("signatures after: {notes:?}"),
     );
+    assert_eq!(m.code, 0, "{}", m.error);
+    let mut notes = notes;
+    notes.sort();
+    assert_eq!(notes, ["first", "second"]);
 }
 
 /// `n` signers of one digest at once through `proxy`; returns (exit codes, layers after).
@@ -396,7 +431,6 @@ fn concurrent_signers(
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn slow_sig_put_landing_after_the_others() {
     // Held until the 15 others' PUTs were answered (they are still checking), or for 20 s (they have
     // all finished and exited by then).
@@ -435,11 +469,13 @@ fn slow_sig_put_landing_after_the_others() {
                 proxy.count("PUT", SIG_MANIFEST_PATH)
             ),
         );
+        assert!(codes.iter().all(|c| *c == 0), "{label}: {codes:?}");
+        assert_eq!(after, 17, "{label}");
+        assert!(m.wall_s < 120.0, "{label}: {} s", m.wall_s);
     }
 }
 
 #[test]
-#[ignore = "issue 13 measurement (minutes, fails on purpose today): see docs/hostile-cases.md"]
 fn sixteen_concurrent_signers_five_rounds() {
     for rtt in [0u64, 20] {
         let repo = format!("acme/race{rtt}");
@@ -473,6 +509,13 @@ fn sixteen_concurrent_signers_five_rounds() {
                 "layers present/expected after each round: {}",
                 present.join(", ")
             ),
+        );
+        assert_eq!(worst, 0, "{rtt} ms: {}", present.join(", "));
+        assert_eq!(
+            reg.sig_layers(&repo, &digest).len(),
+            81,
+            "{rtt} ms: {}",
+            present.join(", ")
         );
     }
 }

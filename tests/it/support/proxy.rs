@@ -114,6 +114,17 @@ pub enum Fault {
     /// `rtt` added to every matching exchange: half before the request goes on, half before the answer
     /// comes back.
     Latency { on: On, rtt: Duration },
+    /// Referrers API answers (`GET /v2/<name>/referrers/<digest>`) served in pages of `per_page`
+    /// descriptors, each page but the last with `Link: <…?_page=N>; rel="next"` (the proxy's own query
+    /// parameter, stripped before the registry sees it); with `duplicate`, every page after the first
+    /// repeats the previous page's last descriptor, and the first page lists its first one twice; with
+    /// `filter`, an `artifactType` query is applied here (on each descriptor's `artifactType`) and
+    /// announced with `OCI-Filters-Applied: artifactType`.
+    Referrers {
+        per_page: usize,
+        duplicate: bool,
+        filter: bool,
+    },
     /// Manifest uploads whose JSON has a `subject` are refused with `400 MANIFEST_INVALID` (registries
     /// without OCI 1.1 support).
     RefuseSubject,
@@ -474,6 +485,46 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
         }
     }
 
+    // Referrer pages: the proxy's `_page` parameter is not the registry's.
+    let referrers = faults.iter().find_map(|a| match &a.fault {
+        Fault::Referrers {
+            per_page,
+            duplicate,
+            filter,
+        } if method == Method::GET && path.contains("/referrers/") => {
+            Some((*per_page, *duplicate, *filter))
+        }
+        _ => None,
+    });
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let page: usize = query
+        .iter()
+        .find(|(k, _)| k == "_page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let filter_type = query
+        .iter()
+        .find(|(k, _)| k == "artifactType")
+        .map(|(_, v)| {
+            v.replace("%2F", "/")
+                .replace("%2B", "+")
+                .replace("%2f", "/")
+                .replace("%2b", "+")
+        });
+    let mut parts = parts;
+    if referrers.is_some() {
+        parts.uri = path.parse().expect("uri");
+    }
+
     // To the registry. A RepeatLayer HEAD asks for the body to compute the new headers.
     let repeat = faults.iter().find_map(|a| match &a.fault {
         Fault::RepeatLayer { times, .. } if method == Method::GET || method == Method::HEAD => {
@@ -525,6 +576,62 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
             "manifest unknown",
         );
     }
+    if let (Some((per_page, duplicate, filter)), StatusCode::OK) = (referrers, parts.status) {
+        let bytes = match read_capped(boxed(body)).await {
+            Ok(b) => b,
+            Err(e) => return registry_error(StatusCode::BAD_GATEWAY, "UNKNOWN", &e),
+        };
+        let mut index: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => return registry_error(StatusCode::BAD_GATEWAY, "UNKNOWN", &e.to_string()),
+        };
+        let mut all: Vec<serde_json::Value> =
+            index["manifests"].as_array().cloned().unwrap_or_default();
+        // A stable order across pages.
+        all.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
+        if let (true, Some(want)) = (filter, &filter_type) {
+            all.retain(|d| d["artifactType"].as_str() == Some(want.as_str()));
+            parts.headers.insert(
+                "oci-filters-applied",
+                "artifactType".parse().expect("header"),
+            );
+        }
+        let per = per_page.max(1);
+        let start = (page * per).min(all.len());
+        let end = ((page + 1) * per).min(all.len());
+        let mut this: Vec<serde_json::Value> = all[start..end].to_vec();
+        if duplicate {
+            if page == 0 {
+                if let Some(first) = this.first().cloned() {
+                    this.push(first);
+                }
+            } else if start > 0 {
+                this.insert(0, all[start - 1].clone());
+            }
+        }
+        if end < all.len() {
+            let mut q: Vec<String> = query
+                .iter()
+                .filter(|(k, _)| k != "_page")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            q.push(format!("_page={}", page + 1));
+            parts.headers.insert(
+                "link",
+                format!("<{path}?{}>; rel=\"next\"", q.join("&"))
+                    .parse()
+                    .expect("header"),
+            );
+        }
+        index["manifests"] = serde_json::Value::Array(this);
+        let new = serde_json::to_vec(&index).expect("json");
+        parts.headers.insert(
+            "content-length",
+            new.len().to_string().parse().expect("header"),
+        );
+        tokio::time::sleep(answer_delay).await;
+        return Response::from_parts(parts, full(new));
+    }
     let drip = faults.iter().find_map(|a| match &a.fault {
         Fault::Drip { every, .. } => Some(*every),
         _ => None,
@@ -567,7 +674,7 @@ fn on_of(f: &Fault) -> Option<&On> {
         | Fault::Hold { on, .. }
         | Fault::Latency { on, .. } => Some(on),
         // Manifest uploads are recognised when the body is read.
-        Fault::RefuseSubject | Fault::DockerMediaTypesOnly => None,
+        Fault::RefuseSubject | Fault::DockerMediaTypesOnly | Fault::Referrers { .. } => None,
     }
 }
 

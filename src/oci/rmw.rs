@@ -1,0 +1,188 @@
+//! The read-modify-write of a shared, mutable manifest under a tag: a `.sig` manifest (one layer per
+//! signature) or a referrers tag-schema index (one entry per referrer). Registries have no conditional
+//! writes (`If-Match` is not in the distribution spec, and Debian's docker-registry ignores it), so
+//! writers that read the same version and write back each their own addition overwrite each other.
+//!
+//! ## The protocol
+//! 1. Read the tag. A `404` before anything was seen is confirmed by a second read (a transient `404`
+//!    of a manifest that exists must not be taken as "none yet": the write would erase it). Any other
+//!    read failure is an error, and nothing is written.
+//! 2. Every entry ever read during the operation joins the `seen` set; the write is the current
+//!    manifest's entries, then every seen entry it lacks, then ours. So a `404` after something was
+//!    seen, or a concurrent writer's stale copy, never makes us drop what we saw.
+//! 3. After the `PUT`, wait a settling window, then read again; if anything seen (or ours) is missing,
+//!    write again (step 2), at most [`MAX_WRITES`] times; if it is still missing then, fail with
+//!    [`OciError::Lost`] naming it (exit 1 at the edge) rather than report success.
+//!
+//! ## Why the window, and why it is enough
+//! A write that can still erase ours is one whose writer read the tag before our `PUT` landed and has
+//! not written yet. Its read-to-write time is about ours (same registry, same requests: a read, a config
+//! upload, a `PUT`), so a re-read [`SETTLE_FACTOR`] times our own read-to-write time after our `PUT`
+//! (at least [`SETTLE_MIN`], at most [`SETTLE_MAX`]) comes after any such write, and catches and repairs
+//! it. An immediate re-read would prove nothing: the stale write lands after it. No case of this layout
+//! makes the wait provably unnecessary: even when the tag did not exist before, a second writer that
+//! read the same `404` writes a manifest without our entry. The window is per operation and spent in
+//! `tokio::time::sleep`, so the waits of images signed concurrently overlap.
+//!
+//! ## A write that stalls
+//! A manifest request has a deadline ([`super::registry::MANIFEST_DEADLINE`]). A `PUT` of ours that
+//! gets no answer in time has an unknown outcome: it may still land later (a proxy holding it) with
+//! the older set of entries. The writer then starts over once (step 1, with everything it saw; a second
+//! stalled `PUT` is an error), and keeps
+//! re-reading every [`LIMBO_POLL`] until two deadlines after that `PUT` was sent, repairing whatever
+//! the late landing erased.
+//!
+//! ## The limit of a layout without conditional writes
+//! A write by another client that is held past its own deadline and past our window (a proxy that
+//! keeps a request after its client gave up, a writer that does not follow this protocol) can still
+//! land after every careful writer has finished and erase their entries; nobody is left to repair it.
+//! The bound is the other writers' window. The referrers API avoids the problem altogether:
+//! each signature is its own manifest, pushed by digest, and the registry keeps the list
+//! ([`super::referrers`]).
+
+use super::registry::Registry;
+use super::{ImageRef, OciError};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// The most writes one operation makes before it gives up ([`OciError::Lost`]).
+pub(crate) const MAX_WRITES: u32 = 12;
+/// The settling window is this many times our own read-to-write time.
+pub(crate) const SETTLE_FACTOR: u32 = 3;
+/// The shortest settling window (covers a concurrent writer slowed down by a busy machine).
+pub(crate) const SETTLE_MIN: Duration = Duration::from_millis(250);
+/// The longest settling window.
+pub(crate) const SETTLE_MAX: Duration = Duration::from_secs(5);
+/// How often the manifest is re-read while one of our own writes may still land.
+pub(crate) const LIMBO_POLL: Duration = Duration::from_secs(1);
+
+/// A manifest made of a list of entries that writers add to.
+pub(crate) trait Doc: Sized + Send + Sync {
+    /// One entry (a layer or an index entry).
+    type Entry: Clone + Send + Sync;
+    /// Parses the manifest read from `tag`.
+    fn parse(bytes: &[u8], media_type: &str, tag: &ImageRef) -> Result<Self, OciError>;
+    /// Its entries, in order.
+    fn entries(&self) -> &[Self::Entry];
+    /// Whether two entries are the same one.
+    fn same(a: &Self::Entry, b: &Self::Entry) -> bool;
+    /// The entry's digest, for messages.
+    fn id(e: &Self::Entry) -> String;
+}
+
+/// A boxed future (the builder of the new manifest uploads blobs).
+pub(crate) type Build<'a> =
+    Pin<Box<dyn Future<Output = Result<(Vec<u8>, String), OciError>> + Send + 'a>>;
+
+/// What [`update`] did.
+#[derive(Debug, Clone)]
+pub(crate) struct Updated {
+    /// false when the entry was there already (nothing written)
+    pub(crate) added: bool,
+    /// entries in the manifest at the end
+    pub(crate) entries: usize,
+}
+
+/// Reads `tag`: `None` on 404.
+pub(crate) async fn read<D: Doc>(
+    registry: &Registry,
+    tag: &ImageRef,
+) -> Result<Option<D>, OciError> {
+    match registry.get_manifest(tag).await? {
+        None => Ok(None),
+        Some(m) => D::parse(&m.bytes, &m.media_type, tag).map(Some),
+    }
+}
+
+/// Adds `ours` to the manifest at `tag` by the protocol of the module documentation. `first`: the
+/// first read, when the caller made it already (e.g. side by side with a blob upload); `present` says
+/// whether a current manifest already holds our entry (then nothing is written); `build` makes the
+/// bytes and media type of the manifest to write from the current one and the entries.
+pub(crate) async fn update<'a, D: Doc + 'a>(
+    registry: &'a Registry,
+    tag: &ImageRef,
+    first: Option<(Option<D>, Instant)>,
+    ours: D::Entry,
+    present: impl Fn(&D) -> bool,
+    build: impl Fn(Option<&D>, Vec<D::Entry>) -> Build<'a>,
+) -> Result<Updated, OciError> {
+    let mut seen: Vec<D::Entry> = Vec::new();
+    let mut writes = 0u32;
+    let mut confirmed = false;
+    // A write of ours whose answer never came (deadline passed) may still land, with an older set of
+    // entries: until it no longer can, we keep re-reading and repairing.
+    let mut limbo_until: Option<Instant> = None;
+    let mut first = first;
+    loop {
+        let (current, started) = if let Some(read) = first.take() {
+            read
+        } else {
+            let started = Instant::now();
+            (read::<D>(registry, tag).await?, started)
+        };
+        if current.is_none() && seen.is_empty() && writes == 0 && !confirmed {
+            confirmed = true;
+            continue;
+        }
+        if let Some(c) = &current {
+            for e in c.entries() {
+                if !seen.iter().any(|s| D::same(s, e)) {
+                    seen.push(e.clone());
+                }
+            }
+            if writes == 0 && present(c) {
+                return Ok(Updated {
+                    added: false,
+                    entries: c.entries().len(),
+                });
+            }
+        }
+        let have: &[D::Entry] = current.as_ref().map_or(&[], |c| c.entries());
+        let mut missing: Vec<D::Entry> = seen
+            .iter()
+            .filter(|s| !have.iter().any(|h| D::same(h, s)))
+            .cloned()
+            .collect();
+        if !have.iter().any(|h| D::same(h, &ours)) && !missing.iter().any(|m| D::same(m, &ours)) {
+            missing.push(ours.clone());
+        }
+        if missing.is_empty() && writes > 0 {
+            if let Some(until) = limbo_until.filter(|u| *u > Instant::now()) {
+                tokio::time::sleep(LIMBO_POLL.min(until - Instant::now())).await;
+                continue;
+            }
+            return Ok(Updated {
+                added: true,
+                entries: have.len(),
+            });
+        }
+        if writes >= MAX_WRITES {
+            return Err(OciError::Lost {
+                reference: tag.to_string(),
+                missing: missing.iter().map(D::id).collect(),
+                attempts: writes,
+            });
+        }
+        let mut entries = have.to_vec();
+        entries.extend(missing);
+        let (bytes, media_type) = build(current.as_ref(), entries).await?;
+        let put_started = Instant::now();
+        writes += 1;
+        match registry.put_manifest(tag, &bytes, &media_type).await {
+            Ok(_) => {}
+            // A concurrent upload of the same config blob had not settled: read, build (which
+            // pushes the blob again) and write again.
+            Err(e) if e.is_blob_unknown() && writes < MAX_WRITES => continue,
+            Err(OciError::TimedOut { .. }) if writes < MAX_WRITES && limbo_until.is_none() => {
+                // Unknown outcome: it may land any time within another deadline (a proxy may still
+                // hold it); watch that long.
+                limbo_until = Some(put_started + 2 * super::registry::MANIFEST_DEADLINE);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let window = (started.elapsed() * SETTLE_FACTOR).clamp(SETTLE_MIN, SETTLE_MAX);
+        tokio::time::sleep(window).await;
+    }
+}
