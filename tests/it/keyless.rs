@@ -237,6 +237,8 @@ fn keyless_blob_with_a_given_token() {
     .ok();
     assert_eq!(r.stdout, "");
     assert!(!r.all().contains(&fake.get("token")), "token leaked");
+    // Fulcio embedded the SCT, and ferrosign saw it (so the signing-time check verified it).
+    assert!(!r.stderr.contains("no embedded SCT"), "{}", r.stderr);
     let pem = std::fs::read_to_string(p.join("f.pem")).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     fake.sigstore_python_verify(&p.join("f.txt"), &p.join("b.json"))
