@@ -600,7 +600,10 @@ impl Shared {
                             let body = net::read_limited(resp, MAX_ERROR_BODY)
                                 .await
                                 .unwrap_or_default();
-                            if String::from_utf8_lossy(&body).contains("HTTPS server") {
+                            // Go's TLS server says so in the body; a HEAD answer has none.
+                            if req.method == Method::HEAD
+                                || String::from_utf8_lossy(&body).contains("HTTPS server")
+                            {
                                 break;
                             }
                             return Err(OciError::Registry {

@@ -24,6 +24,7 @@ mod hostile_local;
 mod keyless;
 mod keys;
 mod leaks;
+mod oci_client;
 mod referrers;
 mod registry;
 mod registry_peers;
