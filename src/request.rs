@@ -16,7 +16,7 @@ pub(crate) use crate::ops::sign_image::{SignImages, SignReport};
 pub(crate) use crate::ops::signer::SignedBy;
 pub(crate) use crate::ops::upload::{UploadBlob, UploadReport};
 pub(crate) use crate::ops::verify_image::{VerifyImages, VerifyReport};
-pub(crate) use crate::ops::{Instance, PrivateRepository, SignWith, VerifyWith};
+pub(crate) use crate::ops::{Instance, PrivateRepository, SignWith, SignatureFormat, VerifyWith};
 
 /// A validated request: one operation and its inputs.
 #[derive(Debug)]

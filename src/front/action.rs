@@ -68,6 +68,8 @@ pub(crate) fn in_input_terms(text: &str) -> String {
             "with `DOCKER_CONFIG` set to a directory in the workspace, on that step and this one (the Action's container does not see the runner's ~/.docker)",
         ),
         ("--recursive", "`recursive: true`"),
+        ("--signature-format legacy", "`signature-format: legacy`"),
+        ("--signature-format bundle", "`signature-format: bundle`"),
     ];
     const SETTINGS: &[Setting] = &[
         Setting::FulcioUrl,
@@ -149,6 +151,11 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
         private_by_event: validate::private_by_event(env)?,
     };
     let sign_with = validate::sign_with(key.as_deref(), None, env)?;
+    let format = validate::signature_format(
+        Words::Action,
+        inputs.get("signature-format").as_deref(),
+        None,
+    )?;
     let hints = VerifyHints {
         rekor_url: (rekor_url.trim_end_matches('/') != crate::sigstore::PUBLIC_REKOR_URL)
             .then(|| rekor_url.clone()),
@@ -162,6 +169,7 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
             images,
             sign_with,
             annotations,
+            format,
             recursive,
             registry,
             instance,

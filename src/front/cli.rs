@@ -85,6 +85,14 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) tlog_upload: bool,
+    /// Which signature layouts to write: legacy (cosign's `.sig` tag), bundle (a Sigstore bundle
+    /// attached as an OCI 1.1 referrer, cosign v3's default) or both (the default: every verifier in use accepts one of them).
+    #[arg(long, value_name = "legacy|bundle|both")]
+    pub(crate) signature_format: Option<String>,
+    /// cosign's flag: =true is --signature-format bundle, =false is --signature-format legacy.
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub(crate) new_bundle_format: Option<bool>,
     /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
@@ -112,6 +120,14 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) insecure_ignore_tlog: bool,
+    /// Which signature layouts to look in: legacy (cosign's `.sig` tag), bundle (a Sigstore bundle
+    /// attached as an OCI 1.1 referrer, cosign v3's default) or both (the default: a signature in either counts).
+    #[arg(long, value_name = "legacy|bundle|both")]
+    pub(crate) signature_format: Option<String>,
+    /// cosign's flag: =true is --signature-format bundle, =false is --signature-format legacy.
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub(crate) new_bundle_format: Option<bool>,
     /// Keyless: who must have signed, and the trust material to check it with.
     #[command(flatten)]
     pub(crate) keyless: KeylessVerifyArgs,
@@ -421,10 +437,16 @@ fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
         a.sigstore.identity_token.map(SecretString::from),
         env,
     )?;
+    let format = validate::signature_format(
+        Words::Cli,
+        a.signature_format.as_deref(),
+        a.new_bundle_format,
+    )?;
     Ok(Request::SignImages(SignImages {
         images,
         sign_with,
         annotations,
+        format,
         recursive: a.recursive,
         registry: registry_options(a.registry, env)?,
         instance,
@@ -472,12 +494,18 @@ fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
     let annotations = validate::cli_annotations(&a.annotations)?;
     // Images are checked with the tlog flag as given; a keyless image signature always needs its SET.
     let verify_with = verify_with(a.key, &a.keyless, false, "verify", env)?;
+    let format = validate::signature_format(
+        Words::Cli,
+        a.signature_format.as_deref(),
+        a.new_bundle_format,
+    )?;
     Ok(Request::VerifyImages(VerifyImages {
         images,
         verify_with,
         trusted_root: a.keyless.trusted_root,
         annotations,
         ignore_tlog: a.insecure_ignore_tlog,
+        format,
         registry: registry_options(a.registry, env)?,
     }))
 }

@@ -39,6 +39,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("annotations", Some("")),
     input("default-annotations", Some("true")),
     input("recursive", Some("false")),
+    input("signature-format", Some("both")),
     input("tlog-upload", Some("true")),
     input("fulcio-url", Some(PUBLIC_FULCIO_URL)),
     input("rekor-url", Some(PUBLIC_REKOR_URL)),
@@ -63,8 +64,11 @@ pub const INPUTS: &[InputSpec] = &[
 /// The outputs `action.yml` declares (a test checks it).
 pub const OUTPUTS: &[&str] = &[
     "digests",
+    "signature-formats",
     "signatures",
+    "bundles",
     "rekor-log-indexes",
+    "bundle-rekor-log-indexes",
     "certificate-identity",
     "certificate-oidc-issuer",
     "json",

@@ -84,15 +84,26 @@ pub(crate) struct SummaryRow {
     pub(crate) repository: String,
     /// the signed manifest's digest (`sha256:…`)
     pub(crate) digest: String,
-    /// what was written: the signature's reference (`…:sha256-<hex>.sig` or the referrer's digest)
-    pub(crate) signature: String,
+    /// the layouts written: `legacy` (the `.sig` tag), `bundle` (a Sigstore bundle referrer)
+    pub(crate) formats: Vec<&'static str>,
+    /// the `.sig` reference written (`…:sha256-<hex>.sig`), when that layout was written
+    pub(crate) signature: Option<String>,
+    /// the Sigstore bundle's referrer manifest (`…@sha256:…`), when that layout was written
+    pub(crate) bundle: Option<String>,
     /// who signed
     #[serde(flatten)]
     pub(crate) signed_by: SignedBy,
-    /// the Rekor log index, when the signature was uploaded
+    /// the Rekor log index of the `.sig` signature, when it was uploaded
     pub(crate) rekor_log_index: Option<u64>,
-    /// a link to the Rekor entry
+    /// a link to that Rekor entry
     pub(crate) rekor_entry_url: Option<String>,
+    /// the Rekor log index of the bundle's `dsse` entry, when it was uploaded
+    pub(crate) bundle_rekor_log_index: Option<u64>,
+    /// a link to that Rekor entry
+    pub(crate) bundle_rekor_entry_url: Option<String>,
+    /// why no bundle was written although one was asked for (the registry refused it)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) bundle_refused: Option<String>,
     /// true/false when verified after signing; absent when not checked
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) verified: Option<bool>,
@@ -149,15 +160,24 @@ impl SummaryReport {
             images: report
                 .images
                 .iter()
-                .map(|s| SummaryRow {
-                    repository: s.repository.clone(),
-                    digest: s.digest.clone(),
-                    signature: s.signature_ref.clone(),
-                    signed_by: report.signed_by.clone(),
-                    rekor_log_index: s.rekor_log_index,
-                    rekor_entry_url: s.rekor_log_index.map(|i| rekor_entry_url(rekor_url, i)),
-                    verified: s.verified,
-                    requests: s.requests,
+                .map(|s| {
+                    let legacy_index = s.legacy.as_ref().and_then(|l| l.rekor_log_index);
+                    let bundle_index = s.bundle.as_ref().and_then(|b| b.rekor_log_index);
+                    SummaryRow {
+                        repository: s.repository.clone(),
+                        digest: s.digest.clone(),
+                        formats: s.formats(),
+                        signature: s.legacy.as_ref().map(|l| l.signature_ref.clone()),
+                        bundle: s.bundle.as_ref().map(|b| b.referrer.clone()),
+                        signed_by: report.signed_by.clone(),
+                        rekor_log_index: legacy_index,
+                        rekor_entry_url: legacy_index.map(|i| rekor_entry_url(rekor_url, i)),
+                        bundle_rekor_log_index: bundle_index,
+                        bundle_rekor_entry_url: bundle_index.map(|i| rekor_entry_url(rekor_url, i)),
+                        bundle_refused: s.bundle_refused.as_ref().map(|m| ui.redact(m)),
+                        verified: s.verified,
+                        requests: s.requests,
+                    }
                 })
                 .collect(),
             failed: report
@@ -251,8 +271,9 @@ fn text_cell(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The job summary: a heading, one table (image@digest | mode | identity or key | Rekor entry), the
-/// images that failed, and the exact `cosign verify` commands in a `<details>` block.
+/// The job summary: a heading, one table (image@digest | mode | identity or key | formats | Rekor
+/// entries), the images the registry refused a bundle for, the images that failed, and the exact
+/// `cosign verify` commands in a `<details>` block.
 pub(crate) fn markdown(report: &SummaryReport) -> String {
     let mut md = String::new();
     let n = report.images.len();
@@ -261,7 +282,9 @@ pub(crate) fn markdown(report: &SummaryReport) -> String {
         if n == 1 { "" } else { "s" }
     ));
     if n > 0 {
-        md.push_str("| image | mode | identity or key | Rekor entry |\n|---|---|---|---|\n");
+        md.push_str(
+            "| image | mode | identity or key | formats | Rekor entry |\n|---|---|---|---|---|\n",
+        );
         for img in &report.images {
             let who = match &img.signed_by {
                 SignedBy::Key { key_fingerprint } => {
@@ -276,22 +299,61 @@ pub(crate) fn markdown(report: &SummaryReport) -> String {
                     code_cell(certificate_oidc_issuer)
                 ),
             };
-            let rekor = match (img.rekor_log_index, &img.rekor_entry_url) {
-                (Some(i), Some(url)) => format!("[{i}]({})", text_cell(url)),
-                (Some(i), None) => i.to_string(),
-                _ => "not uploaded".into(),
+            let entry = |index: Option<u64>, url: &Option<String>| match (index, url) {
+                (Some(i), Some(url)) => Some(format!("[{i}]({})", text_cell(url))),
+                (Some(i), None) => Some(i.to_string()),
+                _ => None,
             };
+            let entries = [
+                entry(img.rekor_log_index, &img.rekor_entry_url).map(|e| (e, "`.sig`")),
+                entry(img.bundle_rekor_log_index, &img.bundle_rekor_entry_url)
+                    .map(|e| (e, "bundle")),
+            ];
+            let entries: Vec<_> = entries.into_iter().flatten().collect();
+            let rekor = match entries.as_slice() {
+                [] => "not uploaded".to_string(),
+                [(e, _)] => e.clone(),
+                many => many
+                    .iter()
+                    .map(|(e, what)| format!("{e} ({what})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let mut formats = img
+                .formats
+                .iter()
+                .map(|f| if *f == "legacy" { "`.sig`" } else { "bundle" })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            if img.bundle_refused.is_some() {
+                formats.push_str(" (bundle refused by the registry)");
+            }
             let mode = match img.verified {
                 Some(true) => format!("{} (verified)", img.signed_by.mode()),
                 Some(false) => format!("{} (verification failed)", img.signed_by.mode()),
                 None => img.signed_by.mode().to_string(),
             };
             md.push_str(&format!(
-                "| {} | {mode} | {who} | {rekor} |\n",
+                "| {} | {mode} | {who} | {formats} | {rekor} |\n",
                 code_cell(&img.reference())
             ));
         }
         md.push('\n');
+    }
+    let refused: Vec<&SummaryRow> = report
+        .images
+        .iter()
+        .filter(|i| i.bundle_refused.is_some())
+        .collect();
+    if let Some(first) = refused.first() {
+        md.push_str(&format!(
+            "**No Sigstore bundle for {} image{}:** the registry refused a manifest with a `subject` \
+             (OCI 1.1): {}. Their `.sig` signatures were written; cosign v3 and v2.6.3+ read them as long \
+             as no one attaches a bundle to the image.\n\n",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" },
+            text_cell(first.bundle_refused.as_deref().unwrap_or_default())
+        ));
     }
     if !report.failed.is_empty() {
         md.push_str(&format!("**Not signed ({}):**\n\n", report.failed.len()));
@@ -325,9 +387,10 @@ pub(crate) fn markdown(report: &SummaryReport) -> String {
     md
 }
 
-/// The step outputs, in order: `digests`, `signatures`, `rekor-log-indexes` (one line per signed
-/// manifest, aligned; an empty line where there is no log entry), `certificate-identity`,
-/// `certificate-oidc-issuer` (keyless; empty otherwise) and `json` (the whole report).
+/// The step outputs, in order: `digests`, `signature-formats`, `signatures`, `bundles`,
+/// `rekor-log-indexes`, `bundle-rekor-log-indexes` (one line per signed manifest, aligned; an empty
+/// line where that layout or log entry is absent), `certificate-identity`, `certificate-oidc-issuer`
+/// (keyless; empty otherwise) and `json` (the whole report).
 pub fn outputs(report: &SummaryReport) -> Vec<(&'static str, String)> {
     let lines = |f: &dyn Fn(&SummaryRow) -> String| {
         report.images.iter().map(f).collect::<Vec<_>>().join("\n")
@@ -347,10 +410,23 @@ pub fn outputs(report: &SummaryReport) -> Vec<(&'static str, String)> {
     let json = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
     vec![
         ("digests", lines(&|i| i.digest.clone())),
-        ("signatures", lines(&|i| i.signature.clone())),
+        ("signature-formats", lines(&|i| i.formats.join(","))),
+        (
+            "signatures",
+            lines(&|i| i.signature.clone().unwrap_or_default()),
+        ),
+        ("bundles", lines(&|i| i.bundle.clone().unwrap_or_default())),
         (
             "rekor-log-indexes",
             lines(&|i| i.rekor_log_index.map(|n| n.to_string()).unwrap_or_default()),
+        ),
+        (
+            "bundle-rekor-log-indexes",
+            lines(&|i| {
+                i.bundle_rekor_log_index
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            }),
         ),
         ("certificate-identity", identity),
         ("certificate-oidc-issuer", issuer),
@@ -383,7 +459,9 @@ mod tests {
         SummaryRow {
             repository: "ghcr.io/acme/app".into(),
             digest: digest.into(),
-            signature: format!("ghcr.io/acme/app:{}.sig", digest.replace(':', "-")),
+            formats: vec!["legacy", "bundle"],
+            signature: Some(format!("ghcr.io/acme/app:{}.sig", digest.replace(':', "-"))),
+            bundle: Some("ghcr.io/acme/app@sha256:dddd".into()),
             signed_by: SignedBy::Keyless {
                 certificate_identity:
                     "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
@@ -392,6 +470,9 @@ mod tests {
             },
             rekor_log_index: Some(index),
             rekor_entry_url: Some(rekor_entry_url(PUBLIC_REKOR_URL, index)),
+            bundle_rekor_log_index: Some(index + 1),
+            bundle_rekor_entry_url: Some(rekor_entry_url(PUBLIC_REKOR_URL, index + 1)),
+            bundle_refused: None,
             verified: None,
             requests: 8,
         }
@@ -418,12 +499,17 @@ mod tests {
         let img = SummaryRow {
             repository: "127.0.0.1:5000/app".into(),
             digest: "sha256:bb".into(),
-            signature: "127.0.0.1:5000/app:sha256-bb.sig".into(),
+            formats: vec!["legacy"],
+            signature: Some("127.0.0.1:5000/app:sha256-bb.sig".into()),
+            bundle: None,
             signed_by: SignedBy::Key {
                 key_fingerprint: "ff".into(),
             },
             rekor_log_index: None,
             rekor_entry_url: None,
+            bundle_rekor_log_index: None,
+            bundle_rekor_entry_url: None,
+            bundle_refused: Some("MANIFEST_INVALID: subject".into()),
             verified: Some(true),
             requests: 8,
         };
@@ -445,6 +531,9 @@ mod tests {
         let get = |n: &str| out.iter().find(|(k, _)| *k == n).unwrap().1.clone();
         assert_eq!(get("digests"), "sha256:bb\nsha256:cc");
         assert_eq!(get("rekor-log-indexes"), "\n9");
+        assert_eq!(get("bundle-rekor-log-indexes"), "\n10");
+        assert_eq!(get("signature-formats"), "legacy\nlegacy,bundle");
+        assert_eq!(get("bundles"), "\nghcr.io/acme/app@sha256:dddd");
         assert_eq!(
             get("certificate-oidc-issuer"),
             "https://token.actions.githubusercontent.com"
@@ -454,7 +543,20 @@ mod tests {
         assert_eq!(json["images"][0]["key_fingerprint"], "ff");
         assert_eq!(json["images"][0]["verified"], true);
         assert_eq!(json["images"][1]["rekor_log_index"], 9);
-        assert!(markdown(&report).contains("| key (verified) | key `sha256:ff` | not uploaded |"));
+        assert_eq!(
+            json["images"][1]["formats"],
+            serde_json::json!(["legacy", "bundle"])
+        );
+        assert_eq!(
+            json["images"][0]["bundle_refused"],
+            "MANIFEST_INVALID: subject"
+        );
+        let md = markdown(&report);
+        assert!(
+            md.contains("| key (verified) | key `sha256:ff` | `.sig` (bundle refused by the registry) | not uploaded |"),
+            "{md}"
+        );
+        assert!(md.contains("**No Sigstore bundle for 1 image:**"), "{md}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::oci::{ImageRef, OciError};
-use crate::request::{KeyTarget, SignWith};
+use crate::request::{KeyTarget, SignWith, SignatureFormat};
 use crate::secret::SecretString;
 use crate::signing::payload::PayloadError;
 use crate::signing::{KeyError, KeyRef, PasswordSource};
@@ -81,6 +81,50 @@ impl Words {
             Words::Cli => format!("{}={value}", s.flag()),
             Words::Action => format!("`{}: {value}`", s.input()),
         }
+    }
+}
+
+/// The signature layouts to write or read: `--signature-format legacy|bundle|both` (input
+/// `signature-format`), or cosign's `--new-bundle-format=true|false` (= `bundle` / `legacy`); the
+/// default is `both`. Both given and disagreeing is a usage error.
+pub(crate) fn signature_format(
+    words: Words,
+    format: Option<&str>,
+    new_bundle_format: Option<bool>,
+) -> Result<SignatureFormat, Error> {
+    let name = match words {
+        Words::Cli => "--signature-format".to_string(),
+        Words::Action => "input `signature-format`".to_string(),
+    };
+    let given = match format.map(str::trim) {
+        None | Some("") => None,
+        Some("legacy") => Some(SignatureFormat::Legacy),
+        Some("bundle") => Some(SignatureFormat::Bundle),
+        Some("both") => Some(SignatureFormat::Both),
+        Some(other) => return Err(Error::usage(
+            format!("{name} is `{other}`, not legacy, bundle or both"),
+            "legacy writes cosign's `.sig` tag, bundle a Sigstore bundle attached as an OCI 1.1 \
+                 referrer (cosign v3's default), both (the default) writes the two side by side",
+        )),
+    };
+    let synonym = new_bundle_format.map(|b| {
+        if b {
+            SignatureFormat::Bundle
+        } else {
+            SignatureFormat::Legacy
+        }
+    });
+    match (given, synonym) {
+        (Some(f), Some(s)) if f != s => Err(Error::usage(
+            format!(
+                "{name} {} and --new-bundle-format={} disagree",
+                f.as_str(),
+                new_bundle_format.unwrap_or_default()
+            ),
+            "pass one of them (--new-bundle-format=true means bundle, =false means legacy)",
+        )),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => Ok(SignatureFormat::Both),
     }
 }
 

@@ -26,6 +26,7 @@
 //! token answers [`client::MAX_ERROR_BODY`], [`client::MAX_TOKEN_BODY`]. Time and retries: [`crate::net`].
 
 pub(crate) mod auth;
+pub(crate) mod bundles;
 pub(crate) mod client;
 pub(crate) mod layout;
 pub(crate) mod reference;

@@ -3,7 +3,8 @@
 //! Operations log progress through [`crate::gha::Ui`] but never print results, never read the process
 //! environment, and never see a CLI or Action structure.
 //!
-//! - [`sign_image`] / [`verify_image`]: cosign's `.sig` layout in a registry;
+//! - [`sign_image`] / [`verify_image`]: image signatures in a registry, in cosign's two layouts (the
+//!   `.sig` tag, and Sigstore bundles attached as OCI 1.1 referrers — [`SignatureFormat`]);
 //! - [`blob`]: `sign-blob` / `verify-blob`; [`upload`]: `upload blob`;
 //! - [`keys`]: key files and `public-key`; [`provision`]: key pairs stored in GitHub or Kubernetes;
 //! - [`signer`]: the signer both signing operations share (a key, or an ephemeral key with its Fulcio
@@ -21,6 +22,47 @@ use crate::signing::{KeyRef, PasswordSource, PublicKey};
 use crate::sigstore::oidc::TokenSource;
 use crate::sigstore::verify::KeylessPolicy;
 use std::path::PathBuf;
+
+/// Which image signature layouts a run writes (`sign`) or reads (`verify`).
+///
+/// - `legacy`: cosign's `.sig` tag (a simple-signing payload per layer; SPEC.md §2) — what cosign v2
+///   writes, and what policy-controller and Kyverno read by default;
+/// - `bundle`: a Sigstore bundle v0.3 (a DSSE in-toto statement) attached to the image as an OCI 1.1
+///   referrer — what cosign v3 writes by default, and the only thing cosign v3 and v2.6.3+ read once any
+///   bundle is attached (docs/cosign-bundle-layout.md §2.2);
+/// - `both` (the default): both, side by side, so every verifier in use accepts the image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SignatureFormat {
+    /// the `.sig` tag only
+    Legacy,
+    /// the Sigstore bundle referrer only
+    Bundle,
+    /// both layouts
+    #[default]
+    Both,
+}
+
+impl SignatureFormat {
+    /// Whether the `.sig` layout is written or read.
+    pub(crate) fn legacy(self) -> bool {
+        matches!(self, SignatureFormat::Legacy | SignatureFormat::Both)
+    }
+
+    /// Whether the bundle layout is written or read.
+    pub(crate) fn bundle(self) -> bool {
+        matches!(self, SignatureFormat::Bundle | SignatureFormat::Both)
+    }
+
+    /// `legacy`, `bundle` or `both`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SignatureFormat::Legacy => "legacy",
+            SignatureFormat::Bundle => "bundle",
+            SignatureFormat::Both => "both",
+        }
+    }
+}
 
 /// What to do when the repository is private and identity data would go to public logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,14 @@
-//! `sign` for container images in a registry (cosign's `.sig` layout): resolve each reference to its
-//! digest (and with `recursive` an index's children), build the simple-signing payload, have the
-//! [`Signer`] sign it (key or keyless, with the Rekor log), and attach the layer.
+//! `sign` for container images in a registry: resolve each reference to its digest (and with
+//! `recursive` an index's children), then for each digest write the layouts of the request's
+//! [`SignatureFormat`], side by side and concurrently:
+//! - `legacy`: the simple-signing payload, signed by the [`Signer`] (key or keyless, with a
+//!   `hashedrekord` Rekor entry), as a layer of the `.sig` manifest (SPEC.md §2);
+//! - `bundle`: cosign v3's in-toto statement (`https://sigstore.dev/cosign/sign/v1`, subject = the digest,
+//!   the annotations on the subject), signed as a DSSE envelope (with a `dsse` Rekor entry), in a
+//!   Sigstore bundle v0.3 attached as an OCI 1.1 referrer (docs/cosign-bundle-layout.md §1).
+//!
+//! A registry that refuses manifests with a `subject` (no OCI 1.1): with `both` the `.sig` is kept, the
+//! run warns once and the report says which images have no bundle; with `bundle` the image fails.
 //!
 //! Two ways to meet a failed image: the CLI stops at the first (the error is the run's), the Action
 //! (`keep_going`) signs each image in its own log group, reports each failure there and goes on; the
@@ -9,12 +17,14 @@
 
 use super::signer::{SignedBy, Signer};
 use super::verify_image::{self, VerifyImages};
-use super::{Instance, SignWith};
+use super::{Instance, SignWith, SignatureFormat};
 use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::layout::{self, ANN_SIGNATURE};
-use crate::oci::{ImageRef, OciError, Registry, RegistryOptions};
+use crate::oci::referrers::Recorded;
+use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
+use crate::signing::statement::{Statement, COSIGN_SIGN_PREDICATE};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -26,8 +36,10 @@ pub(crate) struct SignImages {
     pub(crate) images: Vec<ImageRef>,
     /// who signs
     pub(crate) sign_with: SignWith,
-    /// annotations for the payload's `optional`
+    /// annotations: the payload's `optional` (`.sig`), the statement subject's `annotations` (bundle)
     pub(crate) annotations: BTreeMap<String, String>,
+    /// which layouts to write
+    pub(crate) format: SignatureFormat,
     /// also sign an index's children
     pub(crate) recursive: bool,
     /// registry access
@@ -59,19 +71,56 @@ pub(crate) struct SignedManifest {
     pub(crate) resolved_tag: Option<String>,
     /// for `recursive`: the index this manifest belongs to (`None` for the reference itself)
     pub(crate) parent: Option<String>,
-    /// the `.sig` reference written
-    pub(crate) signature_ref: String,
-    /// false when an identical signature was already there
-    pub(crate) added: bool,
-    /// signature layers in the `.sig` manifest afterwards
-    pub(crate) layers: usize,
-    /// the Rekor log index of the signature, when it was recorded
-    pub(crate) rekor_log_index: Option<u64>,
+    /// the `.sig` signature, when that layout was written
+    pub(crate) legacy: Option<LegacyWritten>,
+    /// the Sigstore bundle referrer, when that layout was written
+    pub(crate) bundle: Option<BundleWritten>,
+    /// why no bundle was written although the format asked for one (`both`, and the registry refused
+    /// a manifest with a `subject`)
+    pub(crate) bundle_refused: Option<String>,
     /// true/false when verified after signing; `None` when not checked
     pub(crate) verified: Option<bool>,
     /// registry requests sent for this image (with `recursive`: for the image and its children, on the
     /// first entry; 0 on the others)
     pub(crate) requests: u64,
+}
+
+impl SignedManifest {
+    /// The formats written, in order: `legacy`, `bundle`.
+    pub(crate) fn formats(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.legacy.is_some() {
+            f.push("legacy");
+        }
+        if self.bundle.is_some() {
+            f.push("bundle");
+        }
+        f
+    }
+}
+
+/// The `.sig` signature written for one manifest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct LegacyWritten {
+    /// the `.sig` reference (`registry/repo:sha256-<hex>.sig`)
+    pub(crate) signature_ref: String,
+    /// false when an identical signature was already there
+    pub(crate) added: bool,
+    /// signature layers in the `.sig` manifest afterwards
+    pub(crate) layers: usize,
+    /// the Rekor log index of its `hashedrekord` entry, when it was recorded
+    pub(crate) rekor_log_index: Option<u64>,
+}
+
+/// The Sigstore bundle attached to one manifest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct BundleWritten {
+    /// the referrer manifest (`registry/repo@sha256:…`)
+    pub(crate) referrer: String,
+    /// how the image's referrers list learned of it: the registry's API, or the tag-schema index
+    pub(crate) recorded: Recorded,
+    /// the Rekor log index of its `dsse` entry, when it was recorded
+    pub(crate) rekor_log_index: Option<u64>,
 }
 
 /// An image that was not signed.
@@ -205,12 +254,13 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
         images: Vec::new(),
         failed: Vec::new(),
     };
+    let mut warned_refusal = false;
     for image in &req.images {
         if req.keep_going {
             ui.group(&format!("Sign {image}"));
         }
         let handle = registry.for_image(true);
-        let result = sign_one(req, &signer, &handle, image, ui).await;
+        let result = sign_one(req, &signer, &handle, image, &mut warned_refusal, ui).await;
         match result {
             Ok(mut signed) => report.images.append(&mut signed),
             Err(error) => {
@@ -241,6 +291,7 @@ async fn sign_one(
     signer: &Signer,
     registry: &Registry,
     image: &ImageRef,
+    warned_refusal: &mut bool,
     ui: &mut Ui,
 ) -> Result<Vec<SignedManifest>, Error> {
     if let Some(notice) = registry.withheld_notice(image) {
@@ -255,40 +306,70 @@ async fn sign_one(
     }
     let mut signed = Vec::new();
     for (target, parent) in targets {
-        let payload =
-            SimpleSigning::new(&image.payload_name(), &target, &req.annotations).to_bytes();
-        let layer = signer.sign_layer(&payload).await?;
-        let rekor_log_index = layer.bundle.as_deref().and_then(bundle_log_index);
-        if let Some(i) = rekor_log_index {
-            ui.info(&format!("tlog entry created with index: {i}"));
-        }
-        let key = signer.public_key().cloned();
-        let payload_for_check = payload.clone();
-        // With a key, a valid signature of ours over the same payload counts as already signed; a
-        // keyless signer has a fresh key each run, so only a byte-identical layer does.
-        let is_duplicate = move |ann: &BTreeMap<String, String>| -> bool {
-            let (Some(key), Some(sig)) = (&key, ann.get(ANN_SIGNATURE)) else {
-                return false;
-            };
-            B64.decode(sig)
-                .is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
-        };
-        let attached = layout::attach(
-            registry,
-            image,
-            &target,
-            &layer,
-            &is_duplicate,
-            req.docker_media_types,
-        )
-        .await?;
         let at = image.with_digest(&target);
-        if attached.added {
-            ui.info(&format!("Pushing signature to: {}", attached.signature_ref));
-        } else {
+        let (legacy, bundle) = tokio::join!(
+            async {
+                if req.format.legacy() {
+                    write_legacy(req, signer, registry, image, &target)
+                        .await
+                        .map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                if req.format.bundle() {
+                    write_bundle(req, signer, registry, image, &target)
+                        .await
+                        .map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+        );
+        let legacy = legacy?;
+        if let Some(l) = &legacy {
+            if let Some(i) = l.rekor_log_index {
+                ui.info(&format!("tlog entry created with index: {i}"));
+            }
+            if l.added {
+                ui.info(&format!("Pushing signature to: {}", l.signature_ref));
+            } else {
+                ui.info(&format!(
+                    "{at} already has this signature in {}: nothing to add",
+                    l.signature_ref
+                ));
+            }
+        }
+        let (bundle, bundle_refused) = match bundle {
+            Ok(b) => (b, None),
+            Err(Error::Oci(OciError::SubjectRefused { message, .. }))
+                if req.format == SignatureFormat::Both =>
+            {
+                if !*warned_refusal {
+                    ui.warn(&format!(
+                        "{} refused the Sigstore bundle (a manifest with a `subject`, OCI 1.1): {message}. \
+                         The `.sig` signatures are written; cosign v3 and v2.6.3+ read them as long as no \
+                         one attaches a bundle to the image",
+                        image.registry()
+                    ));
+                    *warned_refusal = true;
+                }
+                (None, Some(message))
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(b) = &bundle {
+            if let Some(i) = b.rekor_log_index {
+                ui.info(&format!("tlog entry created with index: {i} (dsse)"));
+            }
             ui.info(&format!(
-                "{at} already has this signature in {}: nothing to add",
-                attached.signature_ref
+                "Attaching Sigstore bundle to {at}: {}{}",
+                b.referrer,
+                match b.recorded {
+                    Recorded::Api => "",
+                    Recorded::TagSchema => " (listed in the referrers tag schema index)",
+                }
             ));
         }
         signed.push(SignedManifest {
@@ -302,10 +383,9 @@ async fn sign_one(
                 None
             },
             parent: parent.map(|p| image.with_digest(&p).to_string()),
-            signature_ref: attached.signature_ref.to_string(),
-            added: attached.added,
-            layers: attached.layers,
-            rekor_log_index,
+            legacy,
+            bundle,
+            bundle_refused,
             verified: None,
             requests: 0,
         });
@@ -323,30 +403,121 @@ async fn sign_one(
     Ok(signed)
 }
 
+/// Signs `target` in the `.sig` layout.
+async fn write_legacy(
+    req: &SignImages,
+    signer: &Signer,
+    registry: &Registry,
+    image: &ImageRef,
+    target: &str,
+) -> Result<LegacyWritten, Error> {
+    let payload = SimpleSigning::new(&image.payload_name(), target, &req.annotations).to_bytes();
+    let layer = signer.sign_layer(&payload).await?;
+    let rekor_log_index = layer.bundle.as_deref().and_then(bundle_log_index);
+    let key = signer.public_key().cloned();
+    let payload_for_check = payload.clone();
+    // With a key, a valid signature of ours over the same payload counts as already signed; a
+    // keyless signer has a fresh key each run, so only a byte-identical layer does.
+    let is_duplicate = move |ann: &BTreeMap<String, String>| -> bool {
+        let (Some(key), Some(sig)) = (&key, ann.get(ANN_SIGNATURE)) else {
+            return false;
+        };
+        B64.decode(sig)
+            .is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
+    };
+    let attached = layout::attach(
+        registry,
+        image,
+        target,
+        &layer,
+        &is_duplicate,
+        req.docker_media_types,
+    )
+    .await?;
+    Ok(LegacyWritten {
+        signature_ref: attached.signature_ref.to_string(),
+        added: attached.added,
+        layers: attached.layers,
+        rekor_log_index,
+    })
+}
+
+/// Signs `target` in the bundle layout: the statement, its DSSE bundle, the referrer.
+async fn write_bundle(
+    req: &SignImages,
+    signer: &Signer,
+    registry: &Registry,
+    image: &ImageRef,
+    target: &str,
+) -> Result<BundleWritten, Error> {
+    let at = image.with_digest(target);
+    let subject = registry
+        .head_manifest(&at)
+        .await?
+        .ok_or_else(|| OciError::NotFound {
+            reference: at.to_string(),
+        })?;
+    let statement = Statement::image_signature(&image.name(), target, &req.annotations);
+    let hex = target.strip_prefix("sha256:").unwrap_or(target);
+    let mut subject_digest = [0u8; 32];
+    hex::decode_to_slice(hex, &mut subject_digest).map_err(|_| OciError::Malformed {
+        what: "the image digest",
+        reference: at.to_string(),
+        reason: "not a sha256 digest".into(),
+    })?;
+    let signed = signer
+        .sign_statement(&statement.to_bytes(), &subject_digest)
+        .await?;
+    let attached = bundles::attach(
+        registry,
+        image,
+        &subject,
+        signed.json,
+        COSIGN_SIGN_PREDICATE,
+    )
+    .await?;
+    Ok(BundleWritten {
+        referrer: attached.manifest.to_string(),
+        recorded: attached.recorded,
+        rekor_log_index: signed.rekor_log_index,
+    })
+}
+
 /// `verify_after`: verifies every manifest just signed, with the signed annotations: with the key's
-/// public key, or with this run's certificate identity and issuer.
+/// public key, or with this run's certificate identity and issuer — each layout written on its own, so
+/// that each verifies by itself.
 async fn verify_signed(
     req: &SignImages,
     signer: &Signer,
     signed: &[SignedManifest],
     ui: &mut Ui,
 ) -> Result<(), Error> {
-    let verify_with = signer.as_verifier();
-    let images = signed
-        .iter()
-        .map(|s| {
-            s.image
-                .parse::<ImageRef>()
-                .map_err(|e| Error::Oci(OciError::Reference(e)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let check = VerifyImages {
-        images,
-        verify_with,
-        trusted_root: req.instance.trusted_root.clone(),
-        annotations: req.annotations.clone(),
-        ignore_tlog: !req.tlog_upload,
-        registry: req.registry.clone(),
-    };
-    verify_image::verify(&check, ui).await.map(|_| ())
+    for format in [SignatureFormat::Legacy, SignatureFormat::Bundle] {
+        let images = signed
+            .iter()
+            .filter(|s| match format {
+                SignatureFormat::Legacy => s.legacy.is_some(),
+                _ => s.bundle.is_some(),
+            })
+            .map(|s| {
+                s.image
+                    .parse::<ImageRef>()
+                    .map_err(|e| Error::Oci(OciError::Reference(e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if images.is_empty() {
+            continue;
+        }
+        let check = VerifyImages {
+            images,
+            verify_with: signer.as_verifier(),
+            trusted_root: req.instance.trusted_root.clone(),
+            annotations: req.annotations.clone(),
+            ignore_tlog: !req.tlog_upload,
+            format,
+            registry: req.registry.clone(),
+        };
+        verify_image::verify(&check, ui).await?;
+    }
+    Ok(())
 }

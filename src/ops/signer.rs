@@ -11,10 +11,14 @@ use crate::error::Error;
 use crate::gha::Ui;
 use crate::net::{Http, HttpOptions};
 use crate::oci::layout::SignatureLayer;
+use crate::signing::dsse::{self, Envelope};
 use crate::signing::{PrivateKey, PublicKey};
+use crate::sigstore::bundle::{
+    self, Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate,
+};
 use crate::sigstore::fulcio::{Fulcio, SigningCertificate};
 use crate::sigstore::oidc::{self, Claims, TokenSource};
-use crate::sigstore::rekor::{self, LoggedBy, Rekor, RekorEntry};
+use crate::sigstore::rekor::{self, Logged, LoggedBy, Rekor, RekorEntry};
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify::{KeylessPolicy, Matcher};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -155,7 +159,22 @@ impl Tlog {
     ) -> Result<RekorEntry, Error> {
         let proposed = rekor::hashedrekord(digest, signature, verifier_pem);
         let entry = self.rekor.upload(&proposed).await?;
-        entry.check(&self.trust, digest, signature, by)?;
+        entry.check(&self.trust, Logged::Digest { digest, signature }, by)?;
+        Ok(entry)
+    }
+
+    /// Records a DSSE envelope as a `dsse` entry and checks it the same way, with the statement's
+    /// subject digest as the artifact.
+    pub(crate) async fn record_dsse(
+        &self,
+        envelope: &Envelope,
+        subject: &[u8; 32],
+        verifier_pem: &str,
+        by: LoggedBy<'_>,
+    ) -> Result<RekorEntry, Error> {
+        let proposed = rekor::dsse(&envelope.to_json(), verifier_pem);
+        let entry = self.rekor.upload(&proposed).await?;
+        entry.check(&self.trust, Logged::Dsse { envelope, subject }, by)?;
         Ok(entry)
     }
 }
@@ -316,10 +335,7 @@ impl Signer {
         signature: &[u8],
         verifier_pem: &str,
     ) -> Result<Option<RekorEntry>, Error> {
-        let by = match &self.holder {
-            Holder::Key { public, .. } => LoggedBy::Key(public),
-            Holder::Keyless(c) => LoggedBy::Certificate(&c.cert),
-        };
+        let by = self.logged_by();
         match &self.tlog {
             Some(t) => t
                 .record(digest, signature, verifier_pem, by)
@@ -344,6 +360,76 @@ impl Signer {
         }
         Ok(layer)
     }
+
+    fn logged_by(&self) -> LoggedBy<'_> {
+        match &self.holder {
+            Holder::Key { public, .. } => LoggedBy::Key(public),
+            Holder::Keyless(c) => LoggedBy::Certificate(&c.cert),
+        }
+    }
+
+    /// Signs an in-toto statement (about `subject`, a SHA-256 digest) as a DSSE envelope, records it
+    /// in the log as a `dsse` entry when the log is used, and returns the Sigstore bundle v0.3 cosign v3
+    /// attaches to an image: the key's hint or the leaf certificate, the log entry (none without the
+    /// log), the envelope. Also returns the entry's log index.
+    pub(crate) async fn sign_statement(
+        &self,
+        statement: &[u8],
+        subject: &[u8; 32],
+    ) -> Result<SignedBundle, Error> {
+        let pae = dsse::pae(dsse::IN_TOTO_PAYLOAD_TYPE, statement);
+        let digest: [u8; 32] = sha2::Sha256::digest(&pae).into();
+        let (sig, pem) = self.sign_digest(&digest)?;
+        let envelope = Envelope::new(dsse::IN_TOTO_PAYLOAD_TYPE, statement, &sig);
+        let by = self.logged_by();
+        let entry = match &self.tlog {
+            Some(t) => Some(t.record_dsse(&envelope, subject, &pem, by).await?),
+            None => None,
+        };
+        let bundle = if let Some(e) = &entry {
+            e.bundle(
+                Logged::Dsse {
+                    envelope: &envelope,
+                    subject,
+                },
+                by,
+            )
+        } else {
+            Bundle::for_envelope(unlogged_material(by), &envelope)
+        };
+        Ok(SignedBundle {
+            json: bundle.to_json(),
+            rekor_log_index: entry.and_then(|e| u64::try_from(e.log_index).ok()),
+        })
+    }
+}
+
+/// The verification material of a bundle without a log entry: the key's hint (cosign v3's
+/// `publicKey.hint`), or the leaf certificate.
+fn unlogged_material(by: LoggedBy<'_>) -> VerificationMaterial {
+    match by {
+        LoggedBy::Key(key) => VerificationMaterial {
+            public_key: Some(PublicKeyIdentifier {
+                hint: bundle::key_hint(key),
+            }),
+            ..Default::default()
+        },
+        LoggedBy::Certificate(cert) => VerificationMaterial {
+            certificate: Some(X509Certificate {
+                raw_bytes: B64.encode(&cert.leaf_der),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// A Sigstore bundle made by [`Signer::sign_statement`].
+#[derive(Clone, Debug)]
+pub(crate) struct SignedBundle {
+    /// the bundle's JSON (what the OCI layer holds)
+    pub(crate) json: Vec<u8>,
+    /// the log index of its entry, when it has one
+    pub(crate) rekor_log_index: Option<u64>,
 }
 
 #[cfg(test)]

@@ -1,15 +1,27 @@
-//! `verify` for container images: at least one signature in the `.sig` manifest of each image must
-//! verify (with the key, or with a Fulcio certificate for the required identity and issuer, its SCT and
-//! its Rekor bundle), name the image's digest, and carry the required annotations. Rekor bundles
-//! attached to key signatures are checked too (SET with the trusted log key, body against signature,
-//! key and payload). The report holds the verified payloads; the front-end prints them as cosign does.
+//! `verify` for container images: at least one signature of each image must verify (with the key, or
+//! with a Fulcio certificate for the required identity and issuer, its SCT and its log entry), name the
+//! image's digest, and carry the required annotations. Signatures are looked for in both of cosign's
+//! layouts (the request's [`SignatureFormat`] may restrict it), read concurrently:
+//! - the `.sig` manifest: simple-signing payloads; Rekor bundles attached to key signatures are checked
+//!   too (SET with the trusted log key, body against signature, key and payload);
+//! - Sigstore bundles attached as OCI 1.1 referrers ([`crate::oci::bundles`]): a bundle counts only when
+//!   it holds a DSSE in-toto statement with cosign's sign predicate type naming THIS image's digest —
+//!   attestations (SLSA provenance, SBOMs) and bundles for other digests never count, unlike in cosign
+//!   (docs/cosign-bundle-layout.md §2.3); then sigstore-verify checks it (the signature over the PAE, the
+//!   certificate or key, the `dsse` log entry) with the image digest as the artifact.
+//!
+//! When signatures were found and none verified, the error says how many of each kind were found and
+//! why each failed. The report holds the verified payloads; the front-end prints them as cosign does
+//! (for a bundle, cosign v3's shape: the reference with its digest, the predicate type, the subject's
+//! annotations).
 
-use super::VerifyWith;
+use super::{SignatureFormat, VerifyWith};
 use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::layout::{self, ANN_BUNDLE, ANN_SIGNATURE};
-use crate::oci::{ImageRef, Registry, RegistryOptions};
+use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
+use crate::signing::statement::Statement;
 use crate::signing::PublicKey;
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify;
@@ -31,6 +43,8 @@ pub(crate) struct VerifyImages {
     pub(crate) annotations: BTreeMap<String, String>,
     /// `--insecure-ignore-tlog` was given
     pub(crate) ignore_tlog: bool,
+    /// the layouts to look in
+    pub(crate) format: SignatureFormat,
     /// registry access
     pub(crate) registry: RegistryOptions,
 }
@@ -173,6 +187,128 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// Checks one Sigstore bundle attached to the image `reference` (`repo@digest`): `Ok` with what
+    /// `cosign verify` prints for it and what the log check established (None when it has no log entry
+    /// or the log was ignored), `Err` with why it does not count.
+    fn check_bundle(
+        &mut self,
+        reference: &str,
+        digest: &str,
+        wanted: &BTreeMap<String, String>,
+        bytes: &[u8],
+    ) -> Result<Result<(SimpleSigning, Option<verify::Verified>), String>, Error> {
+        use sigstore_verify::types::SignatureContent;
+        let bundle = match verify::load_bundle(bytes) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(format!("is not a readable Sigstore bundle ({e})"))),
+        };
+        let SignatureContent::DsseEnvelope(env) = &bundle.content else {
+            return Ok(Err(
+                "holds a plain message signature, not a signed statement about the image".into(),
+            ));
+        };
+        if env.payload_type != crate::signing::dsse::IN_TOTO_PAYLOAD_TYPE {
+            return Ok(Err(format!(
+                "signs a `{}` payload, not an in-toto statement",
+                env.payload_type
+            )));
+        }
+        // What the statement claims decides whether it is an image signature at all; the crypto below
+        // decides whether the claim holds.
+        let statement = match Statement::parse(env.payload.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if let Err(e) = statement.as_image_signature(reference, digest, &BTreeMap::new()) {
+            return Ok(Err(e.to_string()));
+        }
+        let mut artifact = [0u8; 32];
+        if hex::decode_to_slice(digest.trim_start_matches("sha256:"), &mut artifact).is_err() {
+            return Err(OciError::Malformed {
+                what: "the image digest",
+                reference: reference.to_string(),
+                reason: "not a sha256 digest".into(),
+            }
+            .into());
+        }
+        let artifact = verify::Artifact::Digest(&artifact);
+        let verified = if let Some(policy) = self.policy {
+            let trust = self.trust()?;
+            match verify::verify_bundle(
+                trust,
+                &bundle,
+                artifact,
+                verify::ExpectedSigner::Keyless(policy),
+            ) {
+                Ok(v) => Some(v),
+                Err(e) => return Ok(Err(format!("does not verify: {e}"))),
+            }
+        } else {
+            let Some(key) = self.key.clone() else {
+                return Err(Error::input("no key loaded", "pass --key"));
+            };
+            let material = &bundle.verification_material;
+            let unlogged = material.tlog_entries.is_empty()
+                && material
+                    .timestamp_verification_data
+                    .rfc3161_timestamps
+                    .is_empty();
+            if self.ignore_tlog || unlogged {
+                match verify::verify_plain(&bundle, artifact, &key) {
+                    Ok(_) => None,
+                    Err(verify::VerifyError::NeedsIdentity) => {
+                        return Ok(Err("has a certificate (a keyless signature)".into()))
+                    }
+                    Err(e) => return Ok(Err(format!("does not verify with this key: {e}"))),
+                }
+            } else {
+                let trust = self.trust()?;
+                match verify::verify_bundle(
+                    trust,
+                    &bundle,
+                    artifact,
+                    verify::ExpectedSigner::Key(&key),
+                ) {
+                    Ok(v) => Some(v),
+                    Err(verify::VerifyError::NeedsIdentity) => {
+                        return Ok(Err("has a certificate (a keyless signature)".into()))
+                    }
+                    Err(e) => return Ok(Err(format!("does not verify with this key: {e}"))),
+                }
+            }
+        };
+        Ok(statement
+            .as_image_signature(reference, digest, wanted)
+            .map(|p| (p, verified))
+            .map_err(|e| e.to_string()))
+    }
+}
+
+/// Why the signatures of one kind did not count: reason → how many.
+#[derive(Default)]
+struct Found {
+    count: usize,
+    reasons: BTreeMap<String, usize>,
+}
+
+impl Found {
+    /// `2 Sigstore bundles (1 is an attestation …; 1 does not verify …)`
+    fn describe(&self, one: &str, many: &str) -> String {
+        let why = self
+            .reasons
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        format!(
+            "{} {} ({why})",
+            self.count,
+            if self.count == 1 { one } else { many }
+        )
+    }
+}
+
 /// Verifies every image of the request (see the module documentation).
 pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyReport, Error> {
     let (key, policy, who) = match &req.verify_with {
@@ -223,54 +359,113 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
             None => registry.resolve_digest(image).await?,
         };
         let at = image.with_digest(&digest);
-        let Some(manifest) = layout::read(&registry, image, &digest).await? else {
+        let (sig_manifest, found_bundles) = tokio::join!(
+            async {
+                if req.format.legacy() {
+                    layout::read(&registry, image, &digest).await
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                if req.format.bundle() {
+                    bundles::read(&registry, image, &digest).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+        );
+        let sig_manifest = sig_manifest?;
+        let mut verified = Vec::new();
+        let mut logged = Vec::new();
+        let mut unlogged = 0usize;
+        let mut accept = |r: Result<(SimpleSigning, Option<verify::Verified>), String>,
+                          found: &mut Found| {
+            found.count += 1;
+            match r {
+                Ok((p, v)) => {
+                    match v {
+                        Some(v) if !v.log_entries.is_empty() => logged.push(v),
+                        _ => unlogged += 1,
+                    }
+                    verified.push(p);
+                }
+                Err(why) => *found.reasons.entry(why).or_default() += 1,
+            }
+        };
+        let mut legacy = Found::default();
+        if let Some(manifest) = &sig_manifest {
+            for l in manifest.signature_layers() {
+                let ann = l.annotations.clone().unwrap_or_default();
+                let payload = registry
+                    .get_blob(
+                        image,
+                        &l.digest,
+                        l.size,
+                        layout::MAX_SIGNATURE_BLOB,
+                        "MAX_SIGNATURE_BLOB",
+                    )
+                    .await?;
+                let r = checker.check(&digest, &req.annotations, &payload, &ann)?;
+                accept(r, &mut legacy);
+            }
+        }
+        let mut bundle = Found::default();
+        let mut bundle_error = None;
+        match found_bundles {
+            Ok(Some(found)) => {
+                for b in &found.bundles {
+                    let r = checker.check_bundle(
+                        &at.to_string(),
+                        &digest,
+                        &req.annotations,
+                        &b.bytes,
+                    )?;
+                    accept(r, &mut bundle);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => bundle_error = Some(e),
+        }
+        if let Some(e) = bundle_error {
+            // The `.sig` may still carry a good signature; without one, the listing's error is the
+            // answer (never "no signatures").
+            if verified.is_empty() {
+                return Err(e.into());
+            }
+            ui.warn(&format!(
+                "could not read the Sigstore bundles attached to {at}: {e}"
+            ));
+        }
+        if legacy.count + bundle.count == 0 {
             let how = if policy.is_some() {
                 ""
             } else {
                 "--key cosign.key "
             };
+            let sig_ref = image.signature_ref(&digest);
+            let looked = match req.format {
+                SignatureFormat::Legacy => format!("looked only at {sig_ref} (--signature-format legacy)"),
+                SignatureFormat::Bundle => "looked only for Sigstore bundles among the image's OCI referrers (--signature-format bundle)".to_string(),
+                SignatureFormat::Both => format!("looked at {sig_ref} and for Sigstore bundles among the image's OCI referrers"),
+            };
             return Err(Error::Verification {
                 reason: format!("no signatures found for {at}"),
                 hint: Some(format!(
-                    "sign it first (ferrosign sign {how}{at}); signatures live at {}",
-                    image.signature_ref(&digest)
+                    "sign it first (ferrosign sign {how}{at}); {looked}"
                 )),
             });
-        };
-        let mut verified = Vec::new();
-        let mut logged = Vec::new();
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        let mut unlogged = 0usize;
-        for l in manifest.signature_layers() {
-            let ann = l.annotations.clone().unwrap_or_default();
-            let payload = registry
-                .get_blob(
-                    image,
-                    &l.digest,
-                    l.size,
-                    layout::MAX_SIGNATURE_BLOB,
-                    "MAX_SIGNATURE_BLOB",
-                )
-                .await?;
-            match checker.check(&digest, &req.annotations, &payload, &ann)? {
-                Ok((p, v)) => {
-                    match v {
-                        Some(v) => logged.push(v),
-                        None => unlogged += 1,
-                    }
-                    verified.push(p);
-                }
-                Err(why) => *reasons.entry(why).or_default() += 1,
-            }
         }
         if verified.is_empty() {
-            let checked = manifest.signature_layers().count();
-            let why = reasons
-                .iter()
-                .map(|(r, n)| format!("{n} {r}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let hint = if reasons.contains_key("lacks the required annotations") {
+            let mut parts = Vec::new();
+            if legacy.count > 0 {
+                parts.push(legacy.describe("`.sig` signature", "`.sig` signatures"));
+            }
+            if bundle.count > 0 {
+                parts.push(bundle.describe("Sigstore bundle", "Sigstore bundles"));
+            }
+            let lacks = |f: &Found| f.reasons.contains_key("lacks the required annotations");
+            let hint = if lacks(&legacy) || lacks(&bundle) {
                 "check the -a key=value pairs against those given when signing".to_string()
             } else if policy.is_some() {
                 "check --certificate-identity and --certificate-oidc-issuer against the signer, and \
@@ -281,7 +476,8 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
             };
             return Err(Error::Verification {
                 reason: format!(
-                    "no signature of {at} verifies with {who} ({checked} checked: {why})"
+                    "no signature of {at} verifies with {who}: found {}",
+                    parts.join(" and ")
                 ),
                 hint: Some(hint),
             });

@@ -1,9 +1,11 @@
 //! Keys and signatures: cosign's key file format, where keys and passwords come from, and ECDSA P-256
 //! signing and verification (SHA-256, ASN.1 DER signatures).
 
+pub(crate) mod dsse;
 pub(crate) mod keyfile;
 pub(crate) mod payload;
 pub(crate) mod source;
+pub(crate) mod statement;
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};

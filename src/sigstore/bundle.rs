@@ -3,6 +3,8 @@
 //! Field names and encodings follow the protobuf JSON mapping: camelCase, bytes as standard base64,
 //! 64-bit integers as strings.
 
+use crate::signing::dsse::Envelope;
+use crate::signing::PublicKey;
 use serde::{Deserialize, Serialize};
 
 /// The media type ferrosign writes.
@@ -19,9 +21,18 @@ pub(crate) struct Bundle {
     /// a plain signature over a message digest
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) message_signature: Option<MessageSignature>,
-    /// a DSSE envelope (attestations)
+    /// a DSSE envelope (attestations, and cosign v3's image signatures)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) dsse_envelope: Option<serde_json::Value>,
+    pub(crate) dsse_envelope: Option<Envelope>,
+}
+
+/// `publicKey.hint` as cosign v3 writes it for a key: base64 of the SHA-256 of the key's PKIX DER
+/// (cosign `internal/key/svkeypair.go` `NewSignerVerifierKeypair`; docs/cosign-bundle-layout.md §1.2).
+pub(crate) fn key_hint(key: &PublicKey) -> String {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine;
+    use sha2::Digest;
+    B64.encode(sha2::Sha256::digest(key.to_der()))
 }
 
 impl Bundle {
@@ -45,6 +56,25 @@ impl Bundle {
             }),
             dsse_envelope: None,
         }
+    }
+}
+
+impl Bundle {
+    /// A v0.3 bundle for a DSSE envelope (cosign v3's image signatures): `mediaType`,
+    /// `verificationMaterial`, `dsseEnvelope`, in that order.
+    pub(crate) fn for_envelope(material: VerificationMaterial, envelope: &Envelope) -> Self {
+        Bundle {
+            media_type: MEDIA_TYPE_V03.into(),
+            verification_material: material,
+            message_signature: None,
+            dsse_envelope: Some(envelope.clone()),
+        }
+    }
+
+    /// Compact JSON.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        // Strings, lists and JSON values: serializing cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Rekor (v1 API): record a signature as a `hashedrekord` v0.0.1 entry, fetch the existing entry when the
-//! log already has it (409), and check what the log answered before anyone relies on it
+//! Rekor (v1 API): record a signature as a `hashedrekord` v0.0.1 entry (a signature over a digest) or a
+//! `dsse` v0.0.1 entry (a DSSE envelope, as cosign v3 logs its image signatures), fetch the existing entry
+//! when the log already has it (409), and check what the log answered before anyone relies on it
 //! ([`RekorEntry::check`]): the entry is ours, its signed entry timestamp (SET) and checkpoint verify with
 //! the trusted log key, and the inclusion proof leads from our entry to the checkpoint's root (RFC 6962).
 //! The checks are sigstore-verify's (on a bundle made of the answer), not a second implementation.
@@ -8,6 +9,7 @@
 //! `tlogEntries[]` item.
 
 use crate::net::{body_message, Http, HttpError};
+use crate::signing::dsse::Envelope;
 use crate::signing::PublicKey;
 use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
 use crate::sigstore::fulcio::SigningCertificate;
@@ -158,6 +160,42 @@ pub(crate) fn hashedrekord(
     })
 }
 
+/// The `dsse` v0.0.1 entry Rekor is asked to make for a DSSE envelope (rekor
+/// `pkg/types/dsse/v0.0.1/entry.go`; what sigstore-go proposes for cosign v3): the envelope as a JSON
+/// string and the base64 PEM of each verifier (the public key, or the leaf certificate). Rekor stores
+/// `envelopeHash`, `payloadHash` and the signature/verifier pairs, not the envelope.
+pub(crate) fn dsse(envelope_json: &str, verifier_pem: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "proposedContent": {
+                "envelope": envelope_json,
+                "verifiers": [B64.encode(verifier_pem.as_bytes())],
+            },
+        },
+    })
+}
+
+/// What a log entry records, for [`RekorEntry::check`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Logged<'a> {
+    /// a signature over a SHA-256 digest (`hashedrekord`)
+    Digest {
+        /// the signed digest
+        digest: &'a [u8; 32],
+        /// the DER signature
+        signature: &'a [u8],
+    },
+    /// a DSSE envelope over an in-toto statement (`dsse`) whose subject has this SHA-256 digest
+    Dsse {
+        /// the envelope as sent
+        envelope: &'a Envelope,
+        /// a subject's digest (the image's)
+        subject: &'a [u8; 32],
+    },
+}
+
 /// A Rekor client.
 #[derive(Clone, Debug)]
 pub(crate) struct Rekor {
@@ -282,36 +320,19 @@ pub(crate) fn parse_answer(bytes: &[u8]) -> Result<RekorEntry, RekorError> {
 
 impl RekorEntry {
     /// Checks the log's answer before anyone relies on it, with sigstore-verify: the entry, the
-    /// signature over `digest` and the signer's key or certificate make a Sigstore bundle that must
-    /// verify against `trust`. That is: the entry describes this signature, key or certificate and
-    /// digest; its signed entry timestamp verifies with a trusted Rekor key; its inclusion proof leads
-    /// to a checkpoint signed by that key; and for a certificate, it chains to a trusted Fulcio CA at
-    /// the log's time, its embedded SCT verifies with a trusted CT log (when it has one), and the log's
-    /// time lies inside its validity.
+    /// signature (over a digest, or a DSSE envelope) and the signer's key or certificate make a Sigstore
+    /// bundle that must verify against `trust`. That is: the entry describes this signature, key or
+    /// certificate and digest (for `dsse`: the envelope's payload hash and signature); its signed entry
+    /// timestamp verifies with a trusted Rekor key; its inclusion proof leads to a checkpoint signed by
+    /// that key; and for a certificate, it chains to a trusted Fulcio CA at the log's time, its embedded
+    /// SCT verifies with a trusted CT log (when it has one), and the log's time lies inside its validity.
     pub(crate) fn check(
         &self,
         trust: &TrustRoot,
-        digest: &[u8; 32],
-        signature: &[u8],
+        logged: Logged<'_>,
         by: LoggedBy<'_>,
     ) -> Result<(), RekorError> {
-        let material = match by {
-            LoggedBy::Key(_) => VerificationMaterial {
-                public_key: Some(PublicKeyIdentifier {
-                    hint: String::new(),
-                }),
-                tlog_entries: vec![self.bundle_entry()],
-                ..Default::default()
-            },
-            LoggedBy::Certificate(cert) => VerificationMaterial {
-                certificate: Some(X509Certificate {
-                    raw_bytes: B64.encode(&cert.leaf_der),
-                }),
-                tlog_entries: vec![self.bundle_entry()],
-                ..Default::default()
-            },
-        };
-        let ours = Bundle::for_digest(material, digest, signature);
+        let ours = self.bundle(logged, by);
         let unreadable = |e: serde_json::Error| {
             RekorError::BadAnswer(format!("the entry does not make a Sigstore bundle: {e}"))
         };
@@ -331,9 +352,38 @@ impl RekorEntry {
                 ExpectedSigner::Keyless(&policy)
             }
         };
-        verify_bundle(trust, &parsed, Artifact::Digest(digest), expected)
+        let artifact = match logged {
+            Logged::Digest { digest, .. } => Artifact::Digest(digest),
+            Logged::Dsse { subject, .. } => Artifact::Digest(subject),
+        };
+        verify_bundle(trust, &parsed, artifact, expected)
             .map(|_| ())
             .map_err(|e| RekorError::Unverified(e.to_string()))
+    }
+
+    /// The v0.3 bundle of a signature with this entry: the key hint (`hint`, empty when unknown) or
+    /// the leaf certificate, the entry, and the message signature or DSSE envelope.
+    pub(crate) fn bundle(&self, logged: Logged<'_>, by: LoggedBy<'_>) -> Bundle {
+        let material = match by {
+            LoggedBy::Key(key) => VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: crate::sigstore::bundle::key_hint(key),
+                }),
+                tlog_entries: vec![self.bundle_entry()],
+                ..Default::default()
+            },
+            LoggedBy::Certificate(cert) => VerificationMaterial {
+                certificate: Some(X509Certificate {
+                    raw_bytes: B64.encode(&cert.leaf_der),
+                }),
+                tlog_entries: vec![self.bundle_entry()],
+                ..Default::default()
+            },
+        };
+        match logged {
+            Logged::Digest { digest, signature } => Bundle::for_digest(material, digest, signature),
+            Logged::Dsse { envelope, .. } => Bundle::for_envelope(material, envelope),
+        }
     }
 
     /// cosign's `dev.sigstore.cosign/bundle` annotation (field order as cosign writes it).
@@ -348,14 +398,27 @@ impl RekorEntry {
         )
     }
 
+    /// The body's `kind` and `apiVersion` (`hashedrekord` `0.0.1` when the body does not say).
+    pub(crate) fn kind_version(&self) -> (String, String) {
+        let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        let field = |k: &str, default: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(default)
+                .to_string()
+        };
+        (field("kind", "hashedrekord"), field("apiVersion", "0.0.1"))
+    }
+
     /// The entry as a Sigstore bundle's `verificationMaterial.tlogEntries[]` item (protobuf JSON:
     /// 64-bit integers as strings, bytes as base64).
     pub(crate) fn bundle_entry(&self) -> serde_json::Value {
         let log_id = B64.encode(hex::decode(&self.log_id).unwrap_or_default());
+        let (kind, version) = self.kind_version();
         let mut entry = serde_json::json!({
             "logIndex": self.log_index.to_string(),
             "logId": {"keyId": log_id},
-            "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+            "kindVersion": {"kind": kind, "version": version},
             "integratedTime": self.integrated_time.to_string(),
             "inclusionPromise": {"signedEntryTimestamp": B64.encode(&self.set)},
             "canonicalizedBody": B64.encode(&self.body),
@@ -417,7 +480,14 @@ mod tests {
         };
         let trust = TrustRoot::production().unwrap();
         let err = e
-            .check(&trust, &digest, &sig, LoggedBy::Key(&key.public_key()))
+            .check(
+                &trust,
+                Logged::Digest {
+                    digest: &digest,
+                    signature: &sig,
+                },
+                LoggedBy::Key(&key.public_key()),
+            )
             .unwrap_err();
         assert!(matches!(err, RekorError::Unverified(_)), "{err}");
         assert!(err.to_string().contains("does not list"), "{err}");

@@ -479,7 +479,8 @@ fn private_repository_warns_or_refuses() {
     assert!(!r.all().contains("is private"), "{}", r.all());
 }
 
-/// `ferrosign sign` IMAGES against the fake instance, with a clean docker config.
+/// `ferrosign sign` IMAGES against the fake instance, with a clean docker config, in the `.sig` layout
+/// only (these tests pin its annotations; tests/it/bundle.rs pins the bundle layout and the default).
 fn sign_images(
     fake: &FakeSigstore,
     dir: &Path,
@@ -496,6 +497,8 @@ fn sign_images(
             &fake.url(),
             "--rekor-url",
             &fake.url(),
+            "--signature-format",
+            "legacy",
         ])
         .arg("--trusted-root")
         .arg(fake.trusted_root())

@@ -17,6 +17,7 @@ mod action_docker_config;
 mod action_docs;
 mod action_sign;
 mod blob;
+mod bundle;
 mod bundle_peers;
 mod guards;
 mod hostile_cases;

@@ -150,6 +150,19 @@ pub fn cosign(major: u32, dir: &Path) -> Command {
     c
 }
 
+/// Writes a trusted root with nothing in it (`DIR/empty_trusted_root.json`): cosign v2.6.5 reads only
+/// Sigstore bundles once one is attached to an image and then requires `--trusted-root`, even for
+/// `--key --insecure-ignore-tlog`, where it uses none of it (docs/cosign-bundle-layout.md §2.2).
+pub fn empty_trusted_root(dir: &Path) -> PathBuf {
+    let path = dir.join("empty_trusted_root.json");
+    std::fs::write(
+        &path,
+        r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+    )
+    .expect("write the empty trusted root");
+    path
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }

@@ -431,25 +431,53 @@ fn artifact_name(artifact: Artifact<'_>) -> String {
     }
 }
 
-/// A key-signed message signature without log entry or timestamp: the signature alone.
-fn verify_plain(
+/// A key-signed bundle checked by its signature alone (signed without a log entry, or verified with
+/// `--insecure-ignore-tlog`): a message signature over the artifact's digest, or a DSSE envelope whose
+/// in-toto statement names the artifact's SHA-256 in a subject and whose signature covers its PAE.
+pub(crate) fn verify_plain(
     bundle: &Bundle,
     artifact: Artifact<'_>,
     key: &PublicKey,
 ) -> Result<Verified, VerifyError> {
-    let SignatureContent::MessageSignature(ms) = &bundle.content else {
-        return Err(VerifyError::Unsupported(
-            "a DSSE envelope (attestation) without a transparency log entry".into(),
-        ));
-    };
+    if !matches!(
+        bundle.verification_material.content,
+        VerificationMaterialContent::PublicKey(_)
+    ) {
+        return Err(VerifyError::NeedsIdentity);
+    }
     let digest = artifact_sha256(artifact)?;
-    if let Some(md) = &ms.message_digest {
-        if md.algorithm != HashAlgorithm::Sha2256 || md.digest.as_bytes() != digest {
-            return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
+    match &bundle.content {
+        SignatureContent::MessageSignature(ms) => {
+            if let Some(md) = &ms.message_digest {
+                if md.algorithm != HashAlgorithm::Sha2256 || md.digest.as_bytes() != digest {
+                    return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
+                }
+            }
+            key.verify_digest(&digest, ms.signature.as_bytes())
+                .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
+        }
+        SignatureContent::DsseEnvelope(env) => {
+            if env.payload_type != crate::signing::dsse::IN_TOTO_PAYLOAD_TYPE {
+                return Err(VerifyError::Unsupported(format!(
+                    "a DSSE envelope of type `{}` (not an in-toto statement)",
+                    env.payload_type
+                )));
+            }
+            let statement: sigstore_verify::types::Statement =
+                serde_json::from_slice(env.payload.as_bytes())
+                    .map_err(|e| VerifyError::Malformed(format!("the in-toto statement: {e}")))?;
+            if !statement.matches_sha256(&sigstore_verify::types::Sha256Hash::new(digest)) {
+                return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
+            }
+            key.verify(&env.pae(), env.signature.sig.as_bytes())
+                .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
+        }
+        _ => {
+            return Err(VerifyError::Unsupported(
+                "a bundle with neither a message signature nor a DSSE envelope".into(),
+            ))
         }
     }
-    key.verify_digest(&digest, ms.signature.as_bytes())
-        .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
     Ok(Verified {
         identity: None,
         issuer: None,
