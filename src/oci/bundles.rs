@@ -32,7 +32,6 @@ pub(crate) const ANN_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
 /// Manifest annotation: when it was made (RFC 3339, seconds, UTC).
 pub(crate) const ANN_CREATED: &str = "org.opencontainers.image.created";
 
-
 /// Attaches a bundle (its JSON) holding a DSSE statement of `predicate_type` to the image `subject`.
 /// A registry refusing the manifest is [`OciError::SubjectRefused`].
 pub(crate) async fn attach(

@@ -630,7 +630,9 @@ fn requests_per_image_are_counted_and_a_first_signature_takes_nine() {
     let r = Runner::new();
     let pem = make_key(r.path());
     let image = format!("{}/acme/app:v1", proxy.addr);
-    run(&mut key_action(&r, &pem, &image)).ok();
+    let mut c = key_action(&r, &pem, &image);
+    input(&mut c, "signature-format", "legacy");
+    run(&mut c).ok();
     let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
     let seen: Vec<String> = proxy
         .requests()

@@ -99,6 +99,7 @@ fn keypair(dir: &Path) {
     run(plain(dir).args(["generate-key-pair", "--output-key-prefix", "k"])).ok();
 }
 
+/// Signs in the `.sig` layout only (`--signature-format legacy`): these cases are about that manifest.
 fn sign_direct(dir: &Path, image: &str, note: &str) {
     run(plain(dir).args([
         "sign",
@@ -106,6 +107,8 @@ fn sign_direct(dir: &Path, image: &str, note: &str) {
         "k.key",
         "--tlog-upload=false",
         "--allow-insecure-registry",
+        "--signature-format",
+        "legacy",
         "-a",
         &format!("note={note}"),
         image,
@@ -168,6 +171,7 @@ fn verify_args(image: &str) -> Vec<String> {
     .collect()
 }
 
+/// `sign` in the `.sig` layout only (these cases are about that manifest).
 fn sign_args(image: &str, note: &str) -> Vec<String> {
     [
         "sign",
@@ -175,6 +179,8 @@ fn sign_args(image: &str, note: &str) -> Vec<String> {
         "k.key",
         "--tlog-upload=false",
         "--allow-insecure-registry",
+        "--signature-format",
+        "legacy",
         "-a",
         &format!("note={note}"),
         image,
