@@ -495,17 +495,9 @@ fn keyless_signing_in_actions_reports_identity_and_rekor_entries() {
         let words: Vec<&str> = line.split(' ').collect();
         let v = run(cosign(3, r.path()).args(&words[1..]));
         assert_eq!(v.code, 0, "cosign v3 rejects `{line}`:\n{}", v.all());
-        // cosign v2 accepts the same signatures, trusting the instance the v2 way (SIGSTORE_ROOT_FILE,
-        // SIGSTORE_REKOR_PUBLIC_KEY, SIGSTORE_CT_LOG_PUBLIC_KEY_FILE) instead of --trusted-root.
-        let mut v2_words = Vec::new();
-        let mut it = words[1..].iter();
-        while let Some(w) = it.next() {
-            if *w == "--trusted-root" {
-                it.next();
-            } else {
-                v2_words.push(*w);
-            }
-        }
+        // cosign v2.6.5 accepts the same command: the default format attached a Sigstore bundle, which
+        // it reads (instead of the `.sig`) with --trusted-root (docs/cosign-bundle-layout.md §2.2).
+        let v2_words: Vec<&str> = words[1..].to_vec();
         let mut c2 = cosign(2, r.path());
         for (k, v) in fake.cosign_v2_env() {
             c2.env(k, v);
