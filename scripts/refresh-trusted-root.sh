@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Refreshes the public-good Sigstore trusted root embedded in ferrosign (src/sigstore/production_trusted_root.json).
+# Refreshes the public-good Sigstore trusted root and signing config embedded in ferrosign
+# (src/sigstore/production_trusted_root.json, src/sigstore/production_signing_config.json): the offline
+# fallback when neither the TUF repository nor its cache can be used (README, "Trust sources").
 #
 # Where it comes from: Sigstore's TUF repository (tuf-repo-cdn.sigstore.dev) publishes trusted_root.json;
 # sigstore-python ships the TUF-verified copy of that target inside its PyPI package as its offline
-# bootstrap (sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json). This script
-# installs a pinned sigstore-python from PyPI into a throwaway venv, takes that file, checks that it is a
-# trusted root that ferrosign parses, and replaces the snapshot. The build itself never touches the network.
+# bootstrap (sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json, and
+# signing_config.v0.2.json beside it). This script installs a pinned sigstore-python from PyPI into a
+# throwaway venv, takes both files, checks their media types, replaces the snapshot and stamps today's date
+# into EMBEDDED_SNAPSHOT_DATE (src/sigstore/trust/sources.rs: the age the fallback warning shows). The build
+# itself never touches the network.
 #
 #   bash scripts/refresh-trusted-root.sh            # the version pinned below
 #   SIGSTORE_PY_VERSION=4.6.0 bash scripts/refresh-trusted-root.sh
@@ -41,10 +45,27 @@ for c in d["ctlogs"]:
 for t in d.get("timestampAuthorities", []):
     print("tsa   ", t.get("uri"), t.get("validFor"))
 PY
-dst=src/sigstore/production_trusted_root.json
-if cmp -s "$src" "$dst"; then
-  echo "== $dst is already sigstore-python $SIGSTORE_PY_VERSION's copy"
-else
-  cp "$src" "$dst"
-  echo "== updated $dst from sigstore-python $SIGSTORE_PY_VERSION; review the diff and run: cargo test --lib trust"
+config="$(dirname "$src")/signing_config.v0.2.json"
+"$venv/bin/python" - "$config" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["mediaType"] == "application/vnd.dev.sigstore.signingconfig.v0.2+json", d["mediaType"]
+for kind in ("caUrls", "rekorTlogUrls", "tsaUrls"):
+    for s in d.get(kind, []):
+        print(kind, s["url"], "v%s" % s["majorApiVersion"], s.get("validFor"))
+PY
+changed=0
+for pair in "$src:src/sigstore/production_trusted_root.json" "$config:src/sigstore/production_signing_config.json"; do
+  from="${pair%%:*}"; dst="${pair#*:}"
+  if cmp -s "$from" "$dst"; then
+    echo "== $dst is already sigstore-python $SIGSTORE_PY_VERSION's copy"
+  else
+    cp "$from" "$dst"; changed=1
+    echo "== updated $dst from sigstore-python $SIGSTORE_PY_VERSION"
+  fi
+done
+if [ "$changed" = 1 ]; then
+  sed -i "s/^pub(crate) const EMBEDDED_SNAPSHOT_DATE: &str = \"[0-9-]*\";/pub(crate) const EMBEDDED_SNAPSHOT_DATE: \&str = \"$(date -u +%F)\";/" src/sigstore/trust/sources.rs
+  grep -n '^pub(crate) const EMBEDDED_SNAPSHOT_DATE' src/sigstore/trust/sources.rs
+  echo "== review the diff and run: cargo test --lib trust"
 fi

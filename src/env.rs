@@ -128,6 +128,31 @@ pub(crate) const KUBERNETES_SERVICE_PORT: Var = var(
     "the in-cluster API server's port",
 );
 
+/// cosign's variable for a TUF mirror: the repository the trusted root and signing config come from.
+pub(crate) const TUF_MIRROR: Var = var(
+    "TUF_MIRROR",
+    false,
+    "the TUF mirror (as cosign reads it; default: the one `ferrosign initialize` chose, else Sigstore's public-good repository)",
+);
+/// cosign's variable for the TUF root to start from for [`TUF_MIRROR`].
+pub(crate) const TUF_ROOT_JSON: Var = var(
+    "TUF_ROOT_JSON",
+    false,
+    "the TUF root.json to trust for the mirror (as cosign reads it)",
+);
+/// ferrosign's TUF cache directory (ferrosign does not share cosign's `TUF_ROOT`, whose layout differs).
+pub(crate) const FERROSIGN_TUF_CACHE: Var = var(
+    "FERROSIGN_TUF_CACHE",
+    false,
+    "the TUF cache directory (default `$XDG_CACHE_HOME/ferrosign/tuf`, else `~/.cache/ferrosign/tuf`)",
+);
+/// The XDG cache base directory (the TUF cache lives under it).
+pub(crate) const XDG_CACHE_HOME: Var = var(
+    "XDG_CACHE_HOME",
+    false,
+    "the cache base directory (`ferrosign/tuf` below it)",
+);
+
 /// Every variable above, for documentation and for masking the secret ones.
 pub(crate) const ALL: &[Var] = &[
     GITHUB_ACTIONS,
@@ -155,6 +180,10 @@ pub(crate) const ALL: &[Var] = &[
     KUBECONFIG,
     KUBERNETES_SERVICE_HOST,
     KUBERNETES_SERVICE_PORT,
+    TUF_MIRROR,
+    TUF_ROOT_JSON,
+    FERROSIGN_TUF_CACHE,
+    XDG_CACHE_HOME,
 ];
 
 /// The variable that carries the Action input `name`: `INPUT_` + the name uppercased, spaces as `_`,

@@ -19,6 +19,7 @@ use crate::sigstore::fulcio::FulcioError;
 use crate::sigstore::oidc::OidcError;
 use crate::sigstore::rekor::RekorError;
 use crate::sigstore::trust::TrustError;
+use crate::sigstore::tsa::TsaError;
 use crate::sigstore::verify::VerifyError;
 use crate::stores::StoreError;
 use std::path::PathBuf;
@@ -149,6 +150,9 @@ pub(crate) enum Error {
     /// Rekor did not record the signature, or its answer does not verify.
     #[error(transparent)]
     Rekor(#[from] RekorError),
+    /// A timestamp authority gave no usable timestamp.
+    #[error(transparent)]
+    Tsa(#[from] TsaError),
     /// A feature the request asks for that this build cannot do.
     #[error("{message}")]
     NotAvailable {
@@ -157,6 +161,12 @@ pub(crate) enum Error {
         /// the alternative
         hint: String,
     },
+}
+
+impl From<crate::sigstore::trust::signing_config::SigningConfigError> for Error {
+    fn from(e: crate::sigstore::trust::signing_config::SigningConfigError) -> Self {
+        Error::Trust(TrustError::SigningConfig(e))
+    }
 }
 
 impl Error {
@@ -188,7 +198,14 @@ impl Error {
     pub(crate) fn kind(&self) -> Kind {
         match self {
             Error::Usage { .. } | Error::NotAvailable { .. } => Kind::Usage,
-            Error::Input { .. } | Error::Read { .. } | Error::Trust(_) => Kind::Input,
+            Error::Input { .. } | Error::Read { .. } => Kind::Input,
+            Error::Trust(e) => {
+                if e.is_input() {
+                    Kind::Input
+                } else {
+                    Kind::Failure
+                }
+            }
             Error::Key { source, .. } => match source {
                 // A signature under verification is the evidence, not the request.
                 KeyError::BadSignature | KeyError::MalformedSignature(_) | KeyError::Crypto => {
@@ -224,7 +241,8 @@ impl Error {
             | Error::Payload(_)
             | Error::Verify(_)
             | Error::Fulcio(_)
-            | Error::Rekor(_) => Kind::Failure,
+            | Error::Rekor(_)
+            | Error::Tsa(_) => Kind::Failure,
         }
     }
 
@@ -263,6 +281,7 @@ impl Error {
             Error::Oci(e) => Some(e.hint()),
             Error::Payload(e) => e.hint(),
             Error::Trust(e) => Some(e.hint()),
+            Error::Tsa(e) => Some(e.hint()),
             Error::Verify(e) => e.hint(),
             Error::Oidc(e) => e.hint(),
             Error::Fulcio(e) => e.hint(),

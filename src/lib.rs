@@ -50,10 +50,11 @@ pub(crate) async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
         }
         Request::PublicKey(r) => Report::PublicKey(ops::keys::public_key(&r, ui)?),
         Request::SignBlob(r) => Report::SignBlob(ops::blob::sign_blob(&r, ui).await?),
-        Request::VerifyBlob(r) => Report::VerifyBlob(ops::blob::verify_blob(&r, ui)?),
+        Request::VerifyBlob(r) => Report::VerifyBlob(ops::blob::verify_blob(&r, ui).await?),
         Request::SignImages(r) => Report::SignImages(ops::sign_image::sign(&r, ui).await?),
         Request::VerifyImages(r) => Report::VerifyImages(ops::verify_image::verify(&r, ui).await?),
         Request::UploadBlob(r) => Report::UploadBlob(ops::upload::upload_blob(&r, ui).await?),
+        Request::Initialize(r) => Report::Initialize(ops::trust::initialize(&r, ui).await?),
     })
 }
 

@@ -14,9 +14,12 @@ pub(crate) use crate::ops::blob::{
 pub(crate) use crate::ops::keys::{GenerateKeyPair, KeyTarget, PublicKeyReport, PublicKeyRequest};
 pub(crate) use crate::ops::sign_image::{SignImages, SignReport};
 pub(crate) use crate::ops::signer::SignedBy;
+pub(crate) use crate::ops::trust::{Initialize, InitializeReport};
 pub(crate) use crate::ops::upload::{UploadBlob, UploadReport};
 pub(crate) use crate::ops::verify_image::{VerifyImages, VerifyReport};
 pub(crate) use crate::ops::{Instance, PrivateRepository, SignWith, SignatureFormat, VerifyWith};
+pub(crate) use crate::sigstore::trust::sources::TrustSettings;
+pub(crate) use crate::sigstore::trust::tuf::TufSettings;
 
 /// A validated request: one operation and its inputs.
 #[derive(Debug)]
@@ -36,6 +39,8 @@ pub(crate) enum Request {
     VerifyImages(VerifyImages),
     /// Push a file as an OCI artifact.
     UploadBlob(UploadBlob),
+    /// Set up the TUF cache for a mirror (`initialize`).
+    Initialize(Initialize),
 }
 
 /// What an operation did, for the front-end to render.
@@ -56,4 +61,6 @@ pub(crate) enum Report {
     VerifyImages(VerifyReport),
     /// `upload blob`
     UploadBlob(UploadReport),
+    /// `initialize`
+    Initialize(InitializeReport),
 }

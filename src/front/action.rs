@@ -25,8 +25,8 @@ use std::path::PathBuf;
 pub(crate) enum Plan {
     /// Sign (and maybe verify) the listed images.
     Sign {
-        /// the request
-        request: SignImages,
+        /// the request (boxed: it is most of the plan's size)
+        request: Box<SignImages>,
         /// write the job summary
         show_summary: bool,
         /// how consumers verify (for the summary's commands)
@@ -36,8 +36,8 @@ pub(crate) enum Plan {
     },
     /// Make a key pair and store it as secrets at the target.
     Provision {
-        /// the request
-        request: GenerateKeyPair,
+        /// the request (boxed, as the signing request is: the plans are of similar sizes)
+        request: Box<GenerateKeyPair>,
         /// `github://…` or `k8s://…`, as given
         target: String,
         /// write the job summary
@@ -75,6 +75,11 @@ pub(crate) fn in_input_terms(text: &str) -> String {
         Setting::FulcioUrl,
         Setting::RekorUrl,
         Setting::TrustedRoot,
+        Setting::SigningConfig,
+        Setting::TimestampServerUrl,
+        Setting::RekorVersion,
+        Setting::TufMirror,
+        Setting::TufRoot,
         Setting::RegistryUsername,
         Setting::RegistryPassword,
     ];
@@ -134,19 +139,31 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
     }
     let images = validate::image_refs(&images)?;
     let annotations = annotations(env, inputs, default_annotations)?;
-    let rekor_url = inputs
-        .get("rekor-url")
-        .unwrap_or_else(|| crate::sigstore::PUBLIC_REKOR_URL.into());
+    let url = |setting: Setting| -> Result<Option<String>, Error> {
+        inputs
+            .get(setting.input())
+            .map(|v| validate::service_url(Words::Action, setting, &v))
+            .transpose()
+    };
+    let rekor_url = url(Setting::RekorUrl)?;
     let instance = Instance {
-        fulcio_url: validate::service_url(
+        fulcio_url: url(Setting::FulcioUrl)?,
+        rekor_url: rekor_url.clone(),
+        rekor_version: inputs
+            .get(Setting::RekorVersion.input())
+            .map(|v| validate::rekor_version(Words::Action, &v))
+            .transpose()?,
+        tsa_url: url(Setting::TimestampServerUrl)?,
+        trust: validate::trust_settings(
             Words::Action,
-            Setting::FulcioUrl,
-            &inputs
-                .get("fulcio-url")
-                .unwrap_or_else(|| crate::sigstore::PUBLIC_FULCIO_URL.into()),
+            inputs.get(Setting::TrustedRoot.input()).map(PathBuf::from),
+            inputs
+                .get(Setting::SigningConfig.input())
+                .map(PathBuf::from),
+            inputs.get(Setting::TufMirror.input()),
+            inputs.get(Setting::TufRoot.input()).map(PathBuf::from),
+            env,
         )?,
-        rekor_url: validate::service_url(Words::Action, Setting::RekorUrl, &rekor_url)?,
-        trusted_root: inputs.get("trusted-root").map(PathBuf::from),
         private_repository: PrivateRepository::default(),
         private_by_event: validate::private_by_event(env)?,
     };
@@ -157,15 +174,15 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
         None,
     )?;
     let hints = VerifyHints {
-        rekor_url: (rekor_url.trim_end_matches('/') != crate::sigstore::PUBLIC_REKOR_URL)
-            .then(|| rekor_url.clone()),
+        rekor_url: rekor_url
+            .filter(|u| u.trim_end_matches('/') != crate::sigstore::PUBLIC_REKOR_URL),
         tlog_upload,
         trusted_root: inputs.get("trusted-root"),
         allow_insecure_registry,
     };
     let (registry, warnings) = registry(env, inputs, allow_insecure_registry);
     Ok(Plan::Sign {
-        request: SignImages {
+        request: Box::new(SignImages {
             images,
             sign_with,
             annotations,
@@ -177,7 +194,7 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
             verify_after: verify,
             keep_going: true,
             docker_media_types: validate::docker_media_types(env)?,
-        },
+        }),
         show_summary,
         hints,
         warnings,
@@ -322,13 +339,13 @@ fn provision_plan(
         given => given,
     };
     Ok(Plan::Provision {
-        request: GenerateKeyPair {
+        request: Box::new(GenerateKeyPair {
             prefix: "cosign".into(),
             force: false,
             password,
             target: key_target,
             prepared: None,
-        },
+        }),
         target,
         show_summary,
     })
@@ -372,9 +389,8 @@ fn run(plan: Plan, ui: &mut Ui) -> Result<(), Error> {
                 ui.warn(warning);
             }
             let total = request.images.len();
-            let rekor_url = request.instance.rekor_url.clone();
             let report = crate::block_on(crate::ops::sign_image::sign(&request, ui))?;
-            let summary = render::SummaryReport::new(&report, &hints, &rekor_url, ui);
+            let summary = render::SummaryReport::new(&report, &hints, ui);
             for (name, value) in render::outputs(&summary) {
                 ui.set_output(name, &value)?;
             }
@@ -444,7 +460,7 @@ mod plan_tests {
 
     fn signing(vars: &[(&str, &str)]) -> SignImages {
         match plan_of(vars) {
-            Ok(Plan::Sign { request, .. }) => request,
+            Ok(Plan::Sign { request, .. }) => *request,
             other => panic!("{other:?}"),
         }
     }

@@ -7,8 +7,8 @@ use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::{CredentialScope, RegistryOptions};
 use crate::request::{
-    BlobEvidence, GenerateKeyPair, Instance, PublicKeyRequest, Request, SignBlob, SignImages,
-    SignWith, UploadBlob, VerifyBlob, VerifyImages, VerifyWith,
+    BlobEvidence, GenerateKeyPair, Initialize, Instance, PublicKeyRequest, Request, SignBlob,
+    SignImages, SignWith, TrustSettings, UploadBlob, VerifyBlob, VerifyImages, VerifyWith,
 };
 use crate::secret::SecretString;
 use crate::signing::PasswordSource;
@@ -43,6 +43,10 @@ pub(crate) enum Command {
     /// Upload artifacts to a registry.
     #[command(subcommand)]
     Upload(UploadCommand),
+    /// Set up the TUF repository the trusted root and signing config come from (cosign's
+    /// `initialize`): start its cache afresh from --root, fetch and verify both, and use --mirror from
+    /// now on (TUF_MIRROR and TUF_ROOT_JSON override it per run).
+    Initialize(InitializeArgs),
 }
 
 /// How to reach registries (shared by `sign`, `verify` and `upload`).
@@ -243,20 +247,43 @@ pub(crate) struct SigstoreArgs {
     /// a token requested for the job; that needs `permissions: id-token: write`).
     #[arg(long, value_name = "TOKEN")]
     pub(crate) identity_token: Option<String>,
-    /// Fulcio (the certificate authority) for keyless signing.
-    #[arg(long, value_name = "URL", default_value = crate::sigstore::PUBLIC_FULCIO_URL)]
-    pub(crate) fulcio_url: String,
-    /// Rekor (the transparency log).
-    #[arg(long, value_name = "URL", default_value = crate::sigstore::PUBLIC_REKOR_URL)]
-    pub(crate) rekor_url: String,
-    /// The Sigstore instance's trusted root (trusted_root.json) that Fulcio's and Rekor's answers are
-    /// checked against (default: the public-good instance's).
+    /// Fulcio (the certificate authority) for keyless signing (default: the signing config's).
+    #[arg(long, value_name = "URL")]
+    pub(crate) fulcio_url: Option<String>,
+    /// Rekor (the transparency log) (default: the signing config's).
+    #[arg(long, value_name = "URL")]
+    pub(crate) rekor_url: Option<String>,
+    /// The Rekor API version to log with, 1 or 2 (default: the highest the signing config offers;
+    /// 1 with --rekor-url). Rekor v2 entries need a timestamp authority.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) rekor_version: Option<String>,
+    /// An RFC 3161 timestamp authority to date each signature (default: the signing config's).
+    #[arg(long, value_name = "URL")]
+    pub(crate) timestamp_server_url: Option<String>,
+    /// The Sigstore instance's trusted root (trusted_root.json) that Fulcio's, Rekor's and the TSA's
+    /// answers are checked against (default: from the TUF repository; see `ferrosign initialize`).
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
+    /// The Sigstore instance's signing config (signing_config.v0.2.json) naming Fulcio, Rekor and the
+    /// TSA (default: from the TUF repository).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) signing_config: Option<PathBuf>,
     /// In a private repository (token claim or event payload), signing publishes its name, workflow and
     /// commit: warn, refuse, or allow without a warning.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = PrivateRepositoryArg::Warn)]
     pub(crate) private_repository: PrivateRepositoryArg,
+}
+
+/// `initialize`.
+#[derive(Debug, Args)]
+pub(crate) struct InitializeArgs {
+    /// The TUF repository's base URL (default: Sigstore's public-good repository,
+    /// https://tuf-repo-cdn.sigstore.dev).
+    #[arg(long, value_name = "URL")]
+    pub(crate) mirror: Option<String>,
+    /// The repository's TUF root.json to trust (default: the public-good root embedded in ferrosign).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root: Option<PathBuf>,
 }
 
 /// `verify-blob`.
@@ -307,7 +334,8 @@ pub(crate) struct KeylessVerifyArgs {
     /// A regular expression the certificate's OIDC issuer must match (unanchored, as in cosign).
     #[arg(long, value_name = "REGEXP")]
     pub(crate) certificate_oidc_issuer_regexp: Option<String>,
-    /// The Sigstore instance's trusted_root.json (default: the public-good instance, embedded).
+    /// The Sigstore instance's trusted_root.json (default: from the TUF repository; see
+    /// `ferrosign initialize`).
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
     /// Do not check the certificate's embedded signed certificate timestamp (SCT).
@@ -357,6 +385,14 @@ pub(crate) fn to_request(command: Command, env: &Env<'_>) -> Result<Request, Err
         Command::Sign(a) => sign_images(a, env)?,
         Command::Verify(a) => verify_images(a, env)?,
         Command::Upload(UploadCommand::Blob(a)) => upload_blob(a, env)?,
+        Command::Initialize(a) => Request::Initialize(Initialize {
+            mirror: match a.mirror {
+                Some(m) => Some(validate::service_url(Words::Cli, Setting::TufMirror, &m)?),
+                None => None,
+            },
+            root: a.root,
+            cache: validate::tuf_cache(env),
+        }),
     })
 }
 
@@ -415,10 +451,29 @@ fn registry_options(a: RegistryArgs, env: &Env<'_>) -> Result<RegistryOptions, E
 
 /// The Sigstore instance from the flags: URLs checked, the trusted root's path kept.
 fn instance(a: &SigstoreArgs, env: &Env<'_>) -> Result<Instance, Error> {
+    let url = |setting, value: &Option<String>| -> Result<Option<String>, Error> {
+        value
+            .as_deref()
+            .map(|v| validate::service_url(Words::Cli, setting, v))
+            .transpose()
+    };
     Ok(Instance {
-        fulcio_url: validate::service_url(Words::Cli, Setting::FulcioUrl, &a.fulcio_url)?,
-        rekor_url: validate::service_url(Words::Cli, Setting::RekorUrl, &a.rekor_url)?,
-        trusted_root: a.trusted_root.clone(),
+        fulcio_url: url(Setting::FulcioUrl, &a.fulcio_url)?,
+        rekor_url: url(Setting::RekorUrl, &a.rekor_url)?,
+        rekor_version: a
+            .rekor_version
+            .as_deref()
+            .map(|v| validate::rekor_version(Words::Cli, v))
+            .transpose()?,
+        tsa_url: url(Setting::TimestampServerUrl, &a.timestamp_server_url)?,
+        trust: validate::trust_settings(
+            Words::Cli,
+            a.trusted_root.clone(),
+            a.signing_config.clone(),
+            None,
+            None,
+            env,
+        )?,
         private_repository: match a.private_repository {
             PrivateRepositoryArg::Warn => crate::request::PrivateRepository::Warn,
             PrivateRepositoryArg::Refuse => crate::request::PrivateRepository::Refuse,
@@ -426,6 +481,11 @@ fn instance(a: &SigstoreArgs, env: &Env<'_>) -> Result<Instance, Error> {
         },
         private_by_event: validate::private_by_event(env)?,
     })
+}
+
+/// Where verification's trusted root comes from: `--trusted-root`, else TUF.
+fn verify_trust(trusted_root: Option<PathBuf>, env: &Env<'_>) -> Result<TrustSettings, Error> {
+    validate::trust_settings(Words::Cli, trusted_root, None, None, None, env)
 }
 
 fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
@@ -502,7 +562,7 @@ fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
     Ok(Request::VerifyImages(VerifyImages {
         images,
         verify_with,
-        trusted_root: a.keyless.trusted_root,
+        trust: verify_trust(a.keyless.trusted_root, env)?,
         annotations,
         ignore_tlog: a.insecure_ignore_tlog,
         format,
@@ -582,7 +642,7 @@ fn verify_blob(a: VerifyBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
         file: a.file,
         verify_with,
         evidence,
-        trusted_root: a.keyless.trusted_root,
+        trust: verify_trust(a.keyless.trusted_root, env)?,
         ignore_tlog: a.insecure_ignore_tlog,
     }))
 }

@@ -10,7 +10,6 @@
 use crate::env::{self, input_var, Env};
 use crate::error::Error;
 use crate::secret::SecretString;
-use crate::sigstore::{PUBLIC_FULCIO_URL, PUBLIC_REKOR_URL};
 
 /// One input of `action.yml`: its name and its default exactly as `action.yml` writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,9 +40,14 @@ pub const INPUTS: &[InputSpec] = &[
     input("recursive", Some("false")),
     input("signature-format", Some("both")),
     input("tlog-upload", Some("true")),
-    input("fulcio-url", Some(PUBLIC_FULCIO_URL)),
-    input("rekor-url", Some(PUBLIC_REKOR_URL)),
+    input("fulcio-url", Some("")),
+    input("rekor-url", Some("")),
+    input("rekor-version", Some("")),
+    input("timestamp-server-url", Some("")),
     input("trusted-root", Some("")),
+    input("signing-config", Some("")),
+    input("tuf-mirror", Some("")),
+    input("tuf-root", Some("")),
     input("registry-username", Some("${{ github.actor }}")),
     InputSpec {
         name: "registry-password",
@@ -273,15 +277,21 @@ mod tests {
         let e = env(&[
             ("INPUT_IMAGES", "  a@sha256:1\n\n  # comment\nb:v1  \r\n"),
             ("INPUT_KEY", "   "),
+            ("INPUT_RECURSIVE", ""),
             ("INPUT_REKOR-URL", ""),
         ]);
         let i = Inputs::new(&e);
         assert_eq!(i.list("images"), vec!["a@sha256:1", "b:v1"]);
         assert_eq!(i.get("key"), None, "blank is unset");
         assert_eq!(
-            i.get("rekor-url").as_deref(),
-            Some("https://rekor.sigstore.dev"),
+            i.get("recursive").as_deref(),
+            Some("false"),
             "empty takes the default"
+        );
+        assert_eq!(
+            i.get("rekor-url"),
+            None,
+            "an empty default is unset: the signing config decides"
         );
         assert_eq!(
             i.get("registry-username"),

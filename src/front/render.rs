@@ -39,6 +39,30 @@ pub(crate) fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
             }
         }
         Report::UploadBlob(r) => ui.data(&r.reference),
+        Report::Initialize(r) => {
+            ui.data(&format!(
+                "TUF repository {} verified at root version {}; cache {}",
+                r.mirror,
+                r.root_version,
+                r.cache_dir.display()
+            ));
+            ui.data(&format!(
+                "trusted root: Rekor {}",
+                if r.rekor_logs.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    r.rekor_logs.join(", ")
+                }
+            ));
+            ui.data(&format!(
+                "signing config: {}",
+                if r.signing_config {
+                    "published"
+                } else {
+                    "not published"
+                }
+            ));
+        }
     }
     Ok(())
 }
@@ -140,11 +164,23 @@ pub(crate) struct VerifyHints {
     pub(crate) allow_insecure_registry: bool,
 }
 
+/// Where the trusted root a signing run checked its answers against came from, and how old it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct TrustLine {
+    /// `TUF https://… (root v16)`, `file …`, `embedded public-good snapshot`
+    pub(crate) source: String,
+    /// `refreshed now`, `cached, refreshed 3 hours ago`, `taken 2026-11-25 (5 days old)`
+    pub(crate) age: String,
+}
+
 /// Everything a signing run reports to the workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SummaryReport {
     /// what was signed, in order
     pub(crate) images: Vec<SummaryRow>,
+    /// the trusted root used (none with a key and no transparency log)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) trusted_root: Option<TrustLine>,
     /// what was not
     pub(crate) failed: Vec<SummaryFailure>,
     /// how to verify
@@ -153,16 +189,25 @@ pub struct SummaryReport {
 }
 
 impl SummaryReport {
-    /// The workflow's view of a signing run: one row per signed manifest (with the Rekor link for
-    /// `rekor_url`), and each failed image with its error in the Action's words, secrets masked.
-    pub(crate) fn new(report: &SignReport, hints: &VerifyHints, rekor_url: &str, ui: &Ui) -> Self {
+    /// The workflow's view of a signing run: one row per signed manifest (with the link to its Rekor
+    /// entry), the trusted root's source and age, and each failed image with its error in the
+    /// Action's words, secrets masked.
+    pub(crate) fn new(report: &SignReport, hints: &VerifyHints, ui: &Ui) -> Self {
         SummaryReport {
+            trusted_root: report.trust.as_ref().map(|(source, age)| TrustLine {
+                source: source.clone(),
+                age: age.clone(),
+            }),
             images: report
                 .images
                 .iter()
                 .map(|s| {
                     let legacy_index = s.legacy.as_ref().and_then(|l| l.rekor_log_index);
                     let bundle_index = s.bundle.as_ref().and_then(|b| b.rekor_log_index);
+                    let entry_url = |index: Option<u64>| match (&s.rekor_url, index) {
+                        (Some(url), Some(i)) => Some(rekor_entry_url(url, i)),
+                        _ => None,
+                    };
                     SummaryRow {
                         repository: s.repository.clone(),
                         digest: s.digest.clone(),
@@ -171,9 +216,9 @@ impl SummaryReport {
                         bundle: s.bundle.as_ref().map(|b| b.referrer.clone()),
                         signed_by: report.signed_by.clone(),
                         rekor_log_index: legacy_index,
-                        rekor_entry_url: legacy_index.map(|i| rekor_entry_url(rekor_url, i)),
+                        rekor_entry_url: entry_url(legacy_index),
                         bundle_rekor_log_index: bundle_index,
-                        bundle_rekor_entry_url: bundle_index.map(|i| rekor_entry_url(rekor_url, i)),
+                        bundle_rekor_entry_url: entry_url(bundle_index),
                         bundle_refused: s.bundle_refused.as_ref().map(|m| ui.redact(m)),
                         verified: s.verified,
                         requests: s.requests,
@@ -340,6 +385,13 @@ pub(crate) fn markdown(report: &SummaryReport) -> String {
         }
         md.push('\n');
     }
+    if let Some(t) = &report.trusted_root {
+        md.push_str(&format!(
+            "Trusted root: {} ({})\n\n",
+            text_cell(&t.source),
+            text_cell(&t.age)
+        ));
+    }
     let refused: Vec<&SummaryRow> = report
         .images
         .iter()
@@ -482,6 +534,10 @@ mod tests {
     fn summary_snapshot_keyless() {
         let report = SummaryReport {
             images: vec![keyless("sha256:aaaa", 7)],
+            trusted_root: Some(TrustLine {
+                source: "TUF https://tuf-repo-cdn.sigstore.dev (root v16)".into(),
+                age: "refreshed now".into(),
+            }),
             failed: vec![SummaryFailure {
                 image: "ghcr.io/acme/other:v1".into(),
                 error: "cannot reach ghcr.io | <b>".into(),
@@ -524,6 +580,7 @@ mod tests {
         );
         let report = SummaryReport {
             images: vec![img.clone(), keyless("sha256:cc", 9)],
+            trusted_root: None,
             failed: vec![],
             verify: hints,
         };

@@ -6,7 +6,7 @@
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::oci::{ImageRef, OciError};
-use crate::request::{KeyTarget, SignWith, SignatureFormat};
+use crate::request::{KeyTarget, SignWith, SignatureFormat, TrustSettings, TufSettings};
 use crate::secret::SecretString;
 use crate::signing::payload::PayloadError;
 use crate::signing::{KeyError, KeyRef, PasswordSource};
@@ -27,6 +27,16 @@ pub(crate) enum Setting {
     RekorUrl,
     /// `--trusted-root` / `trusted-root`
     TrustedRoot,
+    /// `--signing-config` / `signing-config`
+    SigningConfig,
+    /// `--timestamp-server-url` / `timestamp-server-url`
+    TimestampServerUrl,
+    /// `--rekor-version` / `rekor-version`
+    RekorVersion,
+    /// `TUF_MIRROR` / `tuf-mirror`
+    TufMirror,
+    /// `TUF_ROOT_JSON` / `tuf-root`
+    TufRoot,
     /// `--registry-username` / `registry-username`
     RegistryUsername,
     /// `--registry-password` / `registry-password`
@@ -40,6 +50,11 @@ impl Setting {
             Setting::FulcioUrl => "--fulcio-url",
             Setting::RekorUrl => "--rekor-url",
             Setting::TrustedRoot => "--trusted-root",
+            Setting::SigningConfig => "--signing-config",
+            Setting::TimestampServerUrl => "--timestamp-server-url",
+            Setting::RekorVersion => "--rekor-version",
+            Setting::TufMirror => "TUF_MIRROR",
+            Setting::TufRoot => "TUF_ROOT_JSON",
             Setting::RegistryUsername => "--registry-username",
             Setting::RegistryPassword => "--registry-password",
         }
@@ -51,6 +66,11 @@ impl Setting {
             Setting::FulcioUrl => "fulcio-url",
             Setting::RekorUrl => "rekor-url",
             Setting::TrustedRoot => "trusted-root",
+            Setting::SigningConfig => "signing-config",
+            Setting::TimestampServerUrl => "timestamp-server-url",
+            Setting::RekorVersion => "rekor-version",
+            Setting::TufMirror => "tuf-mirror",
+            Setting::TufRoot => "tuf-root",
             Setting::RegistryUsername => "registry-username",
             Setting::RegistryPassword => "registry-password",
         }
@@ -240,6 +260,68 @@ pub(crate) fn service_url(words: Words, setting: Setting, url: &str) -> Result<S
         ));
     }
     Ok(url.to_string())
+}
+
+/// A Rekor API version: `1` or `2`.
+pub(crate) fn rekor_version(words: Words, value: &str) -> Result<u32, Error> {
+    match value.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        other => Err(Error::usage(
+            format!(
+                "{} `{other}` is not a Rekor API version",
+                words.name(Setting::RekorVersion)
+            ),
+            format!(
+                "pass {} or {}",
+                words.example(Setting::RekorVersion, "1"),
+                words.example(Setting::RekorVersion, "2")
+            ),
+        )),
+    }
+}
+
+/// The TUF cache directory: `FERROSIGN_TUF_CACHE`, else `$XDG_CACHE_HOME/ferrosign/tuf`, else
+/// `$HOME/.cache/ferrosign/tuf` (`None` when none is set: nothing is cached).
+pub(crate) fn tuf_cache(env: &Env<'_>) -> Option<PathBuf> {
+    if let Some(dir) = env.get(env::FERROSIGN_TUF_CACHE) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = env.get(env::XDG_CACHE_HOME) {
+        return Some(PathBuf::from(dir).join("ferrosign").join("tuf"));
+    }
+    env.get(env::HOME).map(|h| {
+        PathBuf::from(h)
+            .join(".cache")
+            .join("ferrosign")
+            .join("tuf")
+    })
+}
+
+/// Where trust comes from: the files given, and for the rest the TUF mirror and root (`mirror`/`root`:
+/// the Action's inputs, else cosign's `TUF_MIRROR`/`TUF_ROOT_JSON`) and the cache directory.
+pub(crate) fn trust_settings(
+    words: Words,
+    trusted_root: Option<PathBuf>,
+    signing_config: Option<PathBuf>,
+    mirror: Option<String>,
+    root: Option<PathBuf>,
+    env: &Env<'_>,
+) -> Result<TrustSettings, Error> {
+    let mirror = match mirror.or_else(|| env.get(env::TUF_MIRROR)) {
+        Some(m) => Some(service_url(words, Setting::TufMirror, &m)?),
+        None => None,
+    };
+    Ok(TrustSettings {
+        trusted_root,
+        signing_config,
+        tuf: TufSettings {
+            mirror,
+            root: root.or_else(|| env.get(env::TUF_ROOT_JSON).map(PathBuf::from)),
+            cache: tuf_cache(env),
+        },
+        loaded: None,
+    })
 }
 
 /// A key reference: a path or `env://VAR` (read now, from `env`).

@@ -7,6 +7,8 @@ use crate::fsutil::write_atomic;
 use crate::gha::Ui;
 use crate::signing::{sha256_reader, KeyError, PublicKey};
 use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
+use crate::sigstore::rekor_v2;
+use crate::sigstore::trust::sources::TrustSettings;
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -50,8 +52,8 @@ pub(crate) struct VerifyBlob {
     pub(crate) verify_with: VerifyWith,
     /// the signature or bundle
     pub(crate) evidence: BlobEvidence,
-    /// the Sigstore instance's trusted root (None: the embedded public-good root)
-    pub(crate) trusted_root: Option<PathBuf>,
+    /// where the trusted root comes from (`--trusted-root`, else TUF)
+    pub(crate) trust: TrustSettings,
     /// `--insecure-ignore-tlog`
     pub(crate) ignore_tlog: bool,
 }
@@ -104,10 +106,12 @@ pub(crate) async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobRep
         &req.instance,
         req.tlog_upload,
         "the signature, public key and file digest go to the public Rekor log",
+        true,
         ui,
     )
     .await?;
-    let (sig, verifier_pem) = signer.sign_digest(&digest)?;
+    let signed = signer.sign(&digest).await?;
+    let sig = signed.signature.clone();
     // The bundle's verification material: the key's hint, or the certificate.
     let mut material = match (signer.public_key(), signer.certificate()) {
         (_, Some(cert)) => VerificationMaterial {
@@ -122,17 +126,20 @@ pub(crate) async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobRep
         },
     };
     let cert_pem = signer.certificate().map(|c| c.leaf_pem.clone());
-    match signer.record(&digest, &sig, &verifier_pem).await? {
-        Some(entry) => {
-            ui.info(&format!(
-                "tlog entry created with index: {}",
-                entry.log_index
-            ));
-            material.tlog_entries.push(entry.bundle_entry());
+    for ts in &signed.timestamps {
+        ui.info(&format!("timestamp from {}: {}", ts.url, ts.time));
+    }
+    material.timestamp_verification_data = rekor_v2::timestamp_data(&signed.timestamps);
+    for entry in &signed.entries {
+        if let Some(index) = entry.log_index() {
+            ui.info(&format!("tlog entry created with index: {index}"));
         }
-        None => ui.warn(
+        material.tlog_entries.push(entry.bundle_entry());
+    }
+    if !signer.logs() {
+        ui.warn(
             "--tlog-upload=false: the signature is not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)",
-        ),
+        );
     }
     let sig_b64 = B64.encode(&sig);
     if let Some(path) = &req.bundle {
@@ -170,7 +177,7 @@ pub(crate) fn decode_signature(text: &str) -> Result<Vec<u8>, KeyError> {
 }
 
 /// Verifies a file against a signature or bundle: with a public key, or keylessly against a trusted root.
-pub(crate) fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobReport, Error> {
+pub(crate) async fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobReport, Error> {
     let (key, key_name) = match &req.verify_with {
         VerifyWith::Key(k) => (
             Some(
@@ -225,7 +232,7 @@ pub(crate) fn verify_blob(req: &VerifyBlob, ui: &mut Ui) -> Result<VerifyBlobRep
                     .rfc3161_timestamps
                     .is_empty();
             let trust = if needs_trust {
-                TrustRoot::load(req.trusted_root.as_deref())?
+                super::trust::trusted_root(&req.trust, ui).await?
             } else {
                 TrustRoot::production()?
             };

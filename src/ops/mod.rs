@@ -15,13 +15,14 @@ pub(crate) mod keys;
 pub(crate) mod provision;
 pub(crate) mod sign_image;
 pub(crate) mod signer;
+pub(crate) mod trust;
 pub(crate) mod upload;
 pub(crate) mod verify_image;
 
 use crate::signing::{KeyRef, PasswordSource, PublicKey};
 use crate::sigstore::oidc::TokenSource;
+use crate::sigstore::trust::sources::TrustSettings;
 use crate::sigstore::verify::KeylessPolicy;
-use std::path::PathBuf;
 
 /// Which image signature layouts a run writes (`sign`) or reads (`verify`).
 ///
@@ -76,32 +77,25 @@ pub(crate) enum PrivateRepository {
     Allow,
 }
 
-/// The Sigstore instance to sign with.
-#[derive(Clone, Debug)]
+/// The Sigstore instance to sign with: the services named by flags (the others come from the signing
+/// config), and where the trusted root and the signing config come from.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Instance {
-    /// Fulcio's URL (checked: http or https)
-    pub(crate) fulcio_url: String,
-    /// Rekor's URL (checked: http or https)
-    pub(crate) rekor_url: String,
-    /// a trusted_root.json; `None`: the public-good instance's (embedded)
-    pub(crate) trusted_root: Option<PathBuf>,
+    /// `--fulcio-url` (checked: http or https); `None`: the signing config's
+    pub(crate) fulcio_url: Option<String>,
+    /// `--rekor-url` (checked: http or https); `None`: the signing config's
+    pub(crate) rekor_url: Option<String>,
+    /// `--rekor-version` (1 or 2); `None`: the highest the signing config offers, or 1 for `--rekor-url`
+    pub(crate) rekor_version: Option<u32>,
+    /// `--timestamp-server-url` (checked); `None`: the signing config's, when one is in use
+    pub(crate) tsa_url: Option<String>,
+    /// where the trusted root and the signing config come from
+    pub(crate) trust: TrustSettings,
     /// the private repository policy
     pub(crate) private_repository: PrivateRepository,
     /// why the run's repository is private according to the event payload (`acme/app is private`),
     /// read by the front-end from `GITHUB_EVENT_PATH`; the token's claims are checked as well
     pub(crate) private_by_event: Option<String>,
-}
-
-impl Default for Instance {
-    fn default() -> Self {
-        Instance {
-            fulcio_url: crate::sigstore::PUBLIC_FULCIO_URL.into(),
-            rekor_url: crate::sigstore::PUBLIC_REKOR_URL.into(),
-            trusted_root: None,
-            private_repository: PrivateRepository::Warn,
-            private_by_event: None,
-        }
-    }
 }
 
 /// Who signs: a cosign key, or keyless (an OIDC token traded for a Fulcio certificate).

@@ -25,6 +25,7 @@ use crate::oci::referrers::Recorded;
 use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
 use crate::signing::statement::{Statement, COSIGN_SIGN_PREDICATE};
+use crate::sigstore::trust::sources::TrustSettings;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -75,6 +76,8 @@ pub(crate) struct SignedManifest {
     pub(crate) legacy: Option<LegacyWritten>,
     /// the Sigstore bundle referrer, when that layout was written
     pub(crate) bundle: Option<BundleWritten>,
+    /// the base URL of the Rekor log its entries were recorded in (the first log), when recorded
+    pub(crate) rekor_url: Option<String>,
     /// why no bundle was written although the format asked for one (`both`, and the registry refused
     /// a manifest with a `subject`)
     pub(crate) bundle_refused: Option<String>,
@@ -137,6 +140,8 @@ pub(crate) struct FailedImage {
 pub(crate) struct SignReport {
     /// who signed
     pub(crate) signed_by: SignedBy,
+    /// where the trusted root came from and how old it is (`None`: none was read, a key without a log)
+    pub(crate) trust: Option<(String, String)>,
     /// every manifest signed, in order
     pub(crate) images: Vec<SignedManifest>,
     /// the images that were not signed (at most one when the request stops at the first failure)
@@ -242,6 +247,7 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
         &req.instance,
         req.tlog_upload,
         "the signatures, public key and image digests go to the public Rekor log",
+        false,
         ui,
     )
     .await?;
@@ -251,6 +257,9 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     }
     let mut report = SignReport {
         signed_by: signer.signed_by(),
+        trust: signer
+            .trust()
+            .map(|t| t.source().provenance(jiff::Timestamp::now())),
         images: Vec::new(),
         failed: Vec::new(),
     };
@@ -372,6 +381,12 @@ async fn sign_one(
                 }
             ));
         }
+        let rekor_url = legacy
+            .as_ref()
+            .and_then(|l| l.rekor_log_index)
+            .or(bundle.as_ref().and_then(|b| b.rekor_log_index))
+            .and(signer.log_url())
+            .map(str::to_string);
         signed.push(SignedManifest {
             reference: image.to_string(),
             repository: image.name(),
@@ -386,6 +401,7 @@ async fn sign_one(
             legacy,
             bundle,
             bundle_refused,
+            rekor_url,
             verified: None,
             requests: 0,
         });
@@ -492,6 +508,11 @@ async fn verify_signed(
     signed: &[SignedManifest],
     ui: &mut Ui,
 ) -> Result<(), Error> {
+    // The trusted root this run signed with, not a second TUF refresh.
+    let trust = match signer.trust() {
+        Some(root) => TrustSettings::loaded(root.clone()),
+        None => req.instance.trust.clone(),
+    };
     for format in [SignatureFormat::Legacy, SignatureFormat::Bundle] {
         let images = signed
             .iter()
@@ -511,7 +532,7 @@ async fn verify_signed(
         let check = VerifyImages {
             images,
             verify_with: signer.as_verifier(),
-            trusted_root: req.instance.trusted_root.clone(),
+            trust: trust.clone(),
             annotations: req.annotations.clone(),
             ignore_tlog: !req.tlog_upload,
             format,

@@ -3,8 +3,11 @@
 //! key-based signing uses too.
 //!
 //! The identity token comes from [`crate::sigstore::oidc`], the certificate from
-//! [`crate::sigstore::fulcio`], the log entry from [`crate::sigstore::rekor`]. The private repository
-//! policy is applied here, before anything is published.
+//! [`crate::sigstore::fulcio`], timestamps from [`crate::sigstore::tsa`], log entries from
+//! [`crate::sigstore::rekor`] (v1) and [`crate::sigstore::rekor_v2`]. Which services, and the trusted
+//! root their answers are checked against, come from [`crate::sigstore::trust::sources`]: a flag,
+//! else the signing config (a file, else TUF); each is named in the log with where it came from. The
+//! private repository policy is applied here, before anything is published.
 
 use super::{Instance, PrivateRepository, SignWith, VerifyWith};
 use crate::error::Error;
@@ -19,7 +22,11 @@ use crate::sigstore::bundle::{
 use crate::sigstore::fulcio::{Fulcio, SigningCertificate};
 use crate::sigstore::oidc::{self, Claims, TokenSource};
 use crate::sigstore::rekor::{self, Logged, LoggedBy, Rekor, RekorEntry};
+use crate::sigstore::rekor_v2::{self, RekorV2};
+use crate::sigstore::trust::signing_config::Service;
+use crate::sigstore::trust::sources::{self, Needs};
 use crate::sigstore::trust::TrustRoot;
+use crate::sigstore::tsa::{SignedTimestamp, Tsa};
 use crate::sigstore::verify::{KeylessPolicy, Matcher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -85,6 +92,7 @@ impl CertifiedKey {
     pub(crate) async fn obtain(
         token: &TokenSource,
         instance: &Instance,
+        fulcio_url: &str,
         trust: &TrustRoot,
         http: &Http,
         ui: &mut Ui,
@@ -108,7 +116,7 @@ impl CertifiedKey {
             token.claims.iss
         ));
         let key = PrivateKey::generate();
-        let cert = Fulcio::new(http.clone(), &instance.fulcio_url)
+        let cert = Fulcio::new(http.clone(), fulcio_url)
             .certificate(&token, &key, trust)
             .await?;
         if !cert.has_sct {
@@ -131,52 +139,102 @@ impl CertifiedKey {
     }
 }
 
-/// The transparency log: uploads, then checks the answer against the trusted root.
+/// A transparency log to record signatures in: uploads, then checks the answer against the trusted root.
 #[derive(Clone, Debug)]
-pub(crate) struct Tlog {
-    rekor: Rekor,
-    trust: TrustRoot,
+pub(crate) enum Tlog {
+    /// Rekor v1: `hashedrekord` 0.0.1, checked by its SET, proof and checkpoint
+    V1(Rekor),
+    /// Rekor v2: `hashedrekord` 0.0.2, checked by its proof and checkpoint, dated by the timestamps
+    V2(RekorV2),
 }
 
-impl Tlog {
-    /// The log at `url`, its answers checked against `trust`.
-    pub(crate) fn new(http: &Http, url: &str, trust: TrustRoot) -> Self {
-        Tlog {
-            rekor: Rekor::new(http.clone(), url),
-            trust,
+/// An entry in a transparency log, checked.
+#[derive(Clone, Debug)]
+pub(crate) enum LogEntry {
+    /// a Rekor v1 entry
+    V1(RekorEntry),
+    /// a Rekor v2 entry: the bundle's `TransparencyLogEntry` as the log answered it
+    V2(serde_json::Value),
+}
+
+impl LogEntry {
+    /// The entry as a Sigstore bundle's `verificationMaterial.tlogEntries[]` item.
+    pub(crate) fn bundle_entry(&self) -> serde_json::Value {
+        match self {
+            LogEntry::V1(e) => e.bundle_entry(),
+            LogEntry::V2(v) => v.clone(),
         }
     }
 
-    /// Records a signature over `digest` made by the key in `verifier_pem` (a certificate or public key),
-    /// and checks the entry ([`RekorEntry::check`]): it is ours, and the log's SET, proof and checkpoint
-    /// verify.
-    pub(crate) async fn record(
+    /// The entry's index in its log.
+    pub(crate) fn log_index(&self) -> Option<u64> {
+        match self {
+            LogEntry::V1(e) => u64::try_from(e.log_index).ok(),
+            LogEntry::V2(v) => rekor_v2::log_index(v),
+        }
+    }
+}
+
+impl Tlog {
+    /// Records a signature over `digest` made by `by` (whose PEM is `verifier_pem`) and checks the
+    /// answer against `trust` ([`RekorEntry::check`], [`rekor_v2::check`] with `timestamps`).
+    async fn record(
         &self,
+        trust: &TrustRoot,
         digest: &[u8; 32],
         signature: &[u8],
         verifier_pem: &str,
         by: LoggedBy<'_>,
-    ) -> Result<RekorEntry, Error> {
-        let proposed = rekor::hashedrekord(digest, signature, verifier_pem);
-        let entry = self.rekor.upload(&proposed).await?;
-        entry.check(&self.trust, Logged::Digest { digest, signature }, by)?;
-        Ok(entry)
+        timestamps: &[SignedTimestamp],
+    ) -> Result<LogEntry, Error> {
+        match self {
+            Tlog::V1(rekor) => {
+                let proposed = rekor::hashedrekord(digest, signature, verifier_pem);
+                let entry = rekor.upload(&proposed).await?;
+                entry.check(trust, Logged::Digest { digest, signature }, by)?;
+                Ok(LogEntry::V1(entry))
+            }
+            Tlog::V2(rekor) => {
+                let entry = rekor.upload(digest, signature, by).await?;
+                rekor_v2::check(&entry, timestamps, trust, digest, signature, by)?;
+                Ok(LogEntry::V2(entry))
+            }
+        }
     }
 
-    /// Records a DSSE envelope as a `dsse` entry and checks it the same way, with the statement's
-    /// subject digest as the artifact.
-    pub(crate) async fn record_dsse(
+    /// Records a DSSE envelope as a `dsse` entry and checks it against `trust` the same way, with the
+    /// statement's subject digest as the artifact. Rekor v1 only: a Rekor v2 log takes no image
+    /// signature here (the signer refuses one for images), so a v2 log records nothing (`None`).
+    async fn record_dsse(
         &self,
+        trust: &TrustRoot,
         envelope: &Envelope,
         subject: &[u8; 32],
         verifier_pem: &str,
         by: LoggedBy<'_>,
-    ) -> Result<RekorEntry, Error> {
-        let proposed = rekor::dsse(&envelope.to_json(), verifier_pem);
-        let entry = self.rekor.upload(&proposed).await?;
-        entry.check(&self.trust, Logged::Dsse { envelope, subject }, by)?;
-        Ok(entry)
+    ) -> Result<Option<RekorEntry>, Error> {
+        match self {
+            Tlog::V1(rekor) => {
+                let proposed = rekor::dsse(&envelope.to_json(), verifier_pem);
+                let entry = rekor.upload(&proposed).await?;
+                entry.check(trust, Logged::Dsse { envelope, subject }, by)?;
+                Ok(Some(entry))
+            }
+            Tlog::V2(_) => Ok(None),
+        }
     }
+}
+
+/// What one signature became: the DER signature, the PEM that verifies it (key or certificate), its
+/// timestamps and its log entries (both checked).
+#[derive(Clone, Debug)]
+pub(crate) struct Signed {
+    /// the DER signature
+    pub(crate) signature: Vec<u8>,
+    /// the RFC 3161 timestamps over it, one per timestamp authority
+    pub(crate) timestamps: Vec<SignedTimestamp>,
+    /// its transparency log entries, one per log
+    pub(crate) entries: Vec<LogEntry>,
 }
 
 /// Who signed, as reports name it.
@@ -217,41 +275,148 @@ enum Holder {
 }
 
 /// A signer made ready once per run (the key loaded, or the token, ephemeral key and certificate),
-/// with the Rekor log when uploading; then used for any number of signatures.
+/// with its timestamp authorities and logs; then used for any number of signatures.
 #[derive(Debug)]
 pub(crate) struct Signer {
     holder: Holder,
-    tlog: Option<Tlog>,
+    tsas: Vec<Tsa>,
+    tlogs: Vec<Tlog>,
+    trust: Option<TrustRoot>,
+}
+
+/// Where a service came from, for the log lines that name it.
+fn from_flag(flag: &str) -> String {
+    format!("given with {flag}")
 }
 
 impl Signer {
-    /// Loads the key, or gets the token and certificate; `what_goes_public` names what the log would
-    /// publish (for the private repository policy with a key).
+    /// Loads the key, or gets the token and certificate; finds the services (flags, else the signing
+    /// config) and the trusted root (a file, else TUF), saying where each came from;
+    /// `what_goes_public` names what the log would publish (for the private repository policy with a
+    /// key). `rekor_v2` says whether the caller can carry Rekor v2 entries (a Sigstore bundle can;
+    /// cosign's `.sig` layer annotation cannot).
     pub(crate) async fn prepare(
         sign_with: &SignWith,
         instance: &Instance,
         tlog_upload: bool,
         what_goes_public: &str,
+        rekor_v2: bool,
         ui: &mut Ui,
     ) -> Result<Signer, Error> {
+        let now = jiff::Timestamp::now();
         let keyless = matches!(sign_with, SignWith::Keyless(_));
-        // The trust material is read only when something is to be checked against it.
-        let trust = if keyless || tlog_upload {
-            Some(TrustRoot::load(instance.trusted_root.as_deref())?)
-        } else {
-            None
+        // With a key and no log nothing is published and nothing is checked: no trust material, no
+        // signing config, no TUF (unless a timestamp authority is named explicitly).
+        let needs = Needs {
+            root: keyless || tlog_upload || instance.tsa_url.is_some(),
+            config: (keyless && instance.fulcio_url.is_none())
+                || (tlog_upload && instance.rekor_url.is_none()),
         };
+        let loaded = sources::load(&instance.trust, needs, now).await?;
+        for w in &loaded.warnings {
+            ui.warn(w);
+        }
+        if let Some(root) = &loaded.root {
+            let (source, age) = root.source().provenance(now);
+            ui.info(&format!("Trusted root: {source}, {age}"));
+        }
+        let config = loaded.config.as_ref().map(|c| &c.config);
+        let config_origin = config.map(|c| c.origin().to_string()).unwrap_or_default();
+        let fulcio_url = match (&instance.fulcio_url, config, keyless) {
+            (_, _, false) => None,
+            (Some(url), _, true) => {
+                ui.info(&format!("Fulcio: {url} ({})", from_flag("--fulcio-url")));
+                Some(url.clone())
+            }
+            (None, Some(c), true) => {
+                let s = c.fulcio(now)?;
+                ui.info(&format!("Fulcio: {} (from {config_origin})", s.url));
+                Some(s.url)
+            }
+            (None, None, true) => None,
+        };
+        let logs: Vec<Service> = match (&instance.rekor_url, config, tlog_upload) {
+            (_, _, false) => Vec::new(),
+            (Some(url), _, true) => {
+                let version = instance.rekor_version.unwrap_or(1);
+                ui.info(&format!(
+                    "Rekor: {url} (API v{version}, {})",
+                    from_flag("--rekor-url")
+                ));
+                vec![Service {
+                    url: url.clone(),
+                    version,
+                    operator: None,
+                }]
+            }
+            (None, Some(c), true) => {
+                let chosen = c.rekor(instance.rekor_version, now)?;
+                for s in &chosen {
+                    ui.info(&format!(
+                        "Rekor: {} (API v{}, from {config_origin})",
+                        s.url, s.version
+                    ));
+                }
+                chosen
+            }
+            (None, None, true) => Vec::new(),
+        };
+        // Timestamps: the one named with a flag, else those of the signing config in use.
+        let tsa_urls: Vec<String> = match (&instance.tsa_url, config, needs.root) {
+            (Some(url), _, _) => {
+                ui.info(&format!(
+                    "Timestamp authority: {url} ({})",
+                    from_flag("--timestamp-server-url")
+                ));
+                vec![url.clone()]
+            }
+            (None, Some(c), true) => {
+                let chosen = c.tsas(now)?;
+                for s in &chosen {
+                    ui.info(&format!(
+                        "Timestamp authority: {} (from {config_origin})",
+                        s.url
+                    ));
+                }
+                chosen.into_iter().map(|s| s.url).collect()
+            }
+            _ => Vec::new(),
+        };
+        if logs.iter().any(|l| l.version == 2) {
+            if !rekor_v2 {
+                return Err(Error::NotAvailable {
+                    message: "the Rekor log chosen is a Rekor v2 log, whose entries only fit in a Sigstore bundle; `sign` writes cosign's .sig layout, whose bundle annotation holds a Rekor v1 entry".into(),
+                    hint: "sign images with a Rekor v1 log (--rekor-version 1), or sign files with sign-blob --bundle".into(),
+                });
+            }
+            if tsa_urls.is_empty() {
+                return Err(Error::Usage {
+                    message: "a Rekor v2 entry has no time of its own, and no timestamp authority is named: the signing config lists none".into(),
+                    hint: Some("name one with --timestamp-server-url, or log to Rekor v1 (--rekor-version 1)".into()),
+                });
+            }
+        }
         let http = http_client()?;
-        let tlog = match (&trust, tlog_upload) {
-            (Some(t), true) => Some(Tlog::new(&http, &instance.rekor_url, t.clone())),
-            _ => None,
-        };
+        let tsas = tsa_urls
+            .iter()
+            .map(|u| Tsa::new(u).map_err(Error::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tlogs: Vec<Tlog> = logs
+            .iter()
+            .map(|l| {
+                if l.version == 2 {
+                    Tlog::V2(RekorV2::new(http.clone(), &l.url))
+                } else {
+                    Tlog::V1(Rekor::new(http.clone(), &l.url))
+                }
+            })
+            .collect();
         let holder = match sign_with {
             SignWith::Key { key, password } => {
                 let loaded = key.load_private(password, ui).map_err(|e| {
                     Error::key(format!("cannot load the private key from {key}"), e)
                 })?;
-                if tlog.is_some() {
+                if !tlogs.is_empty() {
                     check_private_repository(instance, None, what_goes_public, ui)?;
                 }
                 let public = loaded.public_key();
@@ -261,15 +426,27 @@ impl Signer {
                 }
             }
             SignWith::Keyless(token) => {
-                // Loaded above for keyless signing; loading it here would only repeat that.
-                let root = match trust {
-                    Some(t) => t,
-                    None => TrustRoot::load(instance.trusted_root.as_deref())?,
+                let (Some(root), Some(url)) = (&loaded.root, &fulcio_url) else {
+                    // `needs` asked for both: the loader returns them or fails.
+                    return Err(Error::input(
+                        "no trusted root or certificate authority for keyless signing",
+                        "pass --trusted-root and --fulcio-url, or --signing-config",
+                    ));
                 };
-                Holder::Keyless(CertifiedKey::obtain(token, instance, &root, &http, ui).await?)
+                Holder::Keyless(CertifiedKey::obtain(token, instance, url, root, &http, ui).await?)
             }
         };
-        Ok(Signer { holder, tlog })
+        Ok(Signer {
+            holder,
+            tsas,
+            tlogs,
+            trust: loaded.root,
+        })
+    }
+
+    /// The trusted root this signer checks answers against (none for a key without a log).
+    pub(crate) fn trust(&self) -> Option<&TrustRoot> {
+        self.trust.as_ref()
     }
 
     /// The public key of a key signer (a fresh key each keyless run has none worth naming).
@@ -328,35 +505,63 @@ impl Signer {
         Ok((sig, pem))
     }
 
-    /// Records a signature in the log, when uploading.
-    pub(crate) async fn record(
-        &self,
-        digest: &[u8; 32],
-        signature: &[u8],
-        verifier_pem: &str,
-    ) -> Result<Option<RekorEntry>, Error> {
+    /// Whether signatures go to a transparency log.
+    pub(crate) fn logs(&self) -> bool {
+        !self.tlogs.is_empty()
+    }
+
+    /// The base URL of the first log (the one an image's `.sig` layer names), when logging.
+    pub(crate) fn log_url(&self) -> Option<&str> {
+        self.tlogs.first().map(|t| match t {
+            Tlog::V1(r) => r.url(),
+            Tlog::V2(r) => r.url(),
+        })
+    }
+
+    /// Signs a SHA-256 digest, has each timestamp authority date the signature, and records it in each
+    /// log; every answer is checked against the trusted root before it is returned.
+    pub(crate) async fn sign(&self, digest: &[u8; 32]) -> Result<Signed, Error> {
+        let (signature, pem) = self.sign_digest(digest)?;
         let by = self.logged_by();
-        match &self.tlog {
-            Some(t) => t
-                .record(digest, signature, verifier_pem, by)
-                .await
-                .map(Some),
-            None => Ok(None),
+        let mut timestamps = Vec::new();
+        let mut entries = Vec::new();
+        if let Some(trust) = &self.trust {
+            for tsa in &self.tsas {
+                timestamps.push(tsa.timestamp(&signature, trust).await?);
+            }
+            for log in &self.tlogs {
+                entries.push(
+                    log.record(trust, digest, &signature, &pem, by, &timestamps)
+                        .await?,
+                );
+            }
         }
+        Ok(Signed {
+            signature,
+            timestamps,
+            entries,
+        })
     }
 
     /// Signs an image payload into its `.sig` layer: the base64 signature, for keyless signing the
-    /// certificate and chain, and cosign's Rekor bundle when the log is used.
+    /// certificate and chain, cosign's Rekor bundle when a log is used, and cosign's RFC 3161
+    /// timestamp annotation when a timestamp authority is. (A layer holds one of each: the first.)
     pub(crate) async fn sign_layer(&self, payload: &[u8]) -> Result<SignatureLayer, Error> {
         let digest: [u8; 32] = sha2::Sha256::digest(payload).into();
-        let (sig, pem) = self.sign_digest(&digest)?;
-        let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&sig));
+        let signed = self.sign(&digest).await?;
+        let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&signed.signature));
         if let Holder::Keyless(c) = &self.holder {
             layer.certificate = Some(c.cert.leaf_pem.clone());
             layer.chain = Some(c.cert.chain_pem.clone());
         }
-        if let Some(entry) = self.record(&digest, &sig, &pem).await? {
+        if let Some(LogEntry::V1(entry)) = signed.entries.first() {
             layer.bundle = Some(entry.cosign_bundle_annotation());
+        }
+        if let Some(ts) = signed.timestamps.first() {
+            layer.extra.insert(
+                crate::oci::layout::ANN_RFC3161_TIMESTAMP.into(),
+                serde_json::json!({"SignedRFC3161Timestamp": B64.encode(&ts.response)}).to_string(),
+            );
         }
         Ok(layer)
     }
@@ -382,10 +587,16 @@ impl Signer {
         let (sig, pem) = self.sign_digest(&digest)?;
         let envelope = Envelope::new(dsse::IN_TOTO_PAYLOAD_TYPE, statement, &sig);
         let by = self.logged_by();
-        let entry = match &self.tlog {
-            Some(t) => Some(t.record_dsse(&envelope, subject, &pem, by).await?),
-            None => None,
-        };
+        // Every v1 log gets the entry (each answer checked); the bundle carries the first one.
+        let mut entry = None;
+        if let Some(trust) = &self.trust {
+            for log in &self.tlogs {
+                let recorded = log.record_dsse(trust, &envelope, subject, &pem, by).await?;
+                if entry.is_none() {
+                    entry = recorded;
+                }
+            }
+        }
         let bundle = if let Some(e) = &entry {
             e.bundle(
                 Logged::Dsse {
@@ -506,7 +717,7 @@ mod tests {
             key: crate::signing::KeyRef::File(path),
             password: crate::signing::PasswordSource::Given("pw".to_string().into()),
         };
-        let s = Signer::prepare(&with, &Instance::default(), false, "x", &mut ui)
+        let s = Signer::prepare(&with, &Instance::default(), false, "x", false, &mut ui)
             .await
             .unwrap();
         let layer = s.sign_layer(b"payload").await.unwrap();

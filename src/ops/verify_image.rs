@@ -23,12 +23,12 @@ use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
 use crate::signing::statement::Statement;
 use crate::signing::PublicKey;
+use crate::sigstore::trust::sources::TrustSettings;
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// `verify` (images).
 #[derive(Debug)]
@@ -37,8 +37,8 @@ pub(crate) struct VerifyImages {
     pub(crate) images: Vec<ImageRef>,
     /// a public key, or a keyless identity policy
     pub(crate) verify_with: VerifyWith,
-    /// the Sigstore instance's trusted root (None: the embedded public-good root)
-    pub(crate) trusted_root: Option<PathBuf>,
+    /// where the trusted root comes from (`--trusted-root`, else TUF)
+    pub(crate) trust: TrustSettings,
     /// annotations every accepted payload must carry
     pub(crate) annotations: BTreeMap<String, String>,
     /// `--insecure-ignore-tlog` was given
@@ -104,16 +104,16 @@ fn payload_rejection(
 struct Checker<'a> {
     key: Option<PublicKey>,
     policy: Option<&'a verify::KeylessPolicy>,
-    trusted_root: Option<&'a std::path::Path>,
+    settings: &'a TrustSettings,
     trust: Option<TrustRoot>,
     ignore_tlog: bool,
 }
 
 impl Checker<'_> {
     /// The trust material, read on first use (a key-only run without Rekor bundles never needs it).
-    fn trust(&mut self) -> Result<&TrustRoot, Error> {
+    async fn trust(&mut self, ui: &mut Ui) -> Result<&TrustRoot, Error> {
         if self.trust.is_none() {
-            self.trust = Some(TrustRoot::load(self.trusted_root)?);
+            self.trust = Some(super::trust::trusted_root(self.settings, ui).await?);
         }
         // just set above
         self.trust
@@ -123,12 +123,13 @@ impl Checker<'_> {
 
     /// Checks one signature layer: `Ok` with the payload and what the log check established (None when
     /// there was no Rekor bundle to check), `Err` with why this layer does not count.
-    fn check(
+    async fn check(
         &mut self,
         digest: &str,
         wanted: &BTreeMap<String, String>,
         payload: &[u8],
         ann: &BTreeMap<String, String>,
+        ui: &mut Ui,
     ) -> Result<Result<(SimpleSigning, Option<verify::Verified>), String>, Error> {
         if let Some(policy) = self.policy {
             if !ann.contains_key(layout::ANN_CERTIFICATE) {
@@ -144,7 +145,7 @@ impl Checker<'_> {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(e.to_string())),
             };
-            let trust = self.trust()?;
+            let trust = self.trust(ui).await?;
             let v = match verify::verify_bundle(
                 trust,
                 &bundle,
@@ -172,7 +173,7 @@ impl Checker<'_> {
             Ok(b) => b,
             Err(e) => return Ok(Err(format!("has a Rekor bundle that cannot be read: {e}"))),
         };
-        let trust = self.trust()?;
+        let trust = self.trust(ui).await?;
         Ok(
             match verify::verify_bundle(
                 trust,
@@ -191,12 +192,13 @@ impl Checker<'_> {
     /// Checks one Sigstore bundle attached to the image `reference` (`repo@digest`): `Ok` with what
     /// `cosign verify` prints for it and what the log check established (None when it has no log entry
     /// or the log was ignored), `Err` with why it does not count.
-    fn check_bundle(
+    async fn check_bundle(
         &mut self,
         reference: &str,
         digest: &str,
         wanted: &BTreeMap<String, String>,
         bytes: &[u8],
+        ui: &mut Ui,
     ) -> Result<Result<(SimpleSigning, Option<verify::Verified>), String>, Error> {
         use sigstore_verify::types::SignatureContent;
         let bundle = match verify::load_bundle(bytes) {
@@ -234,7 +236,7 @@ impl Checker<'_> {
         }
         let artifact = verify::Artifact::Digest(&artifact);
         let verified = if let Some(policy) = self.policy {
-            let trust = self.trust()?;
+            let trust = self.trust(ui).await?;
             match verify::verify_bundle(
                 trust,
                 &bundle,
@@ -263,7 +265,7 @@ impl Checker<'_> {
                     Err(e) => return Ok(Err(format!("does not verify with this key: {e}"))),
                 }
             } else {
-                let trust = self.trust()?;
+                let trust = self.trust(ui).await?;
                 match verify::verify_bundle(
                     trust,
                     &bundle,
@@ -334,12 +336,12 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
     let mut checker = Checker {
         key,
         policy,
-        trusted_root: req.trusted_root.as_deref(),
+        settings: &req.trust,
         trust: None,
         ignore_tlog: req.ignore_tlog,
     };
     if policy.is_some() {
-        checker.trust()?; // a bad --trusted-root fails before any registry traffic
+        checker.trust(ui).await?; // a bad --trusted-root fails before any registry traffic
     }
     let registry = Registry::new(req.registry.clone())?;
     for s in registry.secrets(&req.images)? {
@@ -406,7 +408,9 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
                         "MAX_SIGNATURE_BLOB",
                     )
                     .await?;
-                let r = checker.check(&digest, &req.annotations, &payload, &ann)?;
+                let r = checker
+                    .check(&digest, &req.annotations, &payload, &ann, ui)
+                    .await?;
                 accept(r, &mut legacy);
             }
         }
@@ -415,12 +419,9 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
         match found_bundles {
             Ok(Some(found)) => {
                 for b in &found.bundles {
-                    let r = checker.check_bundle(
-                        &at.to_string(),
-                        &digest,
-                        &req.annotations,
-                        &b.bytes,
-                    )?;
+                    let r = checker
+                        .check_bundle(&at.to_string(), &digest, &req.annotations, &b.bytes, ui)
+                        .await?;
                     accept(r, &mut bundle);
                 }
             }

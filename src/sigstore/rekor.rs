@@ -212,6 +212,11 @@ impl Rekor {
         }
     }
 
+    /// The log's base URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Uploads an entry; when the log already has it (409), fetches the existing one.
     pub(crate) async fn upload(&self, entry: &serde_json::Value) -> Result<RekorEntry, RekorError> {
         let endpoint = format!("{}/api/v1/log/entries", self.url);

@@ -2,15 +2,19 @@
 //!
 //! The format is Sigstore's `trusted_root.json` (protobuf-specs `TrustedRoot`, media type
 //! `application/vnd.dev.sigstore.trustedroot+json;version=0.1`), the file Sigstore clients get from
-//! the instance's TUF repository. Two sources:
-//! - the public-good instance (fulcio.sigstore.dev, rekor.sigstore.dev), from a snapshot embedded in
-//!   the binary so that verification works offline: [`PRODUCTION_TRUSTED_ROOT`], refreshed by
-//!   `scripts/refresh-trusted-root.sh` (see that script for where the snapshot comes from);
-//! - any other instance (a private deployment, the test services): `--trusted-root FILE`.
+//! the instance's TUF repository. Where it comes from, in order ([`sources`]): `--trusted-root FILE`;
+//! the TUF repository ([`tuf`]: Sigstore's public-good one, or a mirror set with `ferrosign initialize`
+//! or `TUF_MIRROR`); that repository's cache when its mirror cannot be reached; and for the public-good
+//! repository, a snapshot embedded in the binary ([`PRODUCTION_TRUSTED_ROOT`], refreshed by
+//! `scripts/refresh-trusted-root.sh`). The signing config ([`signing_config`]) comes the same way.
 //!
 //! Parsing uses the `sigstore-trust-root` model (Rekor v1 ECDSA and Rekor v2 Ed25519 log keys, CT
 //! logs, TSAs, validity windows); this module adds the source, structural checks that make a wrong
 //! file fail early with a clear reason, and lookups used in error messages.
+
+pub(crate) mod signing_config;
+pub(crate) mod sources;
+pub(crate) mod tuf;
 
 use sigstore_verify::trust_root::TrustedRoot;
 use std::fmt;
@@ -30,6 +34,62 @@ pub(crate) enum TrustSource {
     Production,
     /// A file given with `--trusted-root`.
     File(PathBuf),
+    /// The `trusted_root.json` target of a TUF repository.
+    Tuf {
+        /// the mirror's URL
+        mirror: String,
+        /// the TUF root version the metadata verified under
+        root_version: u64,
+        /// whether the mirror answered, or its cache stood in
+        fetched: Fetched,
+    },
+}
+
+/// Whether a TUF target came from the mirror just now or from its cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fetched {
+    /// Refreshed from the mirror in this run.
+    Now,
+    /// The mirror could not be reached and the cache (verified on its own) stood in.
+    Cached {
+        /// when the cache was last refreshed from the mirror, if known
+        refreshed: Option<jiff::Timestamp>,
+    },
+}
+
+impl TrustSource {
+    /// Where it came from and how old it is, for the job summary and reports: (`source`, `age`).
+    pub(crate) fn provenance(&self, now: jiff::Timestamp) -> (String, String) {
+        match self {
+            TrustSource::Production => (
+                "embedded public-good snapshot".into(),
+                format!(
+                    "taken {} ({} old)",
+                    sources::EMBEDDED_SNAPSHOT_DATE,
+                    sources::embedded_age(now)
+                ),
+            ),
+            TrustSource::File(p) => (format!("file {}", p.display()), "as given".into()),
+            TrustSource::Tuf {
+                mirror,
+                root_version,
+                fetched,
+            } => {
+                let source = format!("TUF {mirror} (root v{root_version})");
+                let age = match fetched {
+                    Fetched::Now => "refreshed now".to_string(),
+                    Fetched::Cached { refreshed: None } => "cached, age unknown".to_string(),
+                    Fetched::Cached {
+                        refreshed: Some(at),
+                    } => format!(
+                        "cached, refreshed {} ago",
+                        sources::span(now.as_second() - at.as_second())
+                    ),
+                };
+                (source, age)
+            }
+        }
+    }
 }
 
 impl fmt::Display for TrustSource {
@@ -39,6 +99,15 @@ impl fmt::Display for TrustSource {
                 f.write_str("the public-good Sigstore trusted root (embedded)")
             }
             TrustSource::File(p) => write!(f, "the trusted root {}", p.display()),
+            TrustSource::Tuf {
+                mirror, fetched, ..
+            } => {
+                write!(f, "the trusted root of the TUF repository {mirror}")?;
+                if *fetched != Fetched::Now {
+                    f.write_str(" (its cached copy)")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -71,6 +140,18 @@ pub(crate) enum TrustError {
         /// what is wrong
         reason: String,
     },
+    /// The TUF repository could not be used (and nothing may stand in for it).
+    #[error(transparent)]
+    Tuf(#[from] tuf::TufError),
+    /// The signing config cannot be read or used.
+    #[error(transparent)]
+    SigningConfig(#[from] signing_config::SigningConfigError),
+    /// A service is needed from the signing config, and the TUF repository publishes none.
+    #[error("the TUF repository {mirror} publishes no signing_config.v0.2.json, and a service to sign with is not named")]
+    NoSigningConfig {
+        /// the mirror
+        mirror: String,
+    },
 }
 
 impl TrustError {
@@ -86,6 +167,20 @@ impl TrustError {
                  of that name), or omit it to use the public-good instance"
                     .into()
             }
+            TrustError::Tuf(e) => e.hint(),
+            TrustError::SigningConfig(e) => e.hint(),
+            TrustError::NoSigningConfig { .. } => {
+                "name the services with --fulcio-url and --rekor-url, or pass --signing-config FILE".into()
+            }
+        }
+    }
+
+    /// Whether this is the request's fault (a file it names cannot be used: exit 2) rather than a
+    /// failure of the TUF repository while running (exit 1).
+    pub(crate) fn is_input(&self) -> bool {
+        match self {
+            TrustError::Tuf(e) => e.is_input(),
+            _ => true,
         }
     }
 }
@@ -120,14 +215,6 @@ impl TrustRoot {
                 source,
             })?;
         Self::parse(&text, TrustSource::File(path.to_path_buf()))
-    }
-
-    /// The file if one is given, else the public-good root.
-    pub(crate) fn load(path: Option<&Path>) -> Result<Self, TrustError> {
-        match path {
-            Some(p) => Self::from_file(p),
-            None => Self::production(),
-        }
     }
 
     /// Parses and checks a trusted root's JSON text.

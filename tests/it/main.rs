@@ -11,6 +11,7 @@
 
 mod sigstore_fake;
 mod support;
+mod tuf_peer;
 
 mod action;
 mod action_docker_config;
@@ -30,4 +31,5 @@ mod referrers;
 mod registry;
 mod registry_peers;
 mod secrets;
+mod trust;
 mod verify;

@@ -80,6 +80,37 @@ impl FakeSigstore {
         Self::start_args(&[], &[], &["--rekor-v2"])
     }
 
+    /// Starts one with an RFC 3161 timestamp authority beside Rekor v1 (`--tsa`) and these faults.
+    pub fn start_tsa(faults: &[&str]) -> Self {
+        Self::start_args(faults, &[], &["--tsa"])
+    }
+
+    /// The current `ready.json` (rewritten by a rotation: fresh tokens, the new log ID, `tsa_url`).
+    pub fn current(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.dir.path().join("ready.json")).expect("ready.json");
+        serde_json::from_str(&text).expect("ready.json is JSON")
+    }
+
+    /// A fresh identity token (from the current `ready.json`).
+    pub fn token(&self) -> String {
+        self.current()["token"].as_str().expect("token").to_string()
+    }
+
+    /// The signing config the instance writes (`signing_config.v0.2.json`).
+    pub fn signing_config(&self) -> PathBuf {
+        self.get("signing_config").into()
+    }
+
+    /// How many requests each faultable service (`oidc`, `fulcio`, `rekor`, `tsa`) has had.
+    pub fn counts(&self) -> serde_json::Value {
+        let out = Command::new("curl")
+            .args(["-sf", "--noproxy", "*"])
+            .arg(format!("{}/__test__/counts", self.url()))
+            .output()
+            .expect("run curl");
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    }
+
     fn start_args(faults: &[&str], claims: &[&str], args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(sigstore_venv().join("bin/python"));

@@ -43,7 +43,14 @@ pub fn loopback_only(c: &mut Command) {
         .env("no_proxy", "127.0.0.1,localhost,::1");
 }
 
-/// A `ferrosign` command with a clean environment (no GITHUB_*, no COSIGN_*), run in `dir`.
+/// A TUF mirror address where nothing listens (the dead proxy's): the default for every test, so that
+/// a run that reaches for the TUF repository without a test asking for one fails over to the embedded
+/// public-good snapshot at once, and never talks to Sigstore's public repository.
+pub const DEAD_TUF_MIRROR: &str = "http://127.0.0.1:9";
+
+/// A `ferrosign` command with a clean environment (no GITHUB_*, no COSIGN_*), run in `dir`; its TUF cache
+/// is `dir/.ferrosign-tuf` and its TUF mirror [`DEAD_TUF_MIRROR`] (tests of TUF set `TUF_MIRROR` to the
+/// loopback repository of tests/peers/tuf).
 pub fn ferrosign(dir: &Path) -> Command {
     let mut c = Command::new(bin());
     c.current_dir(dir).env_clear();
@@ -52,6 +59,8 @@ pub fn ferrosign(dir: &Path) -> Command {
             c.env(keep, v);
         }
     }
+    c.env("FERROSIGN_TUF_CACHE", dir.join(".ferrosign-tuf"))
+        .env("TUF_MIRROR", DEAD_TUF_MIRROR);
     loopback_only(&mut c);
     c.stdin(Stdio::null());
     c

@@ -22,7 +22,7 @@ Everything uses real cryptography, and each service checks what the real one che
 - POST /__test__/rotate (JSON: rekor_key, tsa, second_log "v1"|"v2", rekor_selector): the instance rotates
   its Rekor key, adds the TSA or a second log, and rewrites the files below (see Instance.rotate).
 - GET /__test__/tokens: every identity token minted so far and the request token (leak tests).
-- GET /__test__/counts: how many requests each service (fulcio, rekor, oidc) received, e.g. {"fulcio": 1}.
+- GET /__test__/counts: how many requests each service (fulcio, rekor, oidc, tsa) received, e.g. {"fulcio": 1}.
 
 It writes, into --dir, what verifiers need to trust this instance: trusted_root.json,
 signing_config.v0.2.json, trust_config.json (sigstore-python's --trust-config), fulcio_chain.pem
@@ -40,6 +40,8 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   fulcio-detached-sct    answer with signedCertificateDetachedSct (SCT outside the certificate)
   rekor-status=CODE      Rekor answers CODE to every upload
   rekor-fail-once=CODE   Rekor answers CODE to the first upload, then works
+  tsa-status=CODE        the TSA answers CODE to every timestamp request
+  tsa-fail-once=CODE     the TSA answers CODE to the first timestamp request, then works
   rekor-foreign-key      SETs and checkpoints are signed with a key that is not in the trusted root
   rekor-other-entry      an upload is answered with another entry of the log (a valid one: SET, proof and
                          checkpoint all verify), as a log that replays an old answer would
@@ -998,6 +1000,9 @@ def make_handler(inst: Instance):
             url = urllib.parse.urlsplit(self.path)
             if url.path == "/api/v1/timestamp" and inst.tsa:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = inst.fault_status("tsa")
+                if status:
+                    return self.reply(status, err(status, f"test fault: the TSA answers {status}"))
                 try:
                     resp = inst.tsa.respond(raw)
                 except (ValueError, IndexError) as e:

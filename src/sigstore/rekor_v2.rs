@@ -1,0 +1,224 @@
+//! Rekor v2 (rekor-tiles' API): record a signature as a `hashedrekord` v0.0.2 entry and check the log's
+//! answer before anyone relies on it.
+//!
+//! Request (protobuf-specs `rekor/v2` `CreateEntryRequest`, JSON): `POST {base}/api/v2/log/entries` with
+//! `{"hashedRekordRequestV002":{"digest":"<b64 SHA-256>","signature":{"content":"<b64 signature>",
+//! "verifier":{"x509Certificate":{"rawBytes":"<b64 DER>"} | "publicKey":{"rawBytes":"<b64 DER SPKI>"},
+//! "keyDetails":"PKIX_ECDSA_P256_SHA_256"}}}}`. The answer is the bundle's `TransparencyLogEntry`
+//! itself: log index, log ID, kind and version, inclusion proof with a signed checkpoint, the
+//! canonicalized body — and no signed entry timestamp and no integrated time, which is why a v2 entry
+//! needs an RFC 3161 timestamp beside it ([`crate::sigstore::tsa`]).
+//!
+//! The check is sigstore-verify's, on a bundle made of the answer, the signature, the key or
+//! certificate and the timestamps: the body describes this signature, key or certificate and digest;
+//! the inclusion proof leads to a checkpoint signed by a Rekor v2 key of the trusted root; the
+//! timestamp verifies with a trusted TSA and, for a certificate, falls inside its validity and the
+//! chain to a trusted Fulcio CA holds at that time.
+
+use crate::net::{self, body_message, Http};
+use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
+use crate::sigstore::rekor::{LoggedBy, RekorError};
+use crate::sigstore::trust::TrustRoot;
+use crate::sigstore::tsa::SignedTimestamp;
+use crate::sigstore::verify::{verify_bundle, Artifact, ExpectedSigner, KeylessPolicy, Matcher};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+/// A Rekor v2 log.
+#[derive(Clone, Debug)]
+pub(crate) struct RekorV2 {
+    http: Http,
+    url: String,
+}
+
+/// The `hashedRekordRequestV002` for a signature over a SHA-256 digest by `by`.
+pub(crate) fn hashedrekord_request(
+    digest: &[u8; 32],
+    signature: &[u8],
+    by: LoggedBy<'_>,
+) -> serde_json::Value {
+    let verifier = match by {
+        LoggedBy::Key(key) => serde_json::json!({
+            "publicKey": {"rawBytes": B64.encode(key.to_der())},
+            "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+        }),
+        LoggedBy::Certificate(cert) => serde_json::json!({
+            "x509Certificate": {"rawBytes": B64.encode(&cert.leaf_der)},
+            "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+        }),
+    };
+    serde_json::json!({
+        "hashedRekordRequestV002": {
+            "digest": B64.encode(digest),
+            "signature": {"content": B64.encode(signature), "verifier": verifier},
+        }
+    })
+}
+
+impl RekorV2 {
+    /// A client for the Rekor v2 log whose base URL is `url`.
+    pub(crate) fn new(http: Http, url: &str) -> Self {
+        RekorV2 {
+            http,
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The log's base URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Records the signature; returns the entry as the log answered it (a bundle's `tlogEntries[]`
+    /// item), not yet checked.
+    pub(crate) async fn upload(
+        &self,
+        digest: &[u8; 32],
+        signature: &[u8],
+        by: LoggedBy<'_>,
+    ) -> Result<serde_json::Value, RekorError> {
+        let endpoint = format!("{}/api/v2/log/entries", self.url);
+        let body = hashedrekord_request(digest, signature, by).to_string();
+        let resp = self.http.post_json(&endpoint, body).await?;
+        let status = resp.status();
+        let bytes = net::read_answer(resp, &endpoint, net::REKOR_ANSWER).await?;
+        if !status.is_success() {
+            let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
+            return Err(
+                if net::is_transient(reqwest::StatusCode::from_u16(status).unwrap_or_default()) {
+                    RekorError::Failed {
+                        url,
+                        status,
+                        message,
+                    }
+                } else {
+                    RekorError::Refused {
+                        url,
+                        status,
+                        message,
+                    }
+                },
+            );
+        }
+        let entry: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| RekorError::BadAnswer(format!("the Rekor v2 answer is not JSON: {e}")))?;
+        let kind = (
+            entry.pointer("/kindVersion/kind").and_then(|k| k.as_str()),
+            entry
+                .pointer("/kindVersion/version")
+                .and_then(|k| k.as_str()),
+        );
+        if kind != (Some("hashedrekord"), Some("0.0.2")) {
+            return Err(RekorError::BadAnswer(format!(
+                "the Rekor v2 answer is not a hashedrekord 0.0.2 entry (kindVersion {})",
+                entry
+                    .get("kindVersion")
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "missing".into())
+            )));
+        }
+        Ok(entry)
+    }
+}
+
+/// The index of a Rekor v2 entry (`logIndex`, a decimal string in protobuf JSON).
+pub(crate) fn log_index(entry: &serde_json::Value) -> Option<u64> {
+    match entry.get("logIndex")? {
+        serde_json::Value::String(s) => s.parse().ok(),
+        other => other.as_u64(),
+    }
+}
+
+/// The bundle's `timestampVerificationData` for these timestamps.
+pub(crate) fn timestamp_data(timestamps: &[SignedTimestamp]) -> Option<serde_json::Value> {
+    (!timestamps.is_empty()).then(|| {
+        serde_json::json!({
+            "rfc3161Timestamps": timestamps
+                .iter()
+                .map(|t| serde_json::json!({"signedTimestamp": B64.encode(&t.response)}))
+                .collect::<Vec<_>>()
+        })
+    })
+}
+
+/// Checks a Rekor v2 entry (see the module documentation) with the timestamps that date it.
+pub(crate) fn check(
+    entry: &serde_json::Value,
+    timestamps: &[SignedTimestamp],
+    trust: &TrustRoot,
+    digest: &[u8; 32],
+    signature: &[u8],
+    by: LoggedBy<'_>,
+) -> Result<(), RekorError> {
+    let mut material = match by {
+        LoggedBy::Key(_) => VerificationMaterial {
+            public_key: Some(PublicKeyIdentifier {
+                hint: String::new(),
+            }),
+            ..Default::default()
+        },
+        LoggedBy::Certificate(cert) => VerificationMaterial {
+            certificate: Some(X509Certificate {
+                raw_bytes: B64.encode(&cert.leaf_der),
+            }),
+            ..Default::default()
+        },
+    };
+    material.tlog_entries = vec![entry.clone()];
+    material.timestamp_verification_data = timestamp_data(timestamps);
+    let ours = Bundle::for_digest(material, digest, signature);
+    let unreadable = |e: serde_json::Error| {
+        RekorError::BadAnswer(format!(
+            "the Rekor v2 entry does not make a Sigstore bundle: {e}"
+        ))
+    };
+    let json = serde_json::to_value(&ours).map_err(unreadable)?;
+    let parsed: sigstore_verify::types::Bundle =
+        serde_json::from_value(json).map_err(unreadable)?;
+    let policy;
+    let expected = match by {
+        LoggedBy::Key(key) => ExpectedSigner::Key(key),
+        LoggedBy::Certificate(cert) => {
+            policy = KeylessPolicy {
+                identity: Matcher::Exact(cert.identity.clone()),
+                issuer: Matcher::Exact(cert.issuer.clone()),
+                insecure_ignore_sct: !cert.has_sct,
+                insecure_ignore_tlog: false,
+            };
+            ExpectedSigner::Keyless(&policy)
+        }
+    };
+    verify_bundle(trust, &parsed, Artifact::Digest(digest), expected)
+        .map(|_| ())
+        .map_err(|e| RekorError::Unverified(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_names_digest_signature_and_verifier() {
+        let key = crate::signing::PrivateKey::generate();
+        let public = key.public_key();
+        let r = hashedrekord_request(&[1u8; 32], b"sig", LoggedBy::Key(&public));
+        let h = &r["hashedRekordRequestV002"];
+        assert_eq!(h["digest"], B64.encode([1u8; 32]));
+        assert_eq!(h["signature"]["content"], B64.encode(b"sig"));
+        assert_eq!(
+            h["signature"]["verifier"]["publicKey"]["rawBytes"],
+            B64.encode(public.to_der())
+        );
+        assert_eq!(
+            h["signature"]["verifier"]["keyDetails"],
+            "PKIX_ECDSA_P256_SHA_256"
+        );
+    }
+
+    #[test]
+    fn log_indexes_are_protobuf_strings() {
+        assert_eq!(log_index(&serde_json::json!({"logIndex": "42"})), Some(42));
+        assert_eq!(log_index(&serde_json::json!({"logIndex": 7})), Some(7));
+        assert_eq!(log_index(&serde_json::json!({})), None);
+    }
+}
