@@ -213,7 +213,8 @@ fn bundles_signed_by_sigstore_js_verify_in_ferrosign() {
 /// entry from a log the trusted root does not list, with a checkpoint signed by another key (SET and
 /// inclusion proof valid, so that this check alone decides), with a certificate that expired or is not
 /// valid yet, or with its SCT detached. Each is refused before anything is written: exit 1, the check
-/// named in the error line, no bundle, and an image stays unsigned. A certificate fault is refused
+/// named in the error line, no bundle, and an image stays unsigned (with either layout: the bundle
+/// layout's `dsse` entry is checked like the `.sig` layout's `hashedrekord`). A certificate fault is refused
 /// before anything reaches Rekor (the log is public: nothing is published for a certificate we refuse).
 #[test]
 fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
@@ -262,7 +263,24 @@ fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
                     &image,
                 ])),
             ),
+            (
+                "sign (bundle)",
+                // the bundle layout only: its `dsse` entry is checked like the `hashedrekord` one
+                run(keyless("sign").args([
+                    "--allow-insecure-registry",
+                    "--signature-format",
+                    "bundle",
+                    &image,
+                ])),
+            ),
         ] {
+            // the test instance's "other entry" is a `hashedrekord`: against a DSSE envelope its kind
+            // already differs, and that is what the check names
+            let needle = if what == "sign (bundle)" && fault == "rekor-other-entry" {
+                "incompatible with a DSSE envelope"
+            } else {
+                needle
+            };
             let error = r
                 .stderr
                 .lines()
@@ -283,7 +301,7 @@ fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
         );
         let uploads = fake.count("rekor");
         if reaches_rekor {
-            assert_eq!(uploads, 2, "{fault}: one upload per run");
+            assert_eq!(uploads, 3, "{fault}: one upload per run");
         } else {
             assert_eq!(
                 uploads, 0,
