@@ -224,3 +224,12 @@ stop_referrers_registry() {
   if [ -n "${RR_PID:-}" ]; then kill "$RR_PID" 2>/dev/null || true; wait "$RR_PID" 2>/dev/null || true; fi
   RR_PID=
 }
+
+# toxiproxy (Go module), the latency-adding proxy of the benchmark (bench/run.sh; not a test peer).
+TOXIPROXY_VERSION=v2.12.0
+export FERROSIGN_TOXIPROXY="$FERROSIGN_CACHE/toxiproxy-$TOXIPROXY_VERSION/server"
+install_toxiproxy() {
+  [ -x "$FERROSIGN_TOXIPROXY" ] && return 0
+  echo "== installing toxiproxy $TOXIPROXY_VERSION (go install, cached in $FERROSIGN_CACHE)"
+  GOBIN="$(dirname "$FERROSIGN_TOXIPROXY")" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+}

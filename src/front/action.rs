@@ -194,6 +194,10 @@ pub(crate) fn plan(env: &Env<'_>, inputs: &Inputs<'_, '_>) -> Result<Plan, Error
             verify_after: verify,
             keep_going: true,
             docker_media_types: validate::docker_media_types(env)?,
+            max_workers: validate::max_workers(
+                Words::Action,
+                inputs.get("max-workers").as_deref(),
+            )?,
         }),
         show_summary,
         hints,

@@ -85,6 +85,10 @@ pub(crate) struct SignArgs {
     /// For an image index, also sign every manifest it lists.
     #[arg(short = 'r', long)]
     pub(crate) recursive: bool,
+    /// How many images (and with --recursive, manifests of an index) to sign at once, 1 to 64
+    /// (default 8). Output stays in the order the images were given.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_workers: Option<String>,
     /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -514,6 +518,7 @@ fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
         verify_after: false,
         keep_going: false,
         docker_media_types: validate::docker_media_types(env)?,
+        max_workers: validate::max_workers(Words::Cli, a.max_workers.as_deref())?,
     }))
 }
 

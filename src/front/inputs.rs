@@ -39,6 +39,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("default-annotations", Some("true")),
     input("recursive", Some("false")),
     input("signature-format", Some("both")),
+    input("max-workers", Some("8")),
     input("tlog-upload", Some("true")),
     input("fulcio-url", Some("")),
     input("rekor-url", Some("")),

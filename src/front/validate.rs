@@ -41,6 +41,8 @@ pub(crate) enum Setting {
     RegistryUsername,
     /// `--registry-password` / `registry-password`
     RegistryPassword,
+    /// `--max-workers` / `max-workers`
+    MaxWorkers,
 }
 
 impl Setting {
@@ -57,6 +59,7 @@ impl Setting {
             Setting::TufRoot => "TUF_ROOT_JSON",
             Setting::RegistryUsername => "--registry-username",
             Setting::RegistryPassword => "--registry-password",
+            Setting::MaxWorkers => "--max-workers",
         }
     }
 
@@ -73,6 +76,7 @@ impl Setting {
             Setting::TufRoot => "tuf-root",
             Setting::RegistryUsername => "registry-username",
             Setting::RegistryPassword => "registry-password",
+            Setting::MaxWorkers => "max-workers",
         }
     }
 }
@@ -276,6 +280,29 @@ pub(crate) fn rekor_version(words: Words, value: &str) -> Result<u32, Error> {
                 "pass {} or {}",
                 words.example(Setting::RekorVersion, "1"),
                 words.example(Setting::RekorVersion, "2")
+            ),
+        )),
+    }
+}
+
+/// How many images are signed at once: a whole number from 1 to
+/// [`crate::ops::sign_image::MAX_MAX_WORKERS`]; `None` gives the default
+/// ([`crate::ops::sign_image::DEFAULT_MAX_WORKERS`]).
+pub(crate) fn max_workers(words: Words, value: Option<&str>) -> Result<usize, Error> {
+    use crate::ops::sign_image::{DEFAULT_MAX_WORKERS, MAX_MAX_WORKERS};
+    let Some(value) = value else {
+        return Ok(DEFAULT_MAX_WORKERS);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_MAX_WORKERS).contains(&n) => Ok(n),
+        _ => Err(Error::usage(
+            format!(
+                "{} `{value}` is not a whole number from 1 to {MAX_MAX_WORKERS}",
+                words.name(Setting::MaxWorkers)
+            ),
+            format!(
+                "pass how many images to sign at once, e.g. {} (the default)",
+                words.example(Setting::MaxWorkers, &DEFAULT_MAX_WORKERS.to_string())
             ),
         )),
     }

@@ -12,6 +12,7 @@ pub(crate) mod files;
 use crate::secret::SecretString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// What can go wrong writing the runner's files (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
 #[derive(Debug, thiserror::Error)]
@@ -254,12 +255,98 @@ impl Ui {
         })
     }
 
+    /// A `Ui` for one of several tasks running at once: the same mode, wording and masks, but what it
+    /// writes is kept, in order and with its stream, until [`Ui::replay`] writes it out here. Tasks that
+    /// run concurrently thus print their lines in the order the caller replays them (the input order),
+    /// never interleaved. A secret must be masked on this `Ui` before the task starts: one masked only on
+    /// the capture would be announced to the runner late.
+    pub(crate) fn capture(&self) -> (Ui, Captured) {
+        let captured = Captured::default();
+        let ui = Ui {
+            actions: self.actions,
+            wording: self.wording,
+            out: Box::new(CaptureWriter {
+                to: captured.clone(),
+                stream: Stream::Out,
+            }),
+            err: Box::new(CaptureWriter {
+                to: captured.clone(),
+                stream: Stream::Err,
+            }),
+            masked: self.masked.clone(),
+            output_file: None,
+            summary_file: None,
+            warned_no_output_file: true,
+        };
+        (ui, captured)
+    }
+
+    /// Makes a capture redact everything `parent` masks now, including secrets registered after the
+    /// capture was made (the runner was told of them by `parent`).
+    pub(crate) fn adopt_masks(&mut self, parent: &Ui) {
+        self.masked.clone_from(&parent.masked);
+    }
+
+    /// Writes out what a [`Ui::capture`] kept, each chunk to its stream, in the order it was written.
+    pub(crate) fn replay(&mut self, captured: &Captured) {
+        let chunks = match captured.0.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for (stream, bytes) in chunks {
+            let w = match stream {
+                Stream::Out => &mut self.out,
+                Stream::Err => &mut self.err,
+            };
+            let _ = w.write_all(&bytes);
+            let _ = w.flush();
+        }
+    }
+
     /// Closes the group opened by [`Ui::group`].
     pub(crate) fn end_group(&mut self) {
         if self.actions {
             let _ = writeln!(self.out, "::endgroup::");
             let _ = self.out.flush();
         }
+    }
+}
+
+/// Which stream a captured chunk was written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// Chunks of bytes with their stream, in the order they were written.
+type Chunks = Vec<(Stream, Vec<u8>)>;
+
+/// What a [`Ui::capture`] wrote.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Captured(Arc<Mutex<Chunks>>);
+
+/// One stream of a captured `Ui`: appends to the last chunk when it is of the same stream.
+struct CaptureWriter {
+    to: Captured,
+    stream: Stream,
+}
+
+impl Write for CaptureWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let mut chunks = match self.to.0.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match chunks.last_mut() {
+            Some((s, bytes)) if *s == self.stream => bytes.extend_from_slice(b),
+            _ => chunks.push((self.stream, b.to_vec())),
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -363,6 +450,35 @@ mod tests {
         cli.set_output("a", "1").unwrap();
         cli.append_summary("x").unwrap();
         assert_eq!(o.text() + &e.text(), "");
+    }
+
+    #[test]
+    fn captured_output_is_replayed_in_order_with_its_streams_and_masks() {
+        let (mut ui, o, e) = ui(true);
+        ui.mask("s3cret");
+        let (mut a, ca) = ui.capture();
+        let (mut b, cb) = ui.capture();
+        b.info("b info");
+        a.group("Sign a");
+        a.info("a info s3cret");
+        a.warn("a warn");
+        a.end_group();
+        b.warn("b warn");
+        ui.mask("later");
+        b.adopt_masks(&ui);
+        b.info("b later");
+        assert_eq!(
+            o.text(),
+            "::add-mask::s3cret\n::add-mask::later\n",
+            "nothing before the replay"
+        );
+        ui.replay(&ca);
+        ui.replay(&cb);
+        assert_eq!(
+            o.text(),
+            "::add-mask::s3cret\n::add-mask::later\n::group::Sign a\n::warning::a warn\n::endgroup::\n::warning::b warn\n"
+        );
+        assert_eq!(e.text(), "a info ***\nb info\nb ***\n");
     }
 
     #[test]

@@ -7,10 +7,18 @@
 //!   the annotations on the subject), signed as a DSSE envelope (with a `dsse` Rekor entry), in a
 //!   Sigstore bundle v0.3 attached as an OCI 1.1 referrer (docs/cosign-bundle-layout.md §1).
 //!
+//! Images are signed concurrently, at most `max_workers` at a time, and so are the children of an index
+//! with `recursive` (at most `max_workers` manifests being signed at any moment in the whole run), all
+//! over the run's one registry client (one connection pool per registry) with the one key, or the one
+//! token and certificate, the run prepared. Each image logs into its own captured [`Ui`], written out in
+//! the input order as the images finish, so the log and the report read as if they had been signed one
+//! after the other.
+//!
 //! A registry that refuses manifests with a `subject` (no OCI 1.1): with `both` the `.sig` is kept, the
 //! run warns once and the report says which images have no bundle; with `bundle` the image fails.
 //!
-//! Two ways to meet a failed image: the CLI stops at the first (the error is the run's), the Action
+//! Two ways to meet a failed image: the CLI stops at the first (the error is the run's: no image starts
+//! after it, the ones under way finish), the Action
 //! (`keep_going`) signs each image in its own log group, reports each failure there and goes on; the
 //! report then lists what was not signed. With `verify_after` (the Action's `verify: true`) each image
 //! is verified right after signing, as a consumer would.
@@ -28,7 +36,17 @@ use crate::signing::statement::{Statement, COSIGN_SIGN_PREDICATE};
 use crate::sigstore::trust::sources::TrustSettings;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Semaphore;
+
+/// How many images (and `recursive` children) are signed at once unless told otherwise: the work is
+/// waiting on the registry and the log, not the CPU, so a 2-core runner keeps this many requests in
+/// flight without slowing any of them down.
+pub(crate) const DEFAULT_MAX_WORKERS: usize = 8;
+/// The largest `max_workers` accepted.
+pub(crate) const MAX_MAX_WORKERS: usize = 64;
 
 /// `sign` (images).
 #[derive(Debug)]
@@ -55,6 +73,9 @@ pub(crate) struct SignImages {
     pub(crate) keep_going: bool,
     /// write new `.sig` manifests with Docker media types (`COSIGN_DOCKER_MEDIA_TYPES=1`)
     pub(crate) docker_media_types: bool,
+    /// how many images (and children) are signed at once, 1 to [`MAX_MAX_WORKERS`]
+    /// ([`DEFAULT_MAX_WORKERS`] unless given)
+    pub(crate) max_workers: usize,
 }
 
 /// One manifest signed.
@@ -238,23 +259,55 @@ async fn children(
 
 /// Signs every image of the request. Errors that concern the whole run (the key, the token, the
 /// certificate, the registry client) are returned; an image's own failure ends up in the report.
+///
+/// Two stages: every image is resolved (its digest, and with `recursive` its children) while the signer
+/// is being prepared (the key decrypted, or the token and certificate fetched), so that the first
+/// requests do not wait for the key; then the images are signed. Both stages run `max_workers` images
+/// at a time.
 pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
     if !req.tlog_upload {
         ui.warn("--tlog-upload=false: the signatures are not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)");
     }
-    let signer = Signer::prepare(
-        &req.sign_with,
-        &req.instance,
-        req.tlog_upload,
-        "the signatures, public key and image digests go to the public Rekor log",
-        false,
-        ui,
-    )
-    .await?;
     let registry = Registry::new(req.registry.clone())?;
     for s in registry.secrets(&req.images)? {
         ui.mask(s.expose());
     }
+    let workers = req.max_workers.clamp(1, MAX_MAX_WORKERS);
+    let registry = &registry;
+    // Every capture is made once the registry's secrets are masked; stage 1 sees no other secret.
+    let captures: Vec<_> = req.images.iter().map(|_| ui.capture()).collect();
+    let resolving = futures_util::stream::iter(req.images.iter().zip(captures))
+        .map(|(image, (mut task_ui, captured))| async move {
+            if req.keep_going {
+                task_ui.group(&format!("Sign {image}"));
+            }
+            // One handle per image: it counts the image's own requests.
+            let handle = registry.for_image(true);
+            let targets = resolve_targets(req, &handle, image, &mut task_ui).await;
+            (image, targets.map(|t| (t, handle)), task_ui, captured)
+        })
+        .buffered(workers)
+        .collect::<Vec<_>>();
+    let (signer, resolved) = tokio::join!(
+        Signer::prepare(
+            &req.sign_with,
+            &req.instance,
+            req.tlog_upload,
+            "the signatures, public key and image digests go to the public Rekor log",
+            false,
+            ui,
+        ),
+        resolving
+    );
+    let signer = signer?;
+    // Preparing the signer may have masked a secret (the identity token): the captures redact it too.
+    let resolved: Vec<_> = resolved
+        .into_iter()
+        .map(|(image, targets, mut task_ui, captured)| {
+            task_ui.adopt_masks(ui);
+            (image, targets, task_ui, captured)
+        })
+        .collect();
     let mut report = SignReport {
         signed_by: signer.signed_by(),
         trust: signer
@@ -263,46 +316,88 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
         images: Vec::new(),
         failed: Vec::new(),
     };
-    let mut warned_refusal = false;
-    for image in &req.images {
-        if req.keep_going {
-            ui.group(&format!("Sign {image}"));
-        }
-        let handle = registry.for_image(true);
-        let result = sign_one(req, &signer, &handle, image, &mut warned_refusal, ui).await;
-        match result {
-            Ok(mut signed) => report.images.append(&mut signed),
-            Err(error) => {
+    // At most `workers` manifests are being signed at once in the whole run, children included; an
+    // image waits for a slot only around each manifest, never while holding one for its children.
+    let slots = Semaphore::new(workers);
+    // Without `keep_going`, the first failure stops the run: no image starts signing after it.
+    let stopped = AtomicBool::new(false);
+    // The registry's refusal of bundles is warned about once per run.
+    let warned_refusal = AtomicBool::new(false);
+    let shared = Shared {
+        signer: &signer,
+        slots: &slots,
+        warned_refusal: &warned_refusal,
+    };
+    let (shared, stopped) = (&shared, &stopped);
+    let mut results = futures_util::stream::iter(resolved)
+        .map(|(image, targets, mut task_ui, captured)| async move {
+            if stopped.load(Ordering::SeqCst) {
+                return (image, None, captured);
+            }
+            let result = match targets {
+                Ok(((targets, resolved_tag), handle)) => {
+                    sign_targets(
+                        req,
+                        shared,
+                        &handle,
+                        image,
+                        targets,
+                        resolved_tag,
+                        &mut task_ui,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(error) = &result {
                 if req.keep_going {
-                    ui.error(
+                    task_ui.error(
                         &format!("{image} was not signed: {error}"),
                         error.hint().as_deref(),
                     );
+                } else {
+                    stopped.store(true, Ordering::SeqCst);
                 }
-                report.failed.push(FailedImage {
-                    image: image.to_string(),
-                    error,
-                });
             }
-        }
-        if req.keep_going {
-            ui.end_group();
-        } else if !report.failed.is_empty() {
-            break;
+            if req.keep_going {
+                task_ui.end_group();
+            }
+            (image, Some(result), captured)
+        })
+        .buffered(workers);
+    // In the input order, whatever order they finish in.
+    while let Some((image, result, captured)) = results.next().await {
+        ui.replay(&captured);
+        match result {
+            None => {}
+            Some(Ok(mut signed)) => report.images.append(&mut signed),
+            Some(Err(error)) => report.failed.push(FailedImage {
+                image: image.to_string(),
+                error,
+            }),
         }
     }
     Ok(report)
 }
 
-/// Signs one image (and with `recursive` its children), then verifies it when asked.
-async fn sign_one(
+/// What the images signed at once share: the signer, the run's slots, the once-per-run warning.
+struct Shared<'a> {
+    signer: &'a Signer,
+    slots: &'a Semaphore,
+    warned_refusal: &'a AtomicBool,
+}
+
+/// The manifests to sign for one image: its digest (resolving a tag), and with `recursive` the
+/// manifests its index lists, each with its parent index; and the tag that was resolved, if any.
+type Targets = (Vec<(String, Option<String>)>, Option<String>);
+
+/// Stage 1 for one image: what to sign ([`Targets`]).
+async fn resolve_targets(
     req: &SignImages,
-    signer: &Signer,
     registry: &Registry,
     image: &ImageRef,
-    warned_refusal: &mut bool,
     ui: &mut Ui,
-) -> Result<Vec<SignedManifest>, Error> {
+) -> Result<Targets, Error> {
     if let Some(notice) = registry.withheld_notice(image) {
         ui.info(&notice);
     }
@@ -313,110 +408,149 @@ async fn sign_one(
         children(registry, image, &digest, 0, &mut kids).await?;
         targets.extend(kids.into_iter().map(|(d, p)| (d, Some(p))));
     }
+    Ok((targets, resolved_tag))
+}
+
+/// Stage 2 for one image: signs its manifests (concurrently), then verifies them when asked.
+async fn sign_targets(
+    req: &SignImages,
+    shared: &Shared<'_>,
+    registry: &Registry,
+    image: &ImageRef,
+    targets: Vec<(String, Option<String>)>,
+    resolved_tag: Option<String>,
+    ui: &mut Ui,
+) -> Result<Vec<SignedManifest>, Error> {
+    let captures: Vec<_> = targets.iter().map(|_| ui.capture()).collect();
+    let mut results = futures_util::stream::iter(targets.into_iter().zip(captures))
+        .map(|((target, parent), (mut target_ui, captured))| async move {
+            // The run's semaphore is never closed, so a slot always comes.
+            let _slot = shared.slots.acquire().await.ok();
+            let result =
+                sign_target(req, shared, registry, image, target, parent, &mut target_ui).await;
+            (result, captured)
+        })
+        .buffered(req.max_workers.clamp(1, MAX_MAX_WORKERS));
     let mut signed = Vec::new();
-    for (target, parent) in targets {
-        let at = image.with_digest(&target);
-        let (legacy, bundle) = tokio::join!(
-            async {
-                if req.format.legacy() {
-                    write_legacy(req, signer, registry, image, &target)
-                        .await
-                        .map(Some)
-                } else {
-                    Ok(None)
-                }
-            },
-            async {
-                if req.format.bundle() {
-                    write_bundle(req, signer, registry, image, &target)
-                        .await
-                        .map(Some)
-                } else {
-                    Ok(None)
-                }
-            }
-        );
-        let legacy = legacy?;
-        if let Some(l) = &legacy {
-            if let Some(i) = l.rekor_log_index {
-                ui.info(&format!("tlog entry created with index: {i}"));
-            }
-            if l.added {
-                ui.info(&format!("Pushing signature to: {}", l.signature_ref));
-            } else {
-                ui.info(&format!(
-                    "{at} already has this signature in {}: nothing to add",
-                    l.signature_ref
-                ));
-            }
+    while let Some((result, captured)) = results.next().await {
+        ui.replay(&captured);
+        let mut s = result?;
+        if s.parent.is_none() {
+            s.resolved_tag.clone_from(&resolved_tag);
         }
-        let (bundle, bundle_refused) = match bundle {
-            Ok(b) => (b, None),
-            Err(Error::Oci(OciError::SubjectRefused { message, .. }))
-                if req.format == SignatureFormat::Both =>
-            {
-                if !*warned_refusal {
-                    ui.warn(&format!(
-                        "{} refused the Sigstore bundle (a manifest with a `subject`, OCI 1.1): {message}. \
-                         The `.sig` signatures are written; cosign v3 and v2.6.3+ read them as long as no \
-                         one attaches a bundle to the image",
-                        image.registry()
-                    ));
-                    *warned_refusal = true;
-                }
-                (None, Some(message))
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(b) = &bundle {
-            if let Some(i) = b.rekor_log_index {
-                ui.info(&format!("tlog entry created with index: {i} (dsse)"));
-            }
-            ui.info(&format!(
-                "Attaching Sigstore bundle to {at}: {}{}",
-                b.referrer,
-                match b.recorded {
-                    Recorded::Api => "",
-                    Recorded::TagSchema => " (listed in the referrers tag schema index)",
-                }
-            ));
-        }
-        let rekor_url = legacy
-            .as_ref()
-            .and_then(|l| l.rekor_log_index)
-            .or(bundle.as_ref().and_then(|b| b.rekor_log_index))
-            .and(signer.log_url())
-            .map(str::to_string);
-        signed.push(SignedManifest {
-            reference: image.to_string(),
-            repository: image.name(),
-            image: at.to_string(),
-            digest: target.clone(),
-            resolved_tag: if parent.is_none() {
-                resolved_tag.clone()
-            } else {
-                None
-            },
-            parent: parent.map(|p| image.with_digest(&p).to_string()),
-            legacy,
-            bundle,
-            bundle_refused,
-            rekor_url,
-            verified: None,
-            requests: 0,
-        });
+        signed.push(s);
     }
+    drop(results);
     if let Some(first) = signed.first_mut() {
         first.requests = registry.requests();
     }
     if req.verify_after {
-        let result = verify_signed(req, signer, &signed, ui).await;
+        let result = verify_signed(req, shared.signer, &signed, ui).await;
         for s in &mut signed {
             s.verified = Some(result.is_ok());
         }
         result?;
     }
     Ok(signed)
+}
+
+/// Signs one manifest of an image (the image itself, or with `parent` a child of its index) in the
+/// layouts of the request's format, side by side.
+async fn sign_target(
+    req: &SignImages,
+    shared: &Shared<'_>,
+    registry: &Registry,
+    image: &ImageRef,
+    target: String,
+    parent: Option<String>,
+    ui: &mut Ui,
+) -> Result<SignedManifest, Error> {
+    let signer = shared.signer;
+    let at = image.with_digest(&target);
+    let (legacy, bundle) = tokio::join!(
+        async {
+            if req.format.legacy() {
+                write_legacy(req, signer, registry, image, &target)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if req.format.bundle() {
+                write_bundle(req, signer, registry, image, &target)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    );
+    let legacy = legacy?;
+    if let Some(l) = &legacy {
+        if let Some(i) = l.rekor_log_index {
+            ui.info(&format!("tlog entry created with index: {i}"));
+        }
+        if l.added {
+            ui.info(&format!("Pushing signature to: {}", l.signature_ref));
+        } else {
+            ui.info(&format!(
+                "{at} already has this signature in {}: nothing to add",
+                l.signature_ref
+            ));
+        }
+    }
+    let (bundle, bundle_refused) = match bundle {
+        Ok(b) => (b, None),
+        Err(Error::Oci(OciError::SubjectRefused { message, .. }))
+            if req.format == SignatureFormat::Both =>
+        {
+            if !shared.warned_refusal.swap(true, Ordering::SeqCst) {
+                ui.warn(&format!(
+                    "{} refused the Sigstore bundle (a manifest with a `subject`, OCI 1.1): {message}. \
+                     The `.sig` signatures are written; cosign v3 and v2.6.3+ read them as long as no \
+                     one attaches a bundle to the image",
+                    image.registry()
+                ));
+            }
+            (None, Some(message))
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(b) = &bundle {
+        if let Some(i) = b.rekor_log_index {
+            ui.info(&format!("tlog entry created with index: {i} (dsse)"));
+        }
+        ui.info(&format!(
+            "Attaching Sigstore bundle to {at}: {}{}",
+            b.referrer,
+            match b.recorded {
+                Recorded::Api => "",
+                Recorded::TagSchema => " (listed in the referrers tag schema index)",
+            }
+        ));
+    }
+    let rekor_url = legacy
+        .as_ref()
+        .and_then(|l| l.rekor_log_index)
+        .or(bundle.as_ref().and_then(|b| b.rekor_log_index))
+        .and(signer.log_url())
+        .map(str::to_string);
+    Ok(SignedManifest {
+        reference: image.to_string(),
+        repository: image.name(),
+        image: at.to_string(),
+        digest: target.clone(),
+        resolved_tag: None,
+        parent: parent.map(|p| image.with_digest(&p).to_string()),
+        legacy,
+        bundle,
+        bundle_refused,
+        rekor_url,
+        verified: None,
+        requests: 0,
+    })
 }
 
 /// Signs `target` in the `.sig` layout.

@@ -15,7 +15,7 @@ use crate::gha::Ui;
 use crate::net::{Http, HttpOptions};
 use crate::oci::layout::SignatureLayer;
 use crate::signing::dsse::{self, Envelope};
-use crate::signing::{PrivateKey, PublicKey};
+use crate::signing::{keyfile, PrivateKey, PublicKey};
 use crate::sigstore::bundle::{
     self, Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate,
 };
@@ -413,9 +413,22 @@ impl Signer {
             .collect();
         let holder = match sign_with {
             SignWith::Key { key, password } => {
-                let loaded = key.load_private(password, ui).map_err(|e| {
-                    Error::key(format!("cannot load the private key from {key}"), e)
-                })?;
+                let context = || format!("cannot load the private key from {key}");
+                let text = key.read().map_err(|e| Error::key(context(), e))?;
+                let pw = password
+                    .get(false, ui)
+                    .map_err(|e| Error::key(context(), e))?;
+                // scrypt (64 MiB, a core for a while) on a blocking thread, so that what the caller
+                // runs beside this preparation (the registry's first requests) goes on meanwhile.
+                let loaded = tokio::task::spawn_blocking(move || {
+                    keyfile::decrypt(text.expose(), pw.expose().as_bytes())
+                })
+                .await
+                .map_err(|e| Error::Refused {
+                    message: format!("{}: the decryption stopped: {e}", context()),
+                    hint: None,
+                })?
+                .map_err(|e| Error::key(context(), e))?;
                 if !tlogs.is_empty() {
                     check_private_repository(instance, None, what_goes_public, ui)?;
                 }
@@ -710,7 +723,7 @@ mod tests {
         );
         let mut ui = Ui::new(false, Box::new(o), Box::new(e));
         let dir = tempfile::tempdir().unwrap();
-        let pem = crate::signing::keyfile::encrypt(&PrivateKey::generate(), b"pw").unwrap();
+        let pem = keyfile::encrypt(&PrivateKey::generate(), b"pw").unwrap();
         let path = dir.path().join("k.key");
         std::fs::write(&path, pem.expose()).unwrap();
         let with = SignWith::Key {

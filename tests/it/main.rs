@@ -17,6 +17,7 @@ mod action;
 mod action_docker_config;
 mod action_docs;
 mod action_sign;
+mod batch;
 mod blob;
 mod bundle;
 mod bundle_peers;
