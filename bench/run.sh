@@ -11,7 +11,8 @@
 #   bash bench/run.sh                                   # everything (about 20-30 min on 2 cores)
 #   bash bench/run.sh --n "1 10" --rtt 20 --modes key   # a part
 #   bash bench/run.sh --bin /path/to/ferrosign --label main-de8742b   # another ferrosign binary
-# Options: --n LIST, --cosign-n LIST (the N at which cosign runs too; default: every N), --rtt LIST (ms), --modes "key keyless", --tools "ferrosign cosign-v2 cosign-v3",
+# Options: --n LIST, --cosign-n LIST (the N at which cosign runs too; default: every N), --rtt LIST (ms), --modes "key keyless", --tools "ferrosign cosign-v2 cosign-v3"
+# (also ferrosign-legacy and ferrosign-bundle: one layout, key mode only),
 # --rounds R (rounds for N <= 10; N = 100 runs once), --bin PATH (default: the static build, as the
 # container image ships it), --label NAME, --out DIR (default .cache/bench/LABEL). Results: DIR/results.md,
 # DIR/results.tsv, DIR/sequence-*.txt (each tool's registry requests for one image).
@@ -125,9 +126,11 @@ esac
 # discarded, stderr to err.log. Keyless uses the identity token in $TOKEN (fetched before the clock starts).
 sign() {
   local tool=$1 mode=$2; shift 2
-  local cmd=()
+  local cmd=() f
   case $tool-$mode in
     ferrosign-key) cmd=("$bin" sign --key cosign.key --tlog-upload=false --allow-insecure-registry) ;;
+    ferrosign-legacy-key|ferrosign-bundle-key) f=${tool#ferrosign-}
+      cmd=("$bin" sign --signature-format "$f" --key cosign.key --tlog-upload=false --allow-insecure-registry) ;;
     ferrosign-keyless) cmd=("$bin" sign --allow-insecure-registry --fulcio-url "$SIG" --rekor-url "$SIG"
       --trusted-root "$work/sig/trusted_root.json" --identity-token "$TOKEN") ;;
     cosign-v2-key) cmd=("$FERROSIGN_COSIGN_V2" sign -y --key cosign.key --tlog-upload=false --allow-http-registry) ;;
@@ -157,7 +160,7 @@ measure() {
   mapfile -t refs < <($helper push "$REGISTRY" "$REG" "bench/$tool-$mode-$n-$RANDOM$RANDOM" "$n")
   before=$(requests)
   fail() { echo "$tool $mode failed:"; tail -5 "$work/err.log"; exit 1; }
-  if [ "$tool" = ferrosign ]; then
+  if [[ $tool == ferrosign* ]]; then
     token "$mode"; t0=$(now_ns)
     sign "$tool" "$mode" "${refs[@]}" || fail
     t1=$(now_ns)
@@ -174,8 +177,9 @@ measure() {
   if [ "$n" = 1 ] && [ ! -s "$out/sequence-$tool-$mode.txt" ]; then
     request_lines "$(( before + 1 ))" > "$out/sequence-$tool-$mode.txt"
   fi
-  # ferrosign and cosign v2 write the `.sig` layout: exactly one signature per image.
-  if [ "$tool" != cosign-v3 ]; then
+  # ferrosign (but with --signature-format bundle) and cosign v2 write the `.sig` layout: exactly one
+  # signature per image.
+  if [ "$tool" != cosign-v3 ] && [ "$tool" != ferrosign-bundle ]; then
     for r in "${refs[@]}"; do
       layers=$($helper layers "$REGISTRY" "$r")
       [ "$layers" = 1 ] || { echo "$tool left $layers signatures on $r"; exit 1; }
@@ -219,7 +223,7 @@ set_rtt 0
 first_cmd() {
   local ref="{}/bench/first@sha256:$(printf '0%.0s' $(seq 64))"
   case $1 in
-    ferrosign) echo "$bin sign --key cosign.key --tlog-upload=false --allow-insecure-registry $ref" ;;
+    ferrosign*) echo "$bin sign --key cosign.key --tlog-upload=false --allow-insecure-registry $ref" ;;
     cosign-v2) echo "$FERROSIGN_COSIGN_V2 sign -y --key cosign.key --tlog-upload=false --allow-http-registry $ref" ;;
     cosign-v3) echo "$FERROSIGN_COSIGN_V3 sign -y --key cosign.key --tlog-upload=false --use-signing-config=false --allow-http-registry $ref" ;;
   esac

@@ -30,7 +30,7 @@ use reqwest::header::{
     HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
 };
 use reqwest::{Method, StatusCode};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -116,6 +116,8 @@ pub(crate) struct Shared {
     /// (registry, repository, push) → token
     tokens: Mutex<HashMap<(String, String, bool), SecretString>>,
     creds: Mutex<HashMap<String, Credentials>>,
+    /// registries whose referrers API answered "not here" (404, 400, 406, another type) this run
+    pub(crate) no_referrers_api: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -243,6 +245,7 @@ impl Shared {
             hosts: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             creds: Mutex::new(HashMap::new()),
+            no_referrers_api: Mutex::new(HashSet::new()),
         })
     }
 

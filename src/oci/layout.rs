@@ -220,8 +220,10 @@ pub(crate) struct Attached {
 /// `application/vnd.docker.container.image.v1+json`; cosign `pkg/oci/mediatypes.go`).
 ///
 /// Requests for a first signature on a registry without auth: `GET` `.sig` (404) and the payload
-/// upload (`POST` mount → 202, `PUT`) side by side, the confirming `GET` `.sig` (404), the config upload
-/// (`POST` mount → 202, `PUT`), `PUT` `.sig`, and after the settling window one `GET` `.sig`: 8.
+/// upload (`POST` mount → 202, `PUT`) side by side, then the confirming `GET` `.sig` (404) and the
+/// config upload (`POST` mount → 202, `PUT`) side by side, `PUT` `.sig`, and after the settling window
+/// one `GET` `.sig`: 8 requests in 5 round trips plus the window ([`super::rmw`] says why each read
+/// stays).
 pub(crate) async fn attach(
     registry: &Registry,
     image: &ImageRef,

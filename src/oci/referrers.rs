@@ -34,7 +34,14 @@
 //! or a referrers API answering for the subject, means the registry keeps the list: done. Otherwise the
 //! `sha256-<hex>` index is updated with the race care of [`super::rmw`] (re-read, merge, never drop an
 //! entry), its entry carrying the manifest's `artifactType` and annotations (as the spec asks, and as
-//! go-containerregistry does not).
+//! go-containerregistry does not). A registry whose API said "not here" is remembered for the run
+//! ([`Registry::lacks_referrers_api`]): the images after the first go straight to the tag schema.
+//!
+//! Requests for a first bundle on a registry without auth: the empty config (`POST` mount: `201` once
+//! it is in the repository, else `202` + `PUT`) and the bundle blob (`POST` mount → `202`, `PUT`) side by
+//! side, `PUT` of the manifest by digest; with the API: done (4–5, 6–7 with the subject's `HEAD` the
+//! caller makes first). Tag schema: the probe (first image of the run only), then [`super::rmw`] on the
+//! index: `GET` (404), the confirming `GET` (404), `PUT`, and after the settling window one `GET`.
 
 use super::layout::Descriptor;
 use super::registry::{ManifestHead, Registry, MAX_MANIFEST_BYTES};
@@ -527,11 +534,15 @@ pub(crate) async fn attach(
     if pushed.oci_subject.as_deref() == Some(subject.digest.as_str()) {
         return Ok(done(Recorded::Api, None));
     }
-    if probe(registry, image, &subject.digest, None)
-        .await?
-        .is_some()
-    {
-        return Ok(done(Recorded::Api, None));
+    // A registry whose referrers API said "not here" once in this run is not asked again.
+    if !registry.lacks_referrers_api(image.registry()) {
+        if probe(registry, image, &subject.digest, None)
+            .await?
+            .is_some()
+        {
+            return Ok(done(Recorded::Api, None));
+        }
+        registry.note_no_referrers_api(image.registry());
     }
     let mut entry = Descriptor {
         media_type: OCI_MANIFEST.into(),

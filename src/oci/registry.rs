@@ -175,6 +175,23 @@ impl Registry {
         }
     }
 
+    /// True when `registry`'s referrers API answered "not here" earlier in this run
+    /// ([`Registry::note_no_referrers_api`]): writers then go straight to the tag schema.
+    pub(crate) fn lacks_referrers_api(&self, registry: &str) -> bool {
+        match self.shared.no_referrers_api.lock() {
+            Ok(set) => set.contains(registry),
+            Err(poisoned) => poisoned.into_inner().contains(registry),
+        }
+    }
+
+    /// Remembers for the rest of the run that `registry` has no referrers API.
+    pub(crate) fn note_no_referrers_api(&self, registry: &str) {
+        match self.shared.no_referrers_api.lock() {
+            Ok(mut set) => set.insert(registry.to_string()),
+            Err(poisoned) => poisoned.into_inner().insert(registry.to_string()),
+        };
+    }
+
     /// Requests this handle (and its clones) sent so far.
     pub(crate) fn requests(&self) -> u64 {
         self.requests.get()

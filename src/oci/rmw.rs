@@ -24,6 +24,27 @@
 //! read the same `404` writes a manifest without our entry. The window is per operation and spent in
 //! `tokio::time::sleep`, so the waits of images signed concurrently overlap.
 //!
+//! ## What each request is for, and why none of them can go (issue 15)
+//! A first entry costs, besides the blobs and the one `PUT`, three reads: the first `GET` (404), the
+//! confirming `GET` (404), and the re-read after the window. Each is needed for "no entry is ever lost",
+//! and each has a test that goes red without it:
+//! - the confirming read: a transient `404` of a tag that holds others' entries would otherwise make us
+//!   write a manifest holding only ours, erasing entries we never saw; the re-read after our `PUT` cannot
+//!   repair that (it shows what we wrote). `tests/it/hostile_cases.rs`
+//!   `one_transient_404_on_the_sig_manifest_on_sign`.
+//! - the re-read after the window: without a conditional `PUT`, two writers that read the same version
+//!   each write their own addition and the later `PUT` erases the earlier one; only the writer whose
+//!   entry was erased can notice, by reading after the other's `PUT` has landed. A writer that never reads
+//!   after its own `PUT` cannot know, so every writer needs one read after its `PUT` (and it must come
+//!   after the stale write could land: the window). `tests/it/batch.rs` (16 processes, both layouts),
+//!   `hostile_cases.rs` `sixteen_concurrent_signers_five_rounds` and `slow_sig_put_landing_after_the_others`,
+//!   `bundle.rs` `eight_parallel_bundle_signers_all_land`.
+//!
+//! What is done about their cost instead: the confirming read runs side by side with building the
+//! manifest to write (for the `.sig`, the config blob upload), so it costs no round trip of its own; the
+//! window is spent in `tokio::time::sleep`, so the windows of images signed concurrently, and of the two
+//! layouts of one image, overlap; the window starts at the confirming read, not at the first one.
+//!
 //! ## A write that stalls
 //! A manifest request has a deadline ([`super::registry::MANIFEST_DEADLINE`]). A `PUT` of ours that
 //! gets no answer in time has an unknown outcome: it may still land later (a proxy holding it) with
@@ -115,15 +136,29 @@ pub(crate) async fn update<'a, D: Doc + 'a>(
     let mut limbo_until: Option<Instant> = None;
     let mut first = first;
     loop {
-        let (current, started) = if let Some(read) = first.take() {
+        let (current, mut started) = if let Some(read) = first.take() {
             read
         } else {
             let started = Instant::now();
             (read::<D>(registry, tag).await?, started)
         };
+        // The manifest to write when the confirming read also says 404 (built beside that read).
+        let mut prebuilt = None;
         if current.is_none() && seen.is_empty() && writes == 0 && !confirmed {
             confirmed = true;
-            continue;
+            // The confirming read, and side by side the manifest we write if it is confirmed: only
+            // ours (its blobs are uploaded meanwhile; if the read finds a manifest after all, they are
+            // simply not referenced).
+            started = Instant::now();
+            let (again, built) =
+                tokio::join!(read::<D>(registry, tag), build(None, vec![ours.clone()]));
+            match again? {
+                Some(found) => {
+                    first = Some((Some(found), started));
+                    continue;
+                }
+                None => prebuilt = Some(built?),
+            }
         }
         if let Some(c) = &current {
             for e in c.entries() {
@@ -166,7 +201,11 @@ pub(crate) async fn update<'a, D: Doc + 'a>(
         }
         let mut entries = have.to_vec();
         entries.extend(missing);
-        let (bytes, media_type) = build(current.as_ref(), entries).await?;
+        // With `prebuilt`, nothing was read but 404s: `entries` is only ours, as it was built.
+        let (bytes, media_type) = match prebuilt.take() {
+            Some(built) => built,
+            None => build(current.as_ref(), entries).await?,
+        };
         let put_started = Instant::now();
         writes += 1;
         match registry.put_manifest(tag, &bytes, &media_type).await {

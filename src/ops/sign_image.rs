@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::layout::{self, ANN_SIGNATURE};
 use crate::oci::referrers::Recorded;
+use crate::oci::registry::ManifestHead;
 use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
 use crate::signing::statement::{Statement, COSIGN_SIGN_PREDICATE};
@@ -175,35 +176,43 @@ fn bundle_log_index(bundle: &str) -> Option<u64> {
     v["Payload"]["logIndex"].as_u64()
 }
 
-/// Resolves `image` to a digest; says so when a tag was resolved.
+/// Resolves `image` to its manifest's descriptor (one `HEAD`: its digest, media type and size, which
+/// the bundle layout's `subject` needs too); says so when a tag was resolved. Also returns the tag.
 pub(crate) async fn resolve(
     registry: &Registry,
     image: &ImageRef,
     ui: &mut Ui,
     verb: &str,
-) -> Result<(String, Option<String>), Error> {
-    let digest = registry.resolve_digest(image).await?;
-    if let Some(d) = image.digest() {
-        return Ok((d.to_string(), None));
+) -> Result<(ManifestHead, Option<String>), Error> {
+    let Some(head) = registry.head_manifest(image).await? else {
+        return Err(OciError::NotFound {
+            reference: image.to_string(),
+        }
+        .into());
+    };
+    if image.digest().is_some() {
+        return Ok((head, None));
     }
     let tag = image.reference().to_string();
+    let digest = &head.digest;
     ui.warn(&format!(
         "{image} uses a tag, not a digest: resolved it to {digest} and {verb} that digest. \
          Pass {}@{digest} to be sure of what you {verb}.",
         image.name()
     ));
-    Ok((digest, Some(tag)))
+    Ok((head, Some(tag)))
 }
 
 const MAX_DEPTH: usize = 4;
 
-/// The digests of an index's children, recursively (nested indexes included), in order.
+/// The manifests an index lists, recursively (nested indexes included), in order: each with its parent
+/// index's digest and its descriptor from the index (`None` when the entry lacks a media type or size).
 async fn children(
     registry: &Registry,
     image: &ImageRef,
     digest: &str,
     depth: usize,
-    out: &mut Vec<(String, String)>,
+    out: &mut Vec<Target>,
 ) -> Result<(), Error> {
     let at = image.with_digest(digest);
     let Some(m) = registry.get_manifest(&at).await? else {
@@ -230,6 +239,9 @@ async fn children(
     #[derive(serde::Deserialize)]
     struct Entry {
         digest: String,
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        size: Option<u64>,
     }
     let index: Index = serde_json::from_slice(&m.bytes).map_err(|e| OciError::Malformed {
         what: "the image index",
@@ -248,10 +260,22 @@ async fn children(
             }
             .into());
         }
-        if out.iter().any(|(d, _)| d == &e.digest) {
+        if out.iter().any(|t| t.digest == e.digest) {
             continue;
         }
-        out.push((e.digest.clone(), digest.to_string()));
+        let head = match (e.media_type, e.size) {
+            (Some(media_type), Some(size)) => Some(ManifestHead {
+                media_type,
+                size,
+                digest: e.digest.clone(),
+            }),
+            _ => None,
+        };
+        out.push(Target {
+            digest: e.digest.clone(),
+            parent: Some(digest.to_string()),
+            head,
+        });
         Box::pin(children(registry, image, &e.digest, depth + 1, out)).await?;
     }
     Ok(())
@@ -387,9 +411,20 @@ struct Shared<'a> {
     warned_refusal: &'a AtomicBool,
 }
 
-/// The manifests to sign for one image: its digest (resolving a tag), and with `recursive` the
-/// manifests its index lists, each with its parent index; and the tag that was resolved, if any.
-type Targets = (Vec<(String, Option<String>)>, Option<String>);
+/// One manifest to sign.
+#[derive(Debug, Clone)]
+struct Target {
+    /// its digest
+    digest: String,
+    /// for `recursive`: the digest of the index listing it (`None` for the image itself)
+    parent: Option<String>,
+    /// its descriptor when known already (the image's `HEAD`, an index entry)
+    head: Option<ManifestHead>,
+}
+
+/// The manifests to sign for one image: its own (resolving a tag), and with `recursive` the manifests
+/// its index lists; and the tag that was resolved, if any.
+type Targets = (Vec<Target>, Option<String>);
 
 /// Stage 1 for one image: what to sign ([`Targets`]).
 async fn resolve_targets(
@@ -401,12 +436,15 @@ async fn resolve_targets(
     if let Some(notice) = registry.withheld_notice(image) {
         ui.info(&notice);
     }
-    let (digest, resolved_tag) = resolve(registry, image, ui, "sign").await?;
-    let mut targets = vec![(digest.clone(), None)];
+    let (head, resolved_tag) = resolve(registry, image, ui, "sign").await?;
+    let digest = head.digest.clone();
+    let mut targets = vec![Target {
+        digest: digest.clone(),
+        parent: None,
+        head: Some(head),
+    }];
     if req.recursive {
-        let mut kids = Vec::new();
-        children(registry, image, &digest, 0, &mut kids).await?;
-        targets.extend(kids.into_iter().map(|(d, p)| (d, Some(p))));
+        children(registry, image, &digest, 0, &mut targets).await?;
     }
     Ok((targets, resolved_tag))
 }
@@ -417,17 +455,16 @@ async fn sign_targets(
     shared: &Shared<'_>,
     registry: &Registry,
     image: &ImageRef,
-    targets: Vec<(String, Option<String>)>,
+    targets: Vec<Target>,
     resolved_tag: Option<String>,
     ui: &mut Ui,
 ) -> Result<Vec<SignedManifest>, Error> {
     let captures: Vec<_> = targets.iter().map(|_| ui.capture()).collect();
     let mut results = futures_util::stream::iter(targets.into_iter().zip(captures))
-        .map(|((target, parent), (mut target_ui, captured))| async move {
+        .map(|(target, (mut target_ui, captured))| async move {
             // The run's semaphore is never closed, so a slot always comes.
             let _slot = shared.slots.acquire().await.ok();
-            let result =
-                sign_target(req, shared, registry, image, target, parent, &mut target_ui).await;
+            let result = sign_target(req, shared, registry, image, target, &mut target_ui).await;
             (result, captured)
         })
         .buffered(req.max_workers.clamp(1, MAX_MAX_WORKERS));
@@ -461,11 +498,15 @@ async fn sign_target(
     shared: &Shared<'_>,
     registry: &Registry,
     image: &ImageRef,
-    target: String,
-    parent: Option<String>,
+    target: Target,
     ui: &mut Ui,
 ) -> Result<SignedManifest, Error> {
     let signer = shared.signer;
+    let Target {
+        digest: target,
+        parent,
+        head,
+    } = target;
     let at = image.with_digest(&target);
     let (legacy, bundle) = tokio::join!(
         async {
@@ -479,7 +520,7 @@ async fn sign_target(
         },
         async {
             if req.format.bundle() {
-                write_bundle(req, signer, registry, image, &target)
+                write_bundle(req, signer, registry, image, &target, head.as_ref())
                     .await
                     .map(Some)
             } else {
@@ -592,21 +633,26 @@ async fn write_legacy(
     })
 }
 
-/// Signs `target` in the bundle layout: the statement, its DSSE bundle, the referrer.
+/// Signs `target` in the bundle layout: the statement, its DSSE bundle, the referrer. `head`: the
+/// target's descriptor when known (else one `HEAD` asks for it).
 async fn write_bundle(
     req: &SignImages,
     signer: &Signer,
     registry: &Registry,
     image: &ImageRef,
     target: &str,
+    head: Option<&ManifestHead>,
 ) -> Result<BundleWritten, Error> {
     let at = image.with_digest(target);
-    let subject = registry
-        .head_manifest(&at)
-        .await?
-        .ok_or_else(|| OciError::NotFound {
-            reference: at.to_string(),
-        })?;
+    let subject = match head {
+        Some(h) => h.clone(),
+        None => registry
+            .head_manifest(&at)
+            .await?
+            .ok_or_else(|| OciError::NotFound {
+                reference: at.to_string(),
+            })?,
+    };
     let statement = Statement::image_signature(&image.name(), target, &req.annotations);
     let hex = target.strip_prefix("sha256:").unwrap_or(target);
     let mut subject_digest = [0u8; 32];

@@ -611,37 +611,58 @@ fn keyless_failures_leak_no_token() {
 }
 
 /// The `json` output's `requests` per image is what the registry saw (counted by the proxy in front of
-/// it), and a first `.sig` signature on a registry without auth costs the sequence of
-/// `oci::layout::attach`'s documentation: HEAD of the image, `GET .sig` (404) and its confirming `GET`,
-/// the payload and config uploads (`POST` mount → 202, `PUT`), `PUT .sig`, and one re-read `GET .sig`.
+/// it), and a first signature on a registry without auth and without the referrers API
+/// (docker-registry) costs, per `--signature-format`:
+/// - `legacy`: the sequence of `oci::layout::attach`'s documentation: `HEAD` of the image, `GET .sig`
+///   (404) beside the payload upload (`POST` mount → 202, `PUT`), the confirming `GET` beside the config
+///   upload, `PUT .sig`, one re-read `GET .sig`: 9.
+/// - `bundle`: `HEAD` of the image (its descriptor is the `subject`), the empty config and the bundle
+///   uploads (2 + 2), `PUT` of the referrer, the referrers API probe (404: the first image of the run),
+///   then the tag-schema index: `GET` (404), the confirming `GET`, `PUT`, one re-read: 11.
+/// - `both`: the two side by side over one `HEAD`: 19.
 #[test]
-fn requests_per_image_are_counted_and_a_first_signature_takes_nine() {
-    let reg = TestRegistry::start();
-    let digest = reg.push_image("acme/app", "v1", "count");
-    let proxy = proxy::FaultProxy::start(&reg.addr, vec![]);
-    let r = Runner::new();
-    let pem = make_key(r.path());
-    let image = format!("{}/acme/app:v1", proxy.addr);
-    let mut c = key_action(&r, &pem, &image);
-    input(&mut c, "signature-format", "legacy");
-    run(&mut c).ok();
-    let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
-    let seen: Vec<String> = proxy
-        .requests()
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {} {}",
-                s.method,
-                s.path
-                    .replace(&digest, "DIGEST")
-                    .replace(&digest.replacen(':', "-", 1), "DIGEST"),
-                s.status
-            )
-        })
-        .collect();
-    assert_eq!(json["images"][0]["requests"], seen.len(), "{seen:#?}");
-    assert_eq!(seen.len(), 9, "{seen:#?}");
-    assert_eq!(proxy.count("*", "^/v2/$"), 0, "no /v2/ probe: {seen:#?}");
-    assert_eq!(reg.sig_layers("acme/app", &digest).len(), 1);
+fn requests_per_image_are_counted_per_signature_format() {
+    for (format, repo, want) in [
+        ("legacy", "acme/legacy", 9),
+        ("bundle", "acme/bundle", 11),
+        ("both", "acme/both", 19),
+    ] {
+        let reg = TestRegistry::start();
+        let digest = reg.push_image(repo, "v1", "count");
+        let proxy = proxy::FaultProxy::start(&reg.addr, vec![]);
+        let r = Runner::new();
+        let pem = make_key(r.path());
+        let image = format!("{}/{repo}:v1", proxy.addr);
+        let mut c = key_action(&r, &pem, &image);
+        input(&mut c, "signature-format", format);
+        run(&mut c).ok();
+        let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
+        let seen: Vec<String> = proxy
+            .requests()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {}",
+                    s.method,
+                    s.path
+                        .replace(&digest, "DIGEST")
+                        .replace(&digest.replacen(':', "-", 1), "DIGEST"),
+                    s.status
+                )
+            })
+            .collect();
+        assert_eq!(
+            json["images"][0]["requests"],
+            seen.len(),
+            "{format}: {seen:#?}"
+        );
+        assert_eq!(seen.len(), want, "{format}: {seen:#?}");
+        assert_eq!(
+            proxy.count("*", "^/v2/$"),
+            0,
+            "{format}: no /v2/ probe: {seen:#?}"
+        );
+        let sig = if format == "bundle" { 0 } else { 1 };
+        assert_eq!(reg.sig_layers(repo, &digest).len(), sig, "{format}");
+    }
 }
