@@ -146,6 +146,8 @@ pub(crate) struct BundleWritten {
     pub(crate) recorded: Recorded,
     /// the Rekor log index of its `dsse` entry, when it was recorded
     pub(crate) rekor_log_index: Option<u64>,
+    /// the RFC 3161 timestamps in the bundle: the TSA's URL and the time it attests (RFC 3339)
+    pub(crate) timestamps: Vec<(String, String)>,
 }
 
 /// An image that was not signed.
@@ -563,6 +565,9 @@ async fn sign_target(
         if let Some(i) = b.rekor_log_index {
             ui.info(&format!("tlog entry created with index: {i} (dsse)"));
         }
+        for (url, time) in &b.timestamps {
+            ui.info(&format!("timestamp from {url}: {time} (bundle)"));
+        }
         ui.info(&format!(
             "Attaching Sigstore bundle to {at}: {}{}",
             b.referrer,
@@ -676,6 +681,11 @@ async fn write_bundle(
         referrer: attached.manifest.to_string(),
         recorded: attached.recorded,
         rekor_log_index: signed.rekor_log_index,
+        timestamps: signed
+            .timestamps
+            .iter()
+            .map(|t| (t.url.clone(), t.time.to_string()))
+            .collect(),
     })
 }
 

@@ -536,12 +536,9 @@ impl Signer {
     pub(crate) async fn sign(&self, digest: &[u8; 32]) -> Result<Signed, Error> {
         let (signature, pem) = self.sign_digest(digest)?;
         let by = self.logged_by();
-        let mut timestamps = Vec::new();
         let mut entries = Vec::new();
+        let timestamps = self.timestamp(&signature).await?;
         if let Some(trust) = &self.trust {
-            for tsa in &self.tsas {
-                timestamps.push(tsa.timestamp(&signature, trust).await?);
-            }
             for log in &self.tlogs {
                 entries.push(
                     log.record(trust, digest, &signature, &pem, by, &timestamps)
@@ -579,6 +576,19 @@ impl Signer {
         Ok(layer)
     }
 
+    /// Has each timestamp authority date `signature` (the raw signature bytes: what sigstore-go's
+    /// `sign.Bundle` and sigstore-python timestamp, for a message signature and a DSSE envelope alike),
+    /// each answer checked against the trusted root ([`Tsa::timestamp`]). None without a TSA.
+    async fn timestamp(&self, signature: &[u8]) -> Result<Vec<SignedTimestamp>, Error> {
+        let mut timestamps = Vec::new();
+        if let Some(trust) = &self.trust {
+            for tsa in &self.tsas {
+                timestamps.push(tsa.timestamp(signature, trust).await?);
+            }
+        }
+        Ok(timestamps)
+    }
+
     fn logged_by(&self) -> LoggedBy<'_> {
         match &self.holder {
             Holder::Key { public, .. } => LoggedBy::Key(public),
@@ -586,10 +596,13 @@ impl Signer {
         }
     }
 
-    /// Signs an in-toto statement (about `subject`, a SHA-256 digest) as a DSSE envelope, records it
-    /// in the log as a `dsse` entry when the log is used, and returns the Sigstore bundle v0.3 cosign v3
-    /// attaches to an image: the key's hint or the leaf certificate, the log entry (none without the
-    /// log), the envelope. Also returns the entry's log index.
+    /// Signs an in-toto statement (about `subject`, a SHA-256 digest) as a DSSE envelope, has each
+    /// timestamp authority date the envelope's signature, records it in the log as a `dsse` entry when
+    /// the log is used, and returns the Sigstore bundle v0.3 cosign v3 attaches to an image: the key's
+    /// hint or the leaf certificate, the log entry (none without the log), the RFC 3161 timestamps in
+    /// `verificationMaterial.timestampVerificationData` (as cosign v3.1.3's `signcommon.
+    /// NewAttestationBundle` → sigstore-go `sign.Bundle` writes them; none without a TSA), the envelope.
+    /// Also returns the entry's log index and the timestamps.
     pub(crate) async fn sign_statement(
         &self,
         statement: &[u8],
@@ -600,6 +613,8 @@ impl Signer {
         let (sig, pem) = self.sign_digest(&digest)?;
         let envelope = Envelope::new(dsse::IN_TOTO_PAYLOAD_TYPE, statement, &sig);
         let by = self.logged_by();
+        // Timestamps first, then the logs, in sigstore-go's order.
+        let timestamps = self.timestamp(&sig).await?;
         // Every v1 log gets the entry (each answer checked); the bundle carries the first one.
         let mut entry = None;
         if let Some(trust) = &self.trust {
@@ -610,7 +625,7 @@ impl Signer {
                 }
             }
         }
-        let bundle = if let Some(e) = &entry {
+        let mut bundle = if let Some(e) = &entry {
             e.bundle(
                 Logged::Dsse {
                     envelope: &envelope,
@@ -621,9 +636,12 @@ impl Signer {
         } else {
             Bundle::for_envelope(unlogged_material(by), &envelope)
         };
+        bundle.verification_material.timestamp_verification_data =
+            rekor_v2::timestamp_data(&timestamps);
         Ok(SignedBundle {
             json: bundle.to_json(),
             rekor_log_index: entry.and_then(|e| u64::try_from(e.log_index).ok()),
+            timestamps,
         })
     }
 }
@@ -654,6 +672,8 @@ pub(crate) struct SignedBundle {
     pub(crate) json: Vec<u8>,
     /// the log index of its entry, when it has one
     pub(crate) rekor_log_index: Option<u64>,
+    /// the RFC 3161 timestamps it carries (checked), one per timestamp authority
+    pub(crate) timestamps: Vec<SignedTimestamp>,
 }
 
 #[cfg(test)]

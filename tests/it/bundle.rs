@@ -1215,3 +1215,107 @@ fn recursive_signs_each_platform_in_both_layouts() {
         }
     }
 }
+
+// ------------------------------------------------------------------ RFC 3161 timestamps
+
+/// With a signing config that lists a TSA, the image bundle carries the timestamp where cosign v3 puts
+/// it (`verificationMaterial.timestampVerificationData.rfc3161Timestamps`, over the envelope's
+/// signature), beside its `dsse` entry: cosign v3 verifies the image (it reads the bundle), and
+/// sigstore-python the bundle pulled from the registry. `verify` checks the timestamp: a bundle whose
+/// timestamp is a genuine one from the same TSA, but for another signature, is refused.
+#[test]
+fn image_bundles_carry_the_tsa_timestamp() {
+    let fake = FakeSigstore::start_tsa(&[]);
+    let dir = workdir(&fake);
+    let p = dir.path();
+    let reg = TestRegistry::start();
+    let a = reg.push_image("acme/ts", "a", "timestamp-a");
+    let b = reg.push_image("acme/ts", "b", "timestamp-b");
+    let at = |d: &str| format!("{}/acme/ts@{d}", reg.addr);
+    let tsa = fake.get("tsa_url");
+    let r = run(ferrosign(p)
+        .env("DOCKER_CONFIG", p.join("no-docker-config"))
+        .args([
+            "sign",
+            "--allow-insecure-registry",
+            "--signature-format",
+            "bundle",
+        ])
+        .args(["--identity-token", &fake.token()])
+        .args(["--signing-config", "signing_config.json"])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .args([&at(&a), &at(&b)]))
+    .ok();
+    assert!(
+        r.stderr
+            .contains(&format!("Timestamp authority: {tsa} (from ")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches(&format!("timestamp from {tsa}: ")).count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    let bundle_of = |d: &str| {
+        let refs = bundle_referrers(&reg, "acme/ts", d);
+        assert_eq!(refs.len(), 1, "{d}: one bundle");
+        let vm = &refs[0].bundle["verificationMaterial"];
+        assert_eq!(vm["tlogEntries"][0]["kindVersion"]["kind"], "dsse", "{vm}");
+        let ts = vm["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(ts.len(), 1, "one RFC 3161 timestamp: {vm}");
+        assert!(ts[0]["signedTimestamp"].as_str().unwrap().len() > 100);
+        refs.into_iter().next().unwrap()
+    };
+    let (ra, rb) = (bundle_of(&a), bundle_of(&b));
+    // cosign v3 (bundles only, once one exists), sigstore-python, ferrosign
+    let c = cosign_verify(3, &fake, p, Mode::Keyless, "", &[], &at(&a)).ok();
+    assert!(c.stdout.contains(SIGN_PREDICATE), "{}", c.stdout);
+    let file = p.join("a.sigstore.json");
+    std::fs::write(&file, &ra.bundle_bytes).expect("write bundle");
+    let py = run(Command::new(sigstore_venv().join("bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore/py_verify_dsse.py"))
+        .arg(fake.trust_config())
+        .arg(&file)
+        .arg(fake.identity())
+        .arg(fake.issuer())
+        .arg(&a));
+    assert_eq!(py.code, 0, "sigstore-python: {}", py.all());
+    fs_verify(&fake, p, Mode::Keyless, &[], &at(&a)).ok();
+    // B's bundle with A's timestamp instead of its own: the only bundle B has
+    let mut forged = rb.bundle.clone();
+    forged["verificationMaterial"]["timestampVerificationData"] =
+        ra.bundle["verificationMaterial"]["timestampVerificationData"].clone();
+    let forged = forged.to_string().into_bytes();
+    let layer = reg.put_blob("acme/ts", &forged);
+    let mut manifest = rb.manifest.clone();
+    manifest["layers"][0]["digest"] = json!(layer);
+    manifest["layers"][0]["size"] = json!(forged.len());
+    let mbytes = manifest.to_string().into_bytes();
+    let mdigest = reg.put_manifest(
+        "acme/ts",
+        &sha256(&mbytes),
+        &mbytes,
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mdigest,
+         "size": mbytes.len(), "artifactType": BUNDLE_V03,
+         "annotations": manifest["annotations"]}]});
+    reg.put_manifest(
+        "acme/ts",
+        &b.replacen(':', "-", 1),
+        index.to_string().as_bytes(),
+        OCI_INDEX,
+    );
+    assert_eq!(bundle_referrers(&reg, "acme/ts", &b)[0].digest, mdigest);
+    // (cosign v3.1.3 accepts it: sigstore-go's VerifySignedTimestamp skips a timestamp that does not
+    // verify, and the Rekor entry's time meets its threshold; sigstore-verify refuses it.)
+    fs_verify(&fake, p, Mode::Keyless, &[], &at(&b))
+        .fails(1, "the RFC 3161 timestamp does not verify");
+}
