@@ -5,8 +5,9 @@
 //! message imprint is SHA-256 over the raw signature bytes (what cosign v3 / sigstore-go and
 //! sigstore-python hash), a random 64-bit nonce and `certReq` true (as sigstore-python sends), POSTed
 //! with `Content-Type: application/timestamp-query`. Answer: a DER `TimeStampResp`, at most
-//! [`MAX_RESPONSE`] bytes, whose status must be granted, whose `TSTInfo` must echo the nonce, and whose
-//! token must verify against one of the trusted root's timestamp authorities
+//! [`MAX_RESPONSE`] bytes, whose status must be granted, whose `TSTInfo` must echo the nonce and the
+//! message imprint (a token for another request is refused as such), and whose token must verify
+//! against one of the trusted root's timestamp authorities
 //! (`sigstore_tsa::verify_timestamp_for_authority`: imprint, CMS signature, the signer is the
 //! authority's leaf, the chain to its root with the timeStamping EKU at the signed time, and the
 //! authority's validity window). The whole `TimeStampResp` is kept: protobuf-specs stores the "DER
@@ -80,6 +81,14 @@ pub(crate) enum TsaError {
         /// what is wrong
         reason: String,
     },
+    /// The answer is a timestamp for another request: another nonce or another message imprint.
+    #[error("the timestamp authority {url} answered another request: {reason}")]
+    OtherRequest {
+        /// the TSA's URL
+        url: String,
+        /// what differs
+        reason: String,
+    },
     /// The timestamp does not verify with any timestamp authority of the trusted root.
     #[error("the timestamp from {url} does not verify with {root}: {reason}")]
     Unverified {
@@ -104,6 +113,7 @@ impl TsaError {
             TsaError::Refused { .. } | TsaError::BadAnswer { .. } => {
                 "check the TSA URL: it must be the full RFC 3161 endpoint (e.g. https://timestamp.sigstore.dev/api/v1/timestamp)".into()
             }
+            TsaError::OtherRequest { .. } => "a replayed or mixed-up answer (from the TSA, or something between it and ferrosign) is never used: re-run, and if it persists tell the TSA's operator".into(),
             TsaError::Unverified { .. } => "the trusted root must list this TSA's certificate chain: pass the trusted root of the instance whose TSA this is (--trusted-root), or check --timestamp-server-url".into(),
             TsaError::Encode(_) => "report this as a bug".into(),
         }
@@ -223,8 +233,22 @@ impl Tsa {
         };
         let tst = tst_info(&response).map_err(bad)?;
         let expected = Int::from(Uint::new(&nonce).map_err(|e| bad(e.to_string()))?);
+        let other = |reason: &str| TsaError::OtherRequest {
+            url: self.url.clone(),
+            reason: reason.to_string(),
+        };
         if tst.nonce.as_ref() != Some(&expected) {
-            return Err(bad("its nonce is not the one sent".into()));
+            return Err(other("its nonce is not the one sent"));
+        }
+        // sigstore-verify checks the imprint too, but its error reads as an untrusted TSA; a token
+        // for other data is the TSA answering another request, which this says.
+        let imprint = &tst.message_imprint;
+        if imprint.hash_algorithm.oid != SHA256_OID
+            || imprint.hashed_message.as_bytes() != Sha256::digest(signature).as_slice()
+        {
+            return Err(other(
+                "its message imprint is not the SHA-256 of the signature sent",
+            ));
         }
         let token = TimestampToken::new(response.clone());
         let sig = SignatureBytes::new(signature.to_vec());

@@ -634,19 +634,24 @@ fn timestamps_are_requested_checked_and_verified_by_every_client() {
     );
 }
 
+/// Keyless `sign-blob f.txt --bundle t.json` in `dir` with the instance's signing config (its TSA).
+fn tsa_sign_blob(fake: &FakeSigstore, dir: &Path) -> Run {
+    std::fs::write(dir.join("f.txt"), b"x\n").unwrap();
+    run(ferrosign(dir)
+        .args(["sign-blob", "--identity-token", &fake.token()])
+        .arg("--signing-config")
+        .arg(fake.signing_config())
+        .arg("--trusted-root")
+        .arg(fake.trusted_root())
+        .args(["--bundle", "t.json", "f.txt"]))
+}
+
 #[test]
 fn tsa_failures_name_the_service_and_status_and_retry_once() {
     let run_with = |fault: &str| {
         let fake = FakeSigstore::start_tsa(&[fault]);
         let d = tempdir();
-        std::fs::write(d.path().join("f.txt"), b"x\n").unwrap();
-        let r = run(ferrosign(d.path())
-            .args(["sign-blob", "--identity-token", &fake.token()])
-            .arg("--signing-config")
-            .arg(fake.signing_config())
-            .arg("--trusted-root")
-            .arg(fake.trusted_root())
-            .args(["--bundle", "t.json", "f.txt"]));
+        let r = tsa_sign_blob(&fake, d.path());
         (
             r,
             fake.counts()["tsa"].as_u64().unwrap_or(0),
@@ -670,6 +675,38 @@ fn tsa_failures_name_the_service_and_status_and_retry_once() {
     );
     assert_eq!(n, 1, "no retry");
     assert!(!r.stderr.contains("reach"), "{}", r.stderr);
+}
+
+/// A TSA answer for another request (a genuine token signed by the trusted TSA, but with another nonce,
+/// or dating another message imprint) is refused at signing, naming the TSA and what differs: nothing
+/// is logged and no bundle is written.
+#[test]
+fn a_tsa_answer_for_another_request_is_refused_at_signing() {
+    for (fault, why) in [
+        ("tsa-wrong-nonce", "its nonce is not the one sent"),
+        (
+            "tsa-other-imprint",
+            "its message imprint is not the SHA-256 of the signature sent",
+        ),
+    ] {
+        let fake = FakeSigstore::start_tsa(&[fault]);
+        let d = tempdir();
+        let r = tsa_sign_blob(&fake, d.path());
+        let url = fake.get("tsa_url");
+        r.fails(
+            1,
+            &format!("the timestamp authority {url} answered another request: {why}"),
+        )
+        .hint("replayed or mixed-up answer");
+        assert!(!d.path().join("t.json").exists(), "{fault}: no bundle");
+        let counts = fake.counts();
+        assert_eq!(counts["tsa"].as_u64(), Some(1), "{fault}: {counts}");
+        assert_eq!(
+            counts["rekor"].as_u64().unwrap_or(0),
+            0,
+            "{fault}: {counts}"
+        );
+    }
 }
 
 #[test]

@@ -280,12 +280,19 @@ class TSA:
     def der(self, cert) -> bytes:
         return cert.public_bytes(serialization.Encoding.DER)
 
-    def respond(self, request: bytes) -> bytes:
-        """TimeStampReq DER -> TimeStampResp DER (granted)."""
+    def respond(self, request: bytes, fault: str | None = None) -> bytes:
+        """TimeStampReq DER -> TimeStampResp DER (granted). Faults (a TSA answering another request, as
+        a replayed or mixed-up answer would; the token itself is genuine and signed by this TSA):
+        `wrong-nonce` puts another nonce in the TSTInfo, `other-imprint` the imprint of other data."""
         (tag, req, _), = parse(request)
         fields = parse(req)
         imprint = fields[1][2]  # MessageImprint, copied as it came
+        if fault == "other-imprint":
+            algorithm = parse(fields[1][1])[0][2]
+            imprint = seq(algorithm, octets(hashlib.sha256(b"another message").digest()))
         nonce = next((whole for t, _, whole in fields[2:] if t == 0x02), None)
+        if fault == "wrong-nonce":
+            nonce = integer(secrets.randbits(62) | 1 << 61)
         cert_req = any(t == 0x01 and c == b"\xff" for t, c, _ in fields[2:])
         gen_time = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%SZ").encode()
         tst = seq(integer(1), oid(TSA_POLICY), imprint, integer(secrets.randbits(63)), tlv(0x18, gen_time),

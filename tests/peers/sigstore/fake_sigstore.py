@@ -42,6 +42,8 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   rekor-fail-once=CODE   Rekor answers CODE to the first upload, then works
   tsa-status=CODE        the TSA answers CODE to every timestamp request
   tsa-fail-once=CODE     the TSA answers CODE to the first timestamp request, then works
+  tsa-wrong-nonce        the TSA's (genuine, signed) token carries another nonce than the request's
+  tsa-other-imprint      the TSA's (genuine, signed) token dates other data than the request's imprint
   rekor-foreign-key      SETs and checkpoints are signed with a key that is not in the trusted root
   rekor-other-entry      an upload is answered with another entry of the log (a valid one: SET, proof and
                          checkpoint all verify), as a log that replays an old answer would
@@ -1004,7 +1006,8 @@ def make_handler(inst: Instance):
                 if status:
                     return self.reply(status, err(status, f"test fault: the TSA answers {status}"))
                 try:
-                    resp = inst.tsa.respond(raw)
+                    fault = next((f for f in ("wrong-nonce", "other-imprint") if f"tsa-{f}" in inst.faults), None)
+                    resp = inst.tsa.respond(raw, fault)
                 except (ValueError, IndexError) as e:
                     return self.reply(400, {"code": 400, "message": f"invalid timestamp request: {e}"})
                 self.send_response(200)
