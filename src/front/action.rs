@@ -67,6 +67,19 @@ pub(crate) fn in_input_terms(text: &str) -> String {
             "(ferrosign reads $DOCKER_CONFIG/config.json or ~/.docker/config.json)",
             "with `DOCKER_CONFIG` set to a directory in the workspace, on that step and this one (the Action's container does not see the runner's ~/.docker)",
         ),
+        // TUF: the variables and `ferrosign initialize` are the CLI's; the Action has inputs for both.
+        (
+            "TUF_MIRROR / `ferrosign initialize --mirror`",
+            "`tuf-mirror`",
+        ),
+        (
+            "TUF_ROOT_JSON or `ferrosign initialize --root`, as `cosign initialize --root` takes it",
+            "`tuf-root` (a file in the workspace)",
+        ),
+        (
+            "--trusted-root FILE (and --signing-config FILE, or the service URLs)",
+            "`trusted-root` (and `signing-config`, or `fulcio-url` and `rekor-url`)",
+        ),
         ("--recursive", "`recursive: true`"),
         ("--signature-format legacy", "`signature-format: legacy`"),
         ("--signature-format bundle", "`signature-format: bundle`"),
@@ -426,6 +439,55 @@ mod tests {
         assert_eq!(
             in_input_terms("pass --registry-username and --registry-password"),
             "pass `registry-username` and `registry-password`"
+        );
+    }
+
+    /// Every TUF error's hint, in the Action, names its inputs: no variable, no CLI command or flag.
+    #[test]
+    fn tuf_hints_name_the_inputs() {
+        use crate::sigstore::trust::tuf::{Anchor, TufError};
+        let m = || "http://127.0.0.1:9".to_string();
+        let errors = [
+            TufError::Unreachable {
+                mirror: m(),
+                reason: "r".into(),
+                cache: "c".into(),
+            },
+            TufError::Status {
+                mirror: m(),
+                url: m(),
+                status: 403,
+            },
+            TufError::Missing {
+                mirror: m(),
+                detail: "d".into(),
+            },
+            TufError::NotListed {
+                mirror: m(),
+                target: "t".into(),
+            },
+            TufError::BadAnchor {
+                anchor: Anchor::File("root.json".into()),
+                reason: "r".into(),
+            },
+        ];
+        for e in &errors {
+            let cli = e.hint();
+            let action = in_input_terms(&cli);
+            for cli_only in ["TUF_", "initialize", "--", "FILE"] {
+                assert!(!action.contains(cli_only), "{cli_only} in {action:?}");
+            }
+            assert!(
+                ["`tuf-mirror`", "`tuf-root`"]
+                    .iter()
+                    .any(|i| action.contains(i)),
+                "{action:?}"
+            );
+        }
+        assert_eq!(
+            in_input_terms(&errors[0].hint()),
+            "check the network and the mirror URL (`tuf-mirror`), or pass `trusted-root` (and \
+             `signing-config`, or `fulcio-url` and `rekor-url`) to sign and verify without TUF"
         );
     }
 }

@@ -339,6 +339,55 @@ fn wrong_inputs_name_the_input() {
     }
 }
 
+/// A TUF repository that fails is named with the Action's inputs (`tuf-mirror`, `tuf-root`), not with
+/// the CLI's variables or `ferrosign initialize`, in the `::error::` the runner shows: a mirror that
+/// cannot be reached (with its own root, so no embedded snapshot stands in), and a root that is no root.
+#[test]
+fn tuf_errors_name_the_tuf_inputs() {
+    let r = Runner::new();
+    let pem = make_key(r.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sigstore/public_good_tuf_root.json");
+    std::fs::copy(root, r.path().join("root.json")).unwrap();
+    std::fs::write(r.path().join("not-a-root.json"), "{}").unwrap();
+    let cases = [
+        (
+            "root.json",
+            1,
+            "cannot reach the TUF repository",
+            "the mirror URL (`tuf-mirror`)",
+        ),
+        (
+            "not-a-root.json",
+            2,
+            "cannot be used as a TUF root",
+            "with `tuf-root`",
+        ),
+    ];
+    for (root, code, needle, hint) in cases {
+        let mut c = r.action("push");
+        c.env("COSIGN_PRIVATE_KEY", &pem)
+            .env("COSIGN_PASSWORD", PASSWORD);
+        input(
+            &mut c,
+            "images",
+            &format!("127.0.0.1:1/app@sha256:{}", "0".repeat(64)),
+        );
+        input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
+        input(&mut c, "tuf-mirror", DEAD_TUF_MIRROR);
+        input(&mut c, "tuf-root", root);
+        let res = run(&mut c).fails(code, needle);
+        let error = res
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("::error"))
+            .unwrap_or_else(|| panic!("no ::error:: line:\n{}", res.stdout));
+        assert!(error.contains(hint), "{error}");
+        for cli_only in ["TUF_", "initialize", "--", "FILE"] {
+            assert!(!error.contains(cli_only), "{cli_only} in {error}");
+        }
+    }
+}
+
 #[test]
 fn secrets_never_leak_on_failure_paths() {
     let r = Runner::new();

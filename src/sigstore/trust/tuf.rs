@@ -300,7 +300,8 @@ pub(crate) enum TufError {
 }
 
 impl TufError {
-    /// What the user can do about it.
+    /// What the user can do about it, in the command line's words (`TUF_MIRROR`, `ferrosign
+    /// initialize`, flags); the Action rewrites them into its inputs (`front::action::in_input_terms`).
     pub(crate) fn hint(&self) -> String {
         match self {
             TufError::Unreachable { .. } => "check the network and the mirror URL (TUF_MIRROR / `ferrosign initialize --mirror`), or pass --trusted-root FILE (and --signing-config FILE, or the service URLs) to sign and verify without TUF".into(),
@@ -313,7 +314,7 @@ impl TufError {
                 "nothing was trusted: the mirror serves metadata or files that do not verify (tampering, or a broken mirror); report it to the repository's operator".into()
             }
             TufError::TooLarge { .. } => "nothing was trusted: the mirror sends more than a TUF client accepts; check the mirror URL".into(),
-            TufError::BadAnchor { .. } => "pass the repository's root.json (version 1 or any later genuine root), as with `cosign initialize --root`".into(),
+            TufError::BadAnchor { .. } => "pass the repository's root.json (version 1 or any later genuine root) with TUF_ROOT_JSON or `ferrosign initialize --root`, as `cosign initialize --root` takes it".into(),
             TufError::Cache { .. } => "set FERROSIGN_TUF_CACHE to a writable directory".into(),
         }
     }
