@@ -470,6 +470,8 @@ async fn sign_targets(
             (result, captured)
         })
         .buffered(req.max_workers.clamp(1, MAX_MAX_WORKERS));
+    // One log for every layout and manifest of the image: the signer's (none without the log).
+    let rekor_url = shared.signer.log_url().map(str::to_string);
     let mut signed = Vec::new();
     while let Some((result, captured)) = results.next().await {
         ui.replay(&captured);
@@ -477,6 +479,7 @@ async fn sign_targets(
         if s.parent.is_none() {
             s.resolved_tag.clone_from(&resolved_tag);
         }
+        s.rekor_url.clone_from(&rekor_url);
         signed.push(s);
     }
     drop(results);
@@ -577,12 +580,6 @@ async fn sign_target(
             }
         ));
     }
-    let rekor_url = legacy
-        .as_ref()
-        .and_then(|l| l.rekor_log_index)
-        .or(bundle.as_ref().and_then(|b| b.rekor_log_index))
-        .and(signer.log_url())
-        .map(str::to_string);
     Ok(SignedManifest {
         reference: image.to_string(),
         repository: image.name(),
@@ -593,7 +590,8 @@ async fn sign_target(
         legacy,
         bundle,
         bundle_refused,
-        rekor_url,
+        // set by sign_targets, once for the image
+        rekor_url: None,
         verified: None,
         requests: 0,
     })

@@ -14,7 +14,7 @@ use crate::signing::PublicKey;
 use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
 use crate::sigstore::fulcio::SigningCertificate;
 use crate::sigstore::trust::TrustRoot;
-use crate::sigstore::verify::{verify_bundle, Artifact, ExpectedSigner, KeylessPolicy, Matcher};
+use crate::sigstore::verify::{check_logged, LogApi};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
@@ -337,33 +337,11 @@ impl RekorEntry {
         logged: Logged<'_>,
         by: LoggedBy<'_>,
     ) -> Result<(), RekorError> {
-        let ours = self.bundle(logged, by);
-        let unreadable = |e: serde_json::Error| {
-            RekorError::BadAnswer(format!("the entry does not make a Sigstore bundle: {e}"))
-        };
-        let json = serde_json::to_value(&ours).map_err(unreadable)?;
-        let parsed: sigstore_verify::types::Bundle =
-            serde_json::from_value(json).map_err(unreadable)?;
-        let policy;
-        let expected = match by {
-            LoggedBy::Key(key) => ExpectedSigner::Key(key),
-            LoggedBy::Certificate(cert) => {
-                policy = KeylessPolicy {
-                    identity: Matcher::Exact(cert.identity.clone()),
-                    issuer: Matcher::Exact(cert.issuer.clone()),
-                    insecure_ignore_sct: !cert.has_sct,
-                    insecure_ignore_tlog: false,
-                };
-                ExpectedSigner::Keyless(&policy)
-            }
-        };
         let artifact = match logged {
-            Logged::Digest { digest, .. } => Artifact::Digest(digest),
-            Logged::Dsse { subject, .. } => Artifact::Digest(subject),
+            Logged::Digest { digest, .. } => digest,
+            Logged::Dsse { subject, .. } => subject,
         };
-        verify_bundle(trust, &parsed, artifact, expected)
-            .map(|_| ())
-            .map_err(|e| RekorError::Unverified(e.to_string()))
+        check_logged(trust, &self.bundle(logged, by), artifact, by, LogApi::V1)
     }
 
     /// The v0.3 bundle of a signature with this entry: the key hint (`hint`, empty when unknown) or

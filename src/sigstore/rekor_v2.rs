@@ -20,7 +20,7 @@ use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial,
 use crate::sigstore::rekor::{LoggedBy, RekorError};
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::tsa::SignedTimestamp;
-use crate::sigstore::verify::{verify_bundle, Artifact, ExpectedSigner, KeylessPolicy, Matcher};
+use crate::sigstore::verify::{check_logged, LogApi};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
@@ -167,30 +167,7 @@ pub(crate) fn check(
     material.tlog_entries = vec![entry.clone()];
     material.timestamp_verification_data = timestamp_data(timestamps);
     let ours = Bundle::for_digest(material, digest, signature);
-    let unreadable = |e: serde_json::Error| {
-        RekorError::BadAnswer(format!(
-            "the Rekor v2 entry does not make a Sigstore bundle: {e}"
-        ))
-    };
-    let json = serde_json::to_value(&ours).map_err(unreadable)?;
-    let parsed: sigstore_verify::types::Bundle =
-        serde_json::from_value(json).map_err(unreadable)?;
-    let policy;
-    let expected = match by {
-        LoggedBy::Key(key) => ExpectedSigner::Key(key),
-        LoggedBy::Certificate(cert) => {
-            policy = KeylessPolicy {
-                identity: Matcher::Exact(cert.identity.clone()),
-                issuer: Matcher::Exact(cert.issuer.clone()),
-                insecure_ignore_sct: !cert.has_sct,
-                insecure_ignore_tlog: false,
-            };
-            ExpectedSigner::Keyless(&policy)
-        }
-    };
-    verify_bundle(trust, &parsed, Artifact::Digest(digest), expected)
-        .map(|_| ())
-        .map_err(|e| RekorError::Unverified(e.to_string()))
+    check_logged(trust, &ours, digest, by, LogApi::V2)
 }
 
 #[cfg(test)]

@@ -339,6 +339,29 @@ fn outcome(r: &Run) -> String {
     format!("{}{kind}", r.code)
 }
 
+/// Makes `manifest` (a bundle referrer's manifest) the only referrer of `digest` on Debian's registry:
+/// pushes it by digest and replaces the `sha256-<hex>` tag-schema index with one entry for it (its
+/// artifactType and annotations, as a writer lists it). Returns the manifest's digest.
+fn only_referrer(reg: &TestRegistry, repo: &str, digest: &str, manifest: &Value) -> String {
+    let bytes = manifest.to_string().into_bytes();
+    let at = reg.put_manifest(
+        repo,
+        &sha256(&bytes),
+        &bytes,
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": at,
+         "size": bytes.len(), "artifactType": BUNDLE_V03, "annotations": manifest["annotations"]}]});
+    reg.put_manifest(
+        repo,
+        &digest.replacen(':', "-", 1),
+        index.to_string().as_bytes(),
+        OCI_INDEX,
+    );
+    at
+}
+
 fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").expect("sha256 digest")
 }
@@ -926,21 +949,7 @@ fn a_bundle_for_another_digest_never_counts() {
     let mut moved = ra.manifest.clone();
     let size_b = reg.manifest("acme/app", &b).expect("b").len();
     moved["subject"] = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": b, "size": size_b});
-    let bytes = moved.to_string().into_bytes();
-    let moved_digest = reg.put_manifest(
-        "acme/app",
-        &sha256(&bytes),
-        &bytes,
-        "application/vnd.oci.image.manifest.v1+json",
-    );
-    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": moved_digest, "size": bytes.len(), "artifactType": BUNDLE_V03}]});
-    reg.put_manifest(
-        "acme/app",
-        &b.replacen(':', "-", 1),
-        index.to_string().as_bytes(),
-        OCI_INDEX,
-    );
+    only_referrer(&reg, "acme/app", &b, &moved);
     fs_verify(&fake, p, Mode::KeyNoTlog, &[], &img_b).fails(
         1,
         &format!("found 1 Sigstore bundle (1 is for another digest ({a}))"),
@@ -1296,23 +1305,7 @@ fn image_bundles_carry_the_tsa_timestamp() {
     let mut manifest = rb.manifest.clone();
     manifest["layers"][0]["digest"] = json!(layer);
     manifest["layers"][0]["size"] = json!(forged.len());
-    let mbytes = manifest.to_string().into_bytes();
-    let mdigest = reg.put_manifest(
-        "acme/ts",
-        &sha256(&mbytes),
-        &mbytes,
-        "application/vnd.oci.image.manifest.v1+json",
-    );
-    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mdigest,
-         "size": mbytes.len(), "artifactType": BUNDLE_V03,
-         "annotations": manifest["annotations"]}]});
-    reg.put_manifest(
-        "acme/ts",
-        &b.replacen(':', "-", 1),
-        index.to_string().as_bytes(),
-        OCI_INDEX,
-    );
+    let mdigest = only_referrer(&reg, "acme/ts", &b, &manifest);
     assert_eq!(bundle_referrers(&reg, "acme/ts", &b)[0].digest, mdigest);
     // (cosign v3.1.3 accepts it: sigstore-go's VerifySignedTimestamp skips a timestamp that does not
     // verify, and the Rekor entry's time meets its threshold; sigstore-verify refuses it.)

@@ -18,6 +18,7 @@
 pub(crate) mod cosign;
 
 use crate::signing::PublicKey;
+use crate::sigstore::rekor::{LoggedBy, RekorError};
 use crate::sigstore::trust::TrustRoot;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -277,6 +278,61 @@ impl VerifyError {
             VerifyError::Other(_) => return None,
         })
     }
+}
+
+/// Which Rekor API a log's answer came from (for [`check_logged`]'s messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogApi {
+    /// Rekor v1 (`/api/v1/log/entries`)
+    V1,
+    /// Rekor v2 (`/api/v2/log/entries`)
+    V2,
+}
+
+/// Checks what a log answered at signing time, before anyone relies on it: `ours` — the Sigstore bundle
+/// made of the answer (its `tlogEntries[0]`), the signature (message signature or DSSE envelope), the
+/// signer's key hint or certificate and, for Rekor v2, the timestamps that date it — must verify against
+/// `trust` over `artifact` (a SHA-256 digest: the signed digest, or a DSSE statement's subject) with
+/// exactly this signer: `by`'s public key, or its certificate's identity and issuer (the embedded SCT
+/// checked when the certificate has one). Used by [`RekorEntry::check`] (v1) and
+/// [`crate::sigstore::rekor_v2::check`] (v2). Errors: [`RekorError::BadAnswer`] when the answer does not
+/// make a bundle the verifier reads; [`RekorError::Unverified`] with the verifier's reason otherwise.
+///
+/// [`RekorEntry::check`]: crate::sigstore::rekor::RekorEntry::check
+pub(crate) fn check_logged(
+    trust: &TrustRoot,
+    ours: &crate::sigstore::bundle::Bundle,
+    artifact: &[u8; 32],
+    by: LoggedBy<'_>,
+    api: LogApi,
+) -> Result<(), RekorError> {
+    let unreadable = |e: serde_json::Error| {
+        RekorError::BadAnswer(format!(
+            "{} does not make a Sigstore bundle: {e}",
+            match api {
+                LogApi::V1 => "the entry",
+                LogApi::V2 => "the Rekor v2 entry",
+            }
+        ))
+    };
+    let json = serde_json::to_value(ours).map_err(unreadable)?;
+    let parsed: Bundle = serde_json::from_value(json).map_err(unreadable)?;
+    let policy;
+    let expected = match by {
+        LoggedBy::Key(key) => ExpectedSigner::Key(key),
+        LoggedBy::Certificate(cert) => {
+            policy = KeylessPolicy {
+                identity: Matcher::Exact(cert.identity.clone()),
+                issuer: Matcher::Exact(cert.issuer.clone()),
+                insecure_ignore_sct: !cert.has_sct,
+                insecure_ignore_tlog: false,
+            };
+            ExpectedSigner::Keyless(&policy)
+        }
+    };
+    verify_bundle(trust, &parsed, Artifact::Digest(artifact), expected)
+        .map(|_| ())
+        .map_err(|e| RekorError::Unverified(e.to_string()))
 }
 
 /// Checks a bundle's signature over `artifact`, with the trust material of `trust`.
