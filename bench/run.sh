@@ -14,7 +14,7 @@
 # Options: --n LIST, --cosign-n LIST (the N at which cosign runs too; default: every N), --rtt LIST (ms), --modes "key keyless", --tools "ferrosign cosign-v2 cosign-v3"
 # (also ferrosign-legacy and ferrosign-bundle: one layout, key mode only),
 # --rounds R (rounds for N <= 10; N = 100 runs once), --bin PATH (default: the static build, as the
-# container image ships it), --label NAME, --out DIR (default .cache/bench/LABEL). Results: DIR/results.md,
+# container image ships it), --fs-args "ARGS" (more flags for ferrosign's sign, e.g. "--max-workers 32"), --label NAME, --out DIR (default .cache/bench/LABEL). Results: DIR/results.md,
 # DIR/results.tsv, DIR/sequence-*.txt (each tool's registry requests for one image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ repo_root=$PWD
 source scripts/peers.sh
 
 sizes="1 10 100" cosign_sizes="" rtts="0 20" modes="key keyless" tools="ferrosign cosign-v2 cosign-v3"
-rounds=3 bin="" label="" out=""
+rounds=3 bin="" label="" out="" fs_args=""
 while [ $# -gt 0 ]; do
   case $1 in
     --n) sizes=$2; shift 2 ;;
@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
     --bin) bin=$2; shift 2 ;;
     --label) label=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --fs-args) fs_args=$2; shift 2 ;;
     *) echo "unknown option $1 (see the header of $0)"; exit 2 ;;
   esac
 done
@@ -142,6 +143,8 @@ sign() {
     cosign-v3-keyless) cmd=("$FERROSIGN_COSIGN_V3" sign -y --allow-http-registry --signing-config "$work/signing_config.json"
       --trusted-root "$work/sig/trusted_root.json" --identity-token "$TOKEN") ;;
   esac
+  # shellcheck disable=SC2206  # --fs-args is split into words on purpose
+  if [[ $tool == ferrosign* ]]; then cmd+=($fs_args); fi
   /usr/bin/time -f %M -o "$work/rss" "${cmd[@]}" "$@" > /dev/null 2>> "$work/err.log"
 }
 token() { if [ "$1" = keyless ]; then TOKEN=$($helper token "$oidc_url" "$oidc_token"); else TOKEN=; fi; }
@@ -255,7 +258,7 @@ verdict() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "not 
   echo "- date: $(date -u +%FT%TZ); machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- ferrosign: \`$("$bin" --version)\` ($bin); cosign $COSIGN_V2_VERSION and $COSIGN_V3_VERSION (go install)"
   echo "- registry: $(/usr/bin/docker-registry --version 2>/dev/null | head -1) behind toxiproxy $("$FERROSIGN_TOXIPROXY" -version 2>/dev/null | head -1)"
-  echo "- command: \`bash bench/run.sh --n \"$sizes\"${cosign_sizes:+ --cosign-n \"$cosign_sizes\"} --rtt \"$rtts\" --modes \"$modes\" --rounds $rounds\`"
+  echo "- command: \`bash bench/run.sh --n \"$sizes\"${cosign_sizes:+ --cosign-n \"$cosign_sizes\"} --rtt \"$rtts\" --modes \"$modes\" --rounds $rounds${fs_args:+ --fs-args \"$fs_args\"}\`"
   echo
   echo "| RTT | mode | N | tool | wall s | s/image | requests/image | peak RSS MiB | runs | vs cosign v2 | vs cosign v3 |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
