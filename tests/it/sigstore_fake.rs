@@ -2,9 +2,8 @@
 //! Sigstore clients (sigstore-python, sigstore-js) installed by scripts/peers.sh.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 
 fn cache() -> PathBuf {
     std::env::var("FERROSIGN_CACHE")
@@ -124,24 +123,12 @@ impl FakeSigstore {
         for c in claims {
             cmd.arg("--claim").arg(c);
         }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("start fake_sigstore.py");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read READY");
-        let json = line
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("fake_sigstore.py did not start: {line:?}"));
-        let ready = serde_json::from_str(json).expect("READY json");
+        let peer = crate::support::peer::start(&mut cmd, "fake_sigstore.py");
         FakeSigstore {
-            child,
-            _stdin: stdin,
+            child: peer.child,
+            _stdin: peer.stdin,
             dir,
-            ready,
+            ready: peer.ready,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The small harness every test module uses: run the binary, find the real cosign, temp dirs.
 #![allow(dead_code)]
 
+pub mod peer;
 pub mod proxy;
 pub mod registry;
 pub mod registry_auth;

@@ -93,17 +93,11 @@ impl Bench {
     }
 
     fn cosign_verify(&self, file: &str, bundle: &str) -> Run {
-        run(cosign(3, self.p())
-            .args(["verify-blob", "--bundle", bundle])
-            .arg("--trusted-root")
-            .arg(self.fake.trusted_root())
-            .args([
-                "--certificate-identity",
-                &self.fake.identity(),
-                "--certificate-oidc-issuer",
-                &self.fake.issuer(),
-                file,
-            ]))
+        Local {
+            fake: &self.fake,
+            dir: self.p(),
+        }
+        .cosign_verify_blob(file, bundle)
     }
 
     fn python_verify(&self, file: &str, bundle: &str) -> Run {
@@ -135,6 +129,70 @@ impl Bench {
 fn ok(r: Run) -> Run {
     assert_eq!(r.code, 0, "expected success:\n{}", r.all());
     r
+}
+
+/// A test instance's files given as flags (no TUF), for keyless runs in `dir` (which holds `f.txt`) of
+/// ferrosign and cosign v3.
+struct Local<'a> {
+    fake: &'a FakeSigstore,
+    dir: &'a Path,
+}
+
+impl<'a> Local<'a> {
+    /// `dir` with `f.txt` holding `content`.
+    fn new(fake: &'a FakeSigstore, dir: &'a Path, content: &[u8]) -> Self {
+        std::fs::write(dir.join("f.txt"), content).unwrap();
+        Local { fake, dir }
+    }
+
+    /// `ferrosign SUB --identity-token T` (a fresh token), for the caller to complete.
+    fn keyless(&self, sub: &str) -> Command {
+        let mut c = ferrosign(self.dir);
+        c.args([sub, "--identity-token", &self.fake.token()]);
+        c
+    }
+
+    /// `sign-blob f.txt --bundle OUT` with the instance's signing config and trusted root, and `extra`.
+    fn sign_blob(&self, out: &str, extra: &[&str]) -> Run {
+        run(self
+            .keyless("sign-blob")
+            .arg("--signing-config")
+            .arg(self.fake.signing_config())
+            .arg("--trusted-root")
+            .arg(self.fake.trusted_root())
+            .args(extra)
+            .args(["--bundle", out, "f.txt"]))
+    }
+
+    /// The identity flags for the instance's certificates.
+    fn identity(&self) -> [String; 4] {
+        [
+            "--certificate-identity".into(),
+            self.fake.identity(),
+            "--certificate-oidc-issuer".into(),
+            self.fake.issuer(),
+        ]
+    }
+
+    /// `ferrosign verify-blob f.txt --bundle BUNDLE` with the instance's trusted root, and `extra`.
+    fn verify_blob(&self, bundle: &str, extra: &[&str]) -> Run {
+        run(ferrosign(self.dir)
+            .arg("verify-blob")
+            .arg("--trusted-root")
+            .arg(self.fake.trusted_root())
+            .args(["f.txt", "--bundle", bundle])
+            .args(extra)
+            .args(self.identity()))
+    }
+
+    /// cosign v3 `verify-blob FILE --bundle BUNDLE` with the instance's trusted root.
+    fn cosign_verify_blob(&self, file: &str, bundle: &str) -> Run {
+        run(cosign(3, self.dir)
+            .args(["verify-blob", "--bundle", bundle, "--trusted-root"])
+            .arg(self.fake.trusted_root())
+            .args(self.identity())
+            .arg(file))
+    }
 }
 
 /// The TUF metadata files the repository was asked for (`GET /2.root.json 404`, …), in order.
@@ -256,9 +314,8 @@ fn the_cache_is_checked_against_tuf_not_trusted() {
     );
     // The other instance's bundle does not verify with what TUF says, even though its root was cached.
     let o = tempdir();
-    std::fs::write(o.path().join("f.txt"), b"release artifact\n").unwrap();
-    let theirs = run(ferrosign(o.path())
-        .args(["sign-blob", "--identity-token", &other.token()])
+    let theirs = run(Local::new(&other, o.path(), b"release artifact\n")
+        .keyless("sign-blob")
         .args(["--fulcio-url", &other.url(), "--rekor-url", &other.url()])
         .arg("--trusted-root")
         .arg(other.trusted_root())
@@ -537,18 +594,8 @@ fn key_signing_without_the_log_reads_no_trust_at_all() {
 fn timestamps_are_requested_checked_and_verified_by_every_client() {
     let fake = FakeSigstore::start_tsa(&[]);
     let d = tempdir();
-    std::fs::write(d.path().join("f.txt"), b"timestamped\n").unwrap();
-    let sign = |fake: &FakeSigstore, out: &str, extra: &[&str]| {
-        run(ferrosign(d.path())
-            .args(["sign-blob", "--identity-token", &fake.token()])
-            .arg("--signing-config")
-            .arg(fake.signing_config())
-            .arg("--trusted-root")
-            .arg(fake.trusted_root())
-            .args(extra)
-            .args(["--bundle", out, "f.txt"]))
-    };
-    let r = sign(&fake, "t.json", &[]);
+    let l = Local::new(&fake, d.path(), b"timestamped\n");
+    let r = l.sign_blob("t.json", &[]);
     assert_eq!(r.code, 0, "{}", r.all());
     let tsa = fake.get("tsa_url");
     assert!(
@@ -561,33 +608,8 @@ fn timestamps_are_requested_checked_and_verified_by_every_client() {
     let b = read_json(&d.path().join("t.json"));
     let ts = &b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
     assert_eq!(ts.as_array().map(Vec::len), Some(1), "{b}");
-    let verify = |bundle: &str| {
-        run(ferrosign(d.path())
-            .arg("verify-blob")
-            .arg("--trusted-root")
-            .arg(fake.trusted_root())
-            .args([
-                "f.txt",
-                "--bundle",
-                bundle,
-                "--certificate-identity",
-                &fake.identity(),
-                "--certificate-oidc-issuer",
-                &fake.issuer(),
-            ]))
-    };
-    let v = verify("t.json");
-    assert_eq!(v.code, 0, "{}", v.all());
-    let c = run(cosign(3, d.path())
-        .args(["verify-blob", "--bundle", "t.json", "--trusted-root"])
-        .arg(fake.trusted_root())
-        .args([
-            "--certificate-identity",
-            &fake.identity(),
-            "--certificate-oidc-issuer",
-            &fake.issuer(),
-            "f.txt",
-        ]));
+    l.verify_blob("t.json", &[]).ok();
+    let c = l.cosign_verify_blob("f.txt", "t.json");
     assert_eq!(c.code, 0, "cosign v3: {}", c.all());
     let p = fake.sigstore_python_verify(&d.path().join("f.txt"), &d.path().join("t.json"));
     assert_eq!(p.code, 0, "sigstore-python: {}", p.all());
@@ -595,27 +617,14 @@ fn timestamps_are_requested_checked_and_verified_by_every_client() {
     let mut no_log = b.clone();
     no_log["verificationMaterial"]["tlogEntries"] = json!([]);
     std::fs::write(d.path().join("nolog.json"), no_log.to_string()).unwrap();
-    let r = run(ferrosign(d.path())
-        .arg("verify-blob")
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args([
-            "f.txt",
-            "--bundle",
-            "nolog.json",
-            "--insecure-ignore-tlog",
-            "--certificate-identity",
-            &fake.identity(),
-            "--certificate-oidc-issuer",
-            &fake.issuer(),
-        ]));
-    assert_eq!(r.code, 0, "{}", r.all());
+    l.verify_blob("nolog.json", &["--insecure-ignore-tlog"])
+        .ok();
     // A trusted root without the TSA: the timestamp is refused when signing, naming the TSA.
     let mut root = read_json(&fake.trusted_root());
     root["timestampAuthorities"] = json!([]);
     std::fs::write(d.path().join("no-tsa-root.json"), root.to_string()).unwrap();
-    let r = run(ferrosign(d.path())
-        .args(["sign-blob", "--identity-token", &fake.token()])
+    let r = run(l
+        .keyless("sign-blob")
         .arg("--signing-config")
         .arg(fake.signing_config())
         .args([
@@ -634,24 +643,12 @@ fn timestamps_are_requested_checked_and_verified_by_every_client() {
     );
 }
 
-/// Keyless `sign-blob f.txt --bundle t.json` in `dir` with the instance's signing config (its TSA).
-fn tsa_sign_blob(fake: &FakeSigstore, dir: &Path) -> Run {
-    std::fs::write(dir.join("f.txt"), b"x\n").unwrap();
-    run(ferrosign(dir)
-        .args(["sign-blob", "--identity-token", &fake.token()])
-        .arg("--signing-config")
-        .arg(fake.signing_config())
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args(["--bundle", "t.json", "f.txt"]))
-}
-
 #[test]
 fn tsa_failures_name_the_service_and_status_and_retry_once() {
     let run_with = |fault: &str| {
         let fake = FakeSigstore::start_tsa(&[fault]);
         let d = tempdir();
-        let r = tsa_sign_blob(&fake, d.path());
+        let r = Local::new(&fake, d.path(), b"x\n").sign_blob("t.json", &[]);
         (
             r,
             fake.counts()["tsa"].as_u64().unwrap_or(0),
@@ -691,7 +688,7 @@ fn a_tsa_answer_for_another_request_is_refused_at_signing() {
     ] {
         let fake = FakeSigstore::start_tsa(&[fault]);
         let d = tempdir();
-        let r = tsa_sign_blob(&fake, d.path());
+        let r = Local::new(&fake, d.path(), b"x\n").sign_blob("t.json", &[]);
         let url = fake.get("tsa_url");
         r.fails(
             1,
@@ -713,15 +710,8 @@ fn a_tsa_answer_for_another_request_is_refused_at_signing() {
 fn rekor_v2_signing_is_verified_by_cosign_and_sigstore_python() {
     let fake = FakeSigstore::start_rekor_v2();
     let d = tempdir();
-    std::fs::write(d.path().join("f.txt"), b"logged in rekor v2\n").unwrap();
-    let r = run(ferrosign(d.path())
-        .args(["sign-blob", "--identity-token", &fake.token()])
-        .arg("--signing-config")
-        .arg(fake.signing_config())
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args(["--bundle", "v2.json", "f.txt"]));
-    assert_eq!(r.code, 0, "{}", r.all());
+    let l = Local::new(&fake, d.path(), b"logged in rekor v2\n");
+    let r = l.sign_blob("v2.json", &[]).ok();
     assert!(
         r.stderr.contains("(API v2, from the signing config"),
         "{}",
@@ -740,65 +730,31 @@ fn rekor_v2_signing_is_verified_by_cosign_and_sigstore_python() {
             .map(Vec::len),
         Some(1)
     );
-    let c = run(cosign(3, d.path())
-        .args(["verify-blob", "--bundle", "v2.json", "--trusted-root"])
-        .arg(fake.trusted_root())
-        .args([
-            "--certificate-identity",
-            &fake.identity(),
-            "--certificate-oidc-issuer",
-            &fake.issuer(),
-            "f.txt",
-        ]));
+    let c = l.cosign_verify_blob("f.txt", "v2.json");
     assert_eq!(c.code, 0, "cosign v3: {}", c.all());
     let p = fake.sigstore_python_verify(&d.path().join("f.txt"), &d.path().join("v2.json"));
     assert_eq!(p.code, 0, "sigstore-python: {}", p.all());
-    let v = run(ferrosign(d.path())
-        .arg("verify-blob")
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args([
-            "f.txt",
-            "--bundle",
-            "v2.json",
-            "--certificate-identity",
-            &fake.identity(),
-            "--certificate-oidc-issuer",
-            &fake.issuer(),
-        ]));
-    assert_eq!(v.code, 0, "{}", v.all());
-    // Explicitly: --rekor-url with --rekor-version 2 and a TSA.
+    l.verify_blob("v2.json", &[]).ok();
+    // Explicitly: --rekor-url with --rekor-version 2 (and a TSA, or not).
     let url = fake.url();
-    let r = run(ferrosign(d.path())
-        .args(["sign-blob", "--identity-token", &fake.token()])
-        .args([
-            "--fulcio-url",
-            &url,
-            "--rekor-url",
-            &url,
-            "--rekor-version",
-            "2",
-        ])
-        .args(["--timestamp-server-url", &fake.get("tsa_url")])
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args(["--bundle", "v2b.json", "f.txt"]));
-    assert_eq!(r.code, 0, "{}", r.all());
+    let explicit = |extra: &[&str], out: &str| {
+        run(l
+            .keyless("sign-blob")
+            .args(["--fulcio-url", &url, "--rekor-url", &url])
+            .args(["--rekor-version", "2"])
+            .args(extra)
+            .arg("--trusted-root")
+            .arg(fake.trusted_root())
+            .args(["--bundle", out, "f.txt"]))
+    };
+    explicit(
+        &["--timestamp-server-url", &fake.get("tsa_url")],
+        "v2b.json",
+    )
+    .ok();
     // Rekor v2 without a timestamp authority: refused before anything is signed.
-    let r = run(ferrosign(d.path())
-        .args(["sign-blob", "--identity-token", &fake.token()])
-        .args([
-            "--fulcio-url",
-            &url,
-            "--rekor-url",
-            &url,
-            "--rekor-version",
-            "2",
-        ])
-        .arg("--trusted-root")
-        .arg(fake.trusted_root())
-        .args(["--bundle", "x.json", "f.txt"]));
-    r.fails(2, "no timestamp authority is named")
+    explicit(&[], "x.json")
+        .fails(2, "no timestamp authority is named")
         .hint("--timestamp-server-url");
 }
 
@@ -806,21 +762,16 @@ fn rekor_v2_signing_is_verified_by_cosign_and_sigstore_python() {
 fn a_signing_config_with_no_usable_service_says_what_it_saw() {
     let fake = FakeSigstore::start(&[]);
     let d = tempdir();
-    std::fs::write(d.path().join("f.txt"), b"x\n").unwrap();
+    let l = Local::new(&fake, d.path(), b"x\n");
     let mut config = read_json(&fake.signing_config());
     config["rekorTlogUrls"] = json!([
         {"url": "https://later.example", "majorApiVersion": 1, "validFor": {"start": "2999-01-01T00:00:00Z"}},
         {"url": "https://v7.example", "majorApiVersion": 7, "validFor": {"start": "2020-01-01T00:00:00Z"}},
     ]);
     std::fs::write(d.path().join("sc.json"), config.to_string()).unwrap();
-    let r = run(ferrosign(d.path())
-        .args([
-            "sign-blob",
-            "--identity-token",
-            &fake.token(),
-            "--signing-config",
-            "sc.json",
-        ])
+    let r = run(l
+        .keyless("sign-blob")
+        .args(["--signing-config", "sc.json"])
         .arg("--trusted-root")
         .arg(fake.trusted_root())
         .args(["--bundle", "x.json", "f.txt"]));

@@ -4,9 +4,8 @@
 #![allow(dead_code)]
 
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 
 fn make_repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/tuf/make_repo.py")
@@ -42,29 +41,18 @@ impl TufRepo {
             Some(sig.dir.path()),
         );
         assert!(repo.is_object(), "init: {repo}");
-        let mut child = Command::new(python())
-            .arg(make_repo())
-            .args(["serve", "--dir"])
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start make_repo.py serve");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read READY");
-        let json = line
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("make_repo.py serve did not start: {line:?}"));
-        let ready: serde_json::Value = serde_json::from_str(json).expect("READY json");
-        let url = ready["url"].as_str().expect("url").to_string();
-        let root = PathBuf::from(ready["root"].as_str().expect("root"));
+        let peer = crate::support::peer::start(
+            Command::new(python())
+                .arg(make_repo())
+                .args(["serve", "--dir"])
+                .arg(dir.path()),
+            "make_repo.py serve",
+        );
+        let url = peer.ready["url"].as_str().expect("url").to_string();
+        let root = PathBuf::from(peer.ready["root"].as_str().expect("root"));
         TufRepo {
-            child,
-            _stdin: stdin,
+            child: peer.child,
+            _stdin: peer.stdin,
             dir,
             url,
             root,

@@ -11,9 +11,8 @@
 //! ```
 
 use super::registry::{rt, Setup, TestRegistry};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/registry_token.py")
@@ -63,24 +62,11 @@ impl TokenIssuer {
         if tls {
             cmd.arg("--tls");
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start registry_token.py");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read READY");
-        let json = line
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("registry_token.py did not start: {line:?}"));
+        let peer = super::peer::start(&mut cmd, "registry_token.py");
         TokenIssuer {
-            child,
-            _stdin: stdin,
-            ready: serde_json::from_str(json).expect("READY json"),
+            child: peer.child,
+            _stdin: peer.stdin,
+            ready: peer.ready,
             user: user.into(),
             password: password.into(),
         }
