@@ -138,7 +138,8 @@ pub(crate) const EVENT_PAYLOAD_FILE: FileLimit = FileLimit {
     what: "event payloads",
     max: 25 << 20,
 };
-/// A docker config (`$DOCKER_CONFIG/config.json`): 4 MiB (one `auths` entry is about 100 bytes).
+/// A docker config (`$DOCKER_CONFIG/config.json`), read by the registry client for credentials and by
+/// the Action to mask its passwords: 4 MiB (one `auths` entry is about 100 bytes).
 pub(crate) const DOCKER_CONFIG_FILE: FileLimit = FileLimit {
     what: "docker configs",
     max: 4 << 20,

@@ -44,7 +44,10 @@ fn normalise_key(key: &str) -> String {
     }
 }
 
-/// Looks `registry` up in a docker config file's `auths`. A missing file means no credentials.
+/// Looks `registry` up in a docker config file's `auths`. A missing file means no credentials. The
+/// file is read up to [`crate::fsutil::DOCKER_CONFIG_FILE`] (4 MiB): a larger one (or `/dev/zero`) is
+/// refused after that many bytes, naming the limit and nothing of its content
+/// ([`OciError::DockerConfig`]).
 pub(crate) fn from_docker_config(
     path: &Path,
     registry: &str,
@@ -53,7 +56,7 @@ pub(crate) fn from_docker_config(
         path: path.display().to_string(),
         reason,
     };
-    let text = match std::fs::read(path) {
+    let text = match crate::fsutil::read_limited(path, crate::fsutil::DOCKER_CONFIG_FILE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
@@ -136,5 +139,14 @@ mod tests {
             .is_none());
         std::fs::write(&path, "{not json").unwrap();
         assert!(from_docker_config(&path, "ghcr.io").is_err());
+    }
+
+    #[test]
+    fn a_docker_config_over_its_limit_is_refused_naming_the_limit() {
+        let e = from_docker_config(Path::new("/dev/zero"), "ghcr.io").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot read the docker config /dev/zero: it is larger than 4 MiB, the limit for docker configs"
+        );
     }
 }

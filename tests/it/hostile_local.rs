@@ -25,6 +25,7 @@ const WALL_S: f64 = 20.0;
 
 struct Measured {
     code: i32,
+    stdout: String,
     stderr: String,
     rss_mib: f64,
     wall_s: f64,
@@ -64,6 +65,7 @@ fn measured(cmd: &Command) -> Measured {
         .unwrap_or(f64::NAN);
     Measured {
         code: r.code,
+        stdout: r.stdout,
         stderr: r.stderr,
         rss_mib: rss_kib / 1024.0,
         wall_s,
@@ -273,6 +275,62 @@ fn endless_local_files_stop_at_their_named_limit() {
         &["1 MiB", "certificate file"],
         FILE_RSS_MIB,
     );
+}
+
+/// The docker config the registry client reads for credentials (`$DOCKER_CONFIG/config.json`), over
+/// its limit (`fsutil::DOCKER_CONFIG_FILE`, 4 MiB): a valid config padded past 4 MiB, and `/dev/zero`.
+/// The registry (Debian's docker-registry with htpasswd) asks for credentials, so the file is read:
+/// exit 2, the error names the limit, and nothing of the file's content (its password, its padding)
+/// is printed; bounded memory and time.
+#[test]
+fn an_oversized_docker_config_stops_at_its_named_limit() {
+    let reg = crate::support::registry::TestRegistry::start_with_auth("octocat", "registry-pw-1");
+    let digest = reg.push_image("acme/app", "v1", "oversized-docker-config");
+    let d = tempdir();
+    let p = d.path();
+    run(fs(p).args(["generate-key-pair", "--output-key-prefix", "k"])).ok();
+    let secret = "docker-config-content-7781";
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("octocat:{secret}"));
+    let padding = secret.repeat((4 << 20) / secret.len() + 1);
+    let big = p.join("big");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(
+        big.join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}},"padding":"{padding}"}}"#,
+            reg.addr
+        ),
+    )
+    .unwrap();
+    let zero = p.join("zero");
+    std::fs::create_dir(&zero).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", zero.join("config.json")).unwrap();
+    for (case, dir) in [
+        ("docker config padded past 4 MiB", &big),
+        ("docker config `config.json -> /dev/zero`", &zero),
+    ] {
+        let mut c = fs(p);
+        c.env("DOCKER_CONFIG", dir).args([
+            "verify",
+            "--key",
+            "k.pub",
+            &format!("{}/acme/app@{digest}", reg.addr),
+        ]);
+        let m = measured(&c);
+        check(
+            case,
+            &m,
+            2,
+            &["4 MiB", "the limit for docker configs"],
+            FILE_RSS_MIB,
+        );
+        for out in [&m.stdout, &m.stderr] {
+            assert!(
+                !out.contains(secret) && !out.contains(&auth) && !out.contains("padding"),
+                "{case}: the config's content was printed:\n{out}"
+            );
+        }
+    }
 }
 
 /// A cosign key file whose scrypt parameters ask for 4 GiB (N=2^20, r=32) or 16 passes (p=16): refused
