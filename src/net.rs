@@ -11,7 +11,7 @@
 //!
 //! Plain `http://` is refused unless the URL's host is a loopback address (a local test or private
 //! deployment the user named explicitly) or the caller passes `allow_insecure`. Bodies are read through
-//! [`read_limited`], which stops at a stated limit.
+//! [`read_answer`] (or streamed by [`read_chunks`]), which stops at a named limit ([`AnswerLimit`]).
 
 use std::time::Duration;
 
@@ -52,6 +52,10 @@ pub(crate) enum HttpError {
         url: String,
         /// what such answers are, plural
         what: &'static str,
+        /// the limit's name ([`AnswerLimit::name`])
+        name: &'static str,
+        /// the limit, bytes
+        max: u64,
         /// the limit, e.g. `4 MiB`
         max_text: String,
     },
@@ -222,6 +226,12 @@ impl Http {
         Ok(Http { client, opts })
     }
 
+    /// The deadline of one request, its whole answer included ([`HttpOptions::timeout`]), unless the
+    /// request sets its own.
+    pub(crate) fn deadline(&self) -> Duration {
+        self.opts.timeout
+    }
+
     /// Checks a URL against the plain-HTTP policy.
     pub(crate) fn check_url(&self, url: &str) -> Result<reqwest::Url, HttpError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| HttpError::InvalidUrl {
@@ -347,66 +357,6 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
     Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
-/// Why a body could not be read in full.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub(crate) enum BodyError {
-    /// The body is longer than the limit (from `Content-Length` or counted while reading).
-    #[error("the answer is larger than {limit} bytes")]
-    TooLarge {
-        /// the limit, bytes
-        limit: u64,
-    },
-    /// The connection broke while reading.
-    #[error("reading the answer failed: {0}")]
-    Read(String),
-    /// The request's deadline passed while reading.
-    #[error("the answer did not arrive in full before the deadline")]
-    TimedOut,
-}
-
-/// Reads a response body, at most `limit` bytes: a `Content-Length` beyond it is refused before
-/// reading, and a body that goes on past it is cut off there. The request's total deadline applies.
-pub(crate) async fn read_limited(
-    resp: reqwest::Response,
-    limit: u64,
-) -> Result<Vec<u8>, BodyError> {
-    let mut out = Vec::new();
-    read_chunks(resp, limit, |chunk| {
-        out.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await?;
-    Ok(out)
-}
-
-/// Streams a response body to `sink` chunk by chunk, at most `limit` bytes in all (see
-/// [`read_limited`]); `sink` may stop the read with its own error message.
-pub(crate) async fn read_chunks(
-    mut resp: reqwest::Response,
-    limit: u64,
-    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<u64, BodyError> {
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge { limit });
-    }
-    let mut total = 0u64;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                total += chunk.len() as u64;
-                if total > limit {
-                    return Err(BodyError::TooLarge { limit });
-                }
-                sink(&chunk).map_err(BodyError::Read)?;
-            }
-            Ok(None) => return Ok(total),
-            Err(e) if e.is_timeout() => return Err(BodyError::TimedOut),
-            Err(e) => return Err(BodyError::Read(error_chain(&e))),
-        }
-    }
-}
-
 /// The one "server message in one line" helper: a server's error answer as one short printable line —
 /// the `message` field of a JSON body (Fulcio, Rekor, GitHub and Kubernetes all use it), else the text
 /// itself; control characters and runs of white space become one space; cut at 300 characters.
@@ -447,11 +397,14 @@ pub(crate) fn body_message(body: &[u8]) -> String {
     }
 }
 
-/// A bound on one answer's body: what such answers are (named in the error) and the most bytes read.
+/// A bound on one answer's body: what such answers are (named in the error), the name of the limit
+/// (its constant, named by the registry's errors) and the most bytes read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AnswerLimit {
     /// what such answers are, plural, e.g. `Fulcio answers`
     pub(crate) what: &'static str,
+    /// the limit's name, e.g. `FULCIO_ANSWER`
+    pub(crate) name: &'static str,
     /// the most bytes read
     pub(crate) max: u64,
 }
@@ -460,6 +413,7 @@ pub(crate) struct AnswerLimit {
 /// 3 KiB together).
 pub(crate) const FULCIO_ANSWER: AnswerLimit = AnswerLimit {
     what: "Fulcio answers",
+    name: "FULCIO_ANSWER",
     max: 1 << 20,
 };
 /// A Rekor entry (`/api/v1/log/entries`): 4 MiB. The entry holds the canonical body (a hashedrekord
@@ -467,46 +421,86 @@ pub(crate) const FULCIO_ANSWER: AnswerLimit = AnswerLimit {
 /// 64 hashes and a checkpoint.
 pub(crate) const REKOR_ANSWER: AnswerLimit = AnswerLimit {
     what: "Rekor answers",
+    name: "REKOR_ANSWER",
     max: 4 << 20,
 };
 /// The Actions OIDC token service's answer: 64 KiB (a JWT of about 1 KiB in a small JSON object).
 pub(crate) const TOKEN_ANSWER: AnswerLimit = AnswerLimit {
     what: "token service answers",
+    name: "TOKEN_ANSWER",
     max: 64 << 10,
 };
 /// A GitHub or Kubernetes API answer (a repository public key, a created secret, an error): 1 MiB.
 pub(crate) const API_ANSWER: AnswerLimit = AnswerLimit {
     what: "API answers",
+    name: "API_ANSWER",
     max: 1 << 20,
 };
 
 /// Reads the body of `resp` (an answer from `url`), at most `limit.max` bytes: a `Content-Length`
-/// beyond the limit is refused before reading, and a body that goes on past it is cut off there
-/// ([`HttpError::TooLarge`]). The request's total deadline ([`HttpOptions::timeout`]) covers the
-/// reading. Errors: [`HttpError::TooLarge`], or [`HttpError::Unreachable`] when the connection broke.
+/// beyond the limit is refused before reading, and a body that goes on past it is cut off there. The
+/// request's total deadline (`deadline`: [`Http::deadline`], or the request's own) covers the reading.
+/// The one reader of whole bodies, for every server (registries included).
+///
+/// Errors: [`HttpError::TooLarge`] naming the limit, [`HttpError::TimedOut`] naming the deadline, or
+/// [`HttpError::Unreachable`] when the connection broke.
 pub(crate) async fn read_answer(
     resp: reqwest::Response,
     url: &str,
     limit: AnswerLimit,
+    deadline: Duration,
 ) -> Result<Vec<u8>, HttpError> {
+    let mut out = Vec::new();
+    read_chunks(resp, url, limit, deadline, |chunk| {
+        out.extend_from_slice(chunk);
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Streams a response body to `sink` chunk by chunk, at most `limit.max` bytes in all, within
+/// `deadline` (see [`read_answer`]); returns the number of bytes read.
+pub(crate) async fn read_chunks(
+    mut resp: reqwest::Response,
+    url: &str,
+    limit: AnswerLimit,
+    deadline: Duration,
+    mut sink: impl FnMut(&[u8]),
+) -> Result<u64, HttpError> {
     let too_large = || HttpError::TooLarge {
         url: redact_query(url),
         what: limit.what,
+        name: limit.name,
+        max: limit.max,
         max_text: crate::fsutil::size_text(limit.max),
     };
-    let mut out = Vec::new();
-    let read = read_chunks(resp, limit.max, |chunk| {
-        out.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await;
-    match read {
-        Ok(_) => Ok(out),
-        Err(BodyError::TooLarge { .. }) => Err(too_large()),
-        Err(e) => Err(HttpError::Unreachable {
-            url: redact_query(url),
-            reason: e.to_string(),
-        }),
+    if resp.content_length().is_some_and(|n| n > limit.max) {
+        return Err(too_large());
+    }
+    let mut total = 0u64;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                total += chunk.len() as u64;
+                if total > limit.max {
+                    return Err(too_large());
+                }
+                sink(&chunk);
+            }
+            Ok(None) => return Ok(total),
+            Err(e) if e.is_timeout() => {
+                return Err(HttpError::TimedOut {
+                    url: redact_query(url),
+                    after: deadline,
+                })
+            }
+            Err(e) => {
+                return Err(HttpError::Unreachable {
+                    url: redact_query(url),
+                    reason: error_chain(&e),
+                })
+            }
+        }
     }
 }
 
@@ -617,6 +611,87 @@ mod tests {
         assert_eq!(
             redact_query("https://x/token?code=abc"),
             "https://x/token?…"
+        );
+    }
+
+    /// A loopback server answering each connection by its path: `/declared` (Content-Length 100),
+    /// `/streamed` (100 bytes, no length), `/exact` (10 bytes), `/stall` (2 of 5 bytes, then nothing).
+    fn canned_server() -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut conn) = conn else { return };
+                std::thread::spawn(move || {
+                    let mut line = String::new();
+                    let mut r = BufReader::new(conn.try_clone().unwrap());
+                    r.read_line(&mut line).unwrap();
+                    while r.read_line(&mut String::new()).unwrap() > 2 {}
+                    let target = line.split(' ').nth(1).unwrap_or_default();
+                    let path = target.split('?').next().unwrap_or_default().to_string();
+                    let head = "HTTP/1.1 200 OK\r\nConnection: close\r\n";
+                    let _ = match path.as_str() {
+                        "/declared" => {
+                            write!(conn, "{head}Content-Length: 100\r\n\r\n{}", "x".repeat(100))
+                        }
+                        "/streamed" => write!(conn, "{head}\r\n{}", "x".repeat(100)),
+                        "/exact" => write!(conn, "{head}\r\n{}", "x".repeat(10)),
+                        _ => {
+                            let _ = write!(conn, "{head}Content-Length: 5\r\n\r\nxx");
+                            std::thread::sleep(Duration::from_secs(5));
+                            Ok(())
+                        }
+                    };
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_up_to_their_named_limit_and_deadline() {
+        let addr = canned_server();
+        let limit = AnswerLimit {
+            what: "test answers",
+            name: "TEST_ANSWER",
+            max: 10,
+        };
+        let h = Http::new(HttpOptions {
+            timeout: Duration::from_millis(500),
+            ..Default::default()
+        })
+        .unwrap();
+        let read = |path: &'static str| {
+            let (h, url) = (h.clone(), format!("http://{addr}{path}?token=secret"));
+            async move {
+                let resp = h.send(&url, reqwest::Client::get).await.unwrap();
+                read_answer(resp, &url, limit, h.deadline()).await
+            }
+        };
+        for path in ["/declared", "/streamed"] {
+            let e = read(path).await.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    HttpError::TooLarge {
+                        name: "TEST_ANSWER",
+                        max: 10,
+                        ..
+                    }
+                ),
+                "{path}: {e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!("the answer from http://{addr}{path}?… is larger than 10 bytes, the limit for test answers")
+            );
+        }
+        assert_eq!(read("/exact").await.unwrap(), b"x".repeat(10));
+        let e = read("/stall").await.unwrap_err();
+        assert!(
+            matches!(e, HttpError::TimedOut { after, .. } if after == Duration::from_millis(500)),
+            "{e:?}"
         );
     }
 

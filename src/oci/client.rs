@@ -38,6 +38,53 @@ use std::sync::{Arc, Mutex};
 pub(crate) const MAX_ERROR_BODY: u64 = 64 << 10;
 /// The most of a token service answer read (1 MiB).
 pub(crate) const MAX_TOKEN_BODY: u64 = 1 << 20;
+/// [`MAX_ERROR_BODY`] as the limit [`net::read_answer`] reads registry error answers with.
+pub(crate) const ERROR_ANSWER: net::AnswerLimit = net::AnswerLimit {
+    what: "registry error answers",
+    name: "MAX_ERROR_BODY",
+    max: MAX_ERROR_BODY,
+};
+/// [`MAX_TOKEN_BODY`] as the limit [`net::read_answer`] reads token service answers with.
+pub(crate) const TOKEN_ANSWER: net::AnswerLimit = net::AnswerLimit {
+    what: "registry token answers",
+    name: "MAX_TOKEN_BODY",
+    max: MAX_TOKEN_BODY,
+};
+
+/// A body that could not be read ([`net::read_answer`]'s error) as an [`OciError`] for `what` (e.g.
+/// `the manifest`) of `reference` from `registry`: over its limit → [`OciError::TooLarge`] naming the
+/// limit's constant; past the deadline → [`OciError::TimedOut`] naming it; anything else →
+/// [`OciError::Unreachable`].
+pub(crate) fn body_error(
+    registry: &str,
+    reference: &str,
+    what: &'static str,
+    e: net::HttpError,
+) -> OciError {
+    match e {
+        net::HttpError::TooLarge { name, max, .. } => OciError::TooLarge {
+            what,
+            reference: reference.to_string(),
+            limit: max,
+            limit_name: name,
+        },
+        net::HttpError::TimedOut { after, .. } => OciError::TimedOut {
+            registry: registry.to_string(),
+            reference: reference.to_string(),
+            what: format!("{} s for reading {what}", after.as_secs()),
+        },
+        net::HttpError::Unreachable { reason, .. } => OciError::Unreachable {
+            registry: registry.to_string(),
+            reason,
+            https: true,
+        },
+        e => OciError::Unreachable {
+            registry: registry.to_string(),
+            reason: e.to_string(),
+            https: true,
+        },
+    }
+}
 
 /// Requests sent to registries through one handle: a counter shared by clones.
 #[derive(Debug, Clone, Default)]
@@ -276,6 +323,11 @@ impl Shared {
         Ok(creds)
     }
 
+    /// The deadline of a request without one of its own ([`crate::net::Http::deadline`]).
+    pub(crate) fn deadline(&self) -> std::time::Duration {
+        self.http.deadline()
+    }
+
     /// The scheme `registry` answered on (HTTPS until known otherwise).
     pub(crate) fn scheme(&self, registry: &str) -> &'static str {
         self.host(registry, |h| h.scheme).unwrap_or("https")
@@ -341,21 +393,8 @@ impl Shared {
             self.host(registry, |h| h.challenge.clone())
         {
             if self.authorization(registry, req, push)?.is_none() {
-                let creds = self.credentials(registry)?;
-                let token = self
-                    .fetch_token(
-                        registry,
-                        &realm,
-                        service.as_deref(),
-                        req,
-                        push,
-                        &creds,
-                        counter,
-                    )
+                self.renew_token(registry, &realm, service.as_deref(), req, push, counter)
                     .await?;
-                if let Ok(mut t) = self.tokens.lock() {
-                    t.insert((registry.to_string(), req.repository.clone(), push), token);
-                }
             }
         }
         loop {
@@ -405,27 +444,36 @@ impl Shared {
                             service: service.clone(),
                         });
                     });
-                    let token = self
-                        .fetch_token(
-                            registry,
-                            &realm,
-                            service.as_deref(),
-                            req,
-                            push,
-                            &creds,
-                            counter,
-                        )
+                    self.renew_token(registry, &realm, service.as_deref(), req, push, counter)
                         .await?;
-                    if let Ok(mut t) = self.tokens.lock() {
-                        t.insert((registry.to_string(), req.repository.clone(), push), token);
-                    }
                 }
                 _ => return Ok(resp),
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Fetches a token for `req`'s repository (`pull`, or `pull,push` when `push`) from the token
+    /// service at `realm` with `registry`'s credentials ([`Shared::fetch_token`]) and caches it for the
+    /// run under (registry, repository, push), replacing the one there.
+    async fn renew_token(
+        &self,
+        registry: &str,
+        realm: &str,
+        service: Option<&str>,
+        req: &Req,
+        push: bool,
+        counter: &Requests,
+    ) -> Result<(), OciError> {
+        let token = self
+            .fetch_token(registry, realm, service, req, push, counter)
+            .await?;
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.insert((registry.to_string(), req.repository.clone(), push), token);
+        Ok(())
+    }
+
+    /// One token exchange at `realm` (distribution's token spec: `service`, `scope`, Basic credentials
+    /// when `registry` has some); the token, not cached (see [`Shared::renew_token`]).
     async fn fetch_token(
         &self,
         registry: &str,
@@ -433,9 +481,9 @@ impl Shared {
         service: Option<&str>,
         req: &Req,
         push: bool,
-        creds: &Credentials,
         counter: &Requests,
     ) -> Result<SecretString, OciError> {
+        let creds = &self.credentials(registry)?;
         let scope = format!(
             "repository:{}:{}",
             req.repository,
@@ -473,16 +521,9 @@ impl Shared {
             })?;
         counter.add();
         let status = resp.status();
-        let body =
-            net::read_limited(resp, MAX_TOKEN_BODY)
-                .await
-                .map_err(|e| OciError::Registry {
-                    registry: registry.to_string(),
-                    reference: req.what.clone(),
-                    status: status.as_u16(),
-                    message: format!("the token service's answer: {e} (limit MAX_TOKEN_BODY)"),
-                    code: None,
-                })?;
+        let body = net::read_answer(resp, url.as_str(), TOKEN_ANSWER, self.http.deadline())
+            .await
+            .map_err(|e| body_error(registry, &req.what, "the token service's answer", e))?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(OciError::Unauthorized {
                 registry: registry.to_string(),
@@ -600,9 +641,14 @@ impl Shared {
                             && resp.status() == StatusCode::BAD_REQUEST
                             && first_error.is_some()
                         {
-                            let body = net::read_limited(resp, MAX_ERROR_BODY)
-                                .await
-                                .unwrap_or_default();
+                            let body = net::read_answer(
+                                resp,
+                                &url,
+                                ERROR_ANSWER,
+                                req.timeout.unwrap_or(self.http.deadline()),
+                            )
+                            .await
+                            .unwrap_or_default();
                             // Go's TLS server says so in the body; a HEAD answer has none.
                             if req.method == Method::HEAD
                                 || String::from_utf8_lossy(&body).contains("HTTPS server")
@@ -664,7 +710,8 @@ impl Shared {
         resp: reqwest::Response,
     ) -> OciError {
         let status = resp.status();
-        let body = net::read_limited(resp, MAX_ERROR_BODY)
+        let url = resp.url().to_string();
+        let body = net::read_answer(resp, &url, ERROR_ANSWER, self.http.deadline())
             .await
             .unwrap_or_default();
         let (codes, message) = error_envelope(&body);

@@ -23,7 +23,9 @@
 //! descriptor's size, and the descriptor's size bounded per kind ([`layout::MAX_SIGNATURE_BLOB`]);
 //! [`layout::MAX_SIGNATURE_LAYERS`] (1,000, cosign's) layers per signature manifest;
 //! [`referrers::MAX_REFERRER_PAGES`] and [`referrers::MAX_REFERRERS`] for referrer listings; error and
-//! token answers [`client::MAX_ERROR_BODY`], [`client::MAX_TOKEN_BODY`]. Time and retries: [`crate::net`].
+//! token answers [`client::MAX_ERROR_BODY`], [`client::MAX_TOKEN_BODY`]. Every body is read by
+//! [`crate::net::read_answer`] (a blob streamed by [`crate::net::read_chunks`]). Time and retries:
+//! [`crate::net`].
 
 pub(crate) mod auth;
 pub(crate) mod bundles;

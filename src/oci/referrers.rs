@@ -44,7 +44,7 @@
 //! index: `GET` (404), the confirming `GET` (404), `PUT`, and after the settling window one `GET`.
 
 use super::layout::Descriptor;
-use super::registry::{ManifestHead, Registry, MAX_MANIFEST_BYTES};
+use super::registry::{ManifestHead, Registry, MANIFEST_ANSWER, MANIFEST_DEADLINE};
 use super::rmw::{self, Doc};
 use super::{client, ImageRef, OciError, OCI_EMPTY, OCI_EMPTY_BLOB, OCI_INDEX, OCI_MANIFEST};
 use reqwest::{Method, StatusCode};
@@ -147,7 +147,7 @@ async fn api_page(
 ) -> Result<Option<(Vec<Descriptor>, Option<String>, bool)>, OciError> {
     let mut req = client::Req::new(Method::GET, image.repository(), target, what.to_string());
     req.accept = Some(OCI_INDEX.to_string());
-    req.timeout = Some(super::registry::MANIFEST_DEADLINE);
+    req.timeout = Some(MANIFEST_DEADLINE);
     let resp = registry.send(image, &req).await?;
     let status = resp.status();
     if matches!(
@@ -165,26 +165,10 @@ async fn api_page(
     let next = client::link_next(resp.headers());
     let filtered = client::header(&resp, "oci-filters-applied")
         .is_some_and(|f| f.split(',').any(|x| x.trim() == "artifactType"));
-    let body = crate::net::read_limited(resp, MAX_MANIFEST_BYTES)
+    let url = resp.url().to_string();
+    let body = crate::net::read_answer(resp, &url, MANIFEST_ANSWER, MANIFEST_DEADLINE)
         .await
-        .map_err(|e| match e {
-            crate::net::BodyError::TooLarge { limit } => OciError::TooLarge {
-                what: "a referrers page",
-                reference: what.to_string(),
-                limit,
-                limit_name: "MAX_MANIFEST_BYTES",
-            },
-            crate::net::BodyError::Read(reason) => OciError::Unreachable {
-                registry: image.registry().to_string(),
-                reason,
-                https: true,
-            },
-            crate::net::BodyError::TimedOut => OciError::TimedOut {
-                registry: image.registry().to_string(),
-                reference: what.to_string(),
-                what: "reading a referrers page".into(),
-            },
-        })?;
+        .map_err(|e| client::body_error(image.registry(), what, "a referrers page", e))?;
     let index = Index::parse(&body, OCI_INDEX, image)?;
     Ok(Some((index.manifests, next, filtered)))
 }
@@ -351,7 +335,7 @@ pub(crate) struct Fetched {
 }
 
 /// Reads the referrer manifest `digest` in `image`'s repository (at most
-/// [`MAX_MANIFEST_BYTES`], digest-checked) and its one layer (streamed, at most its descriptor's size
+/// [`super::registry::MAX_MANIFEST_BYTES`], digest-checked) and its one layer (streamed, at most its descriptor's size
 /// and [`MAX_REFERRER_LAYER`], digest-checked).
 ///
 /// `Ok(None)` when it is not an artifact to read (skipped, as cosign skips it: `pkg/oci/remote`): the

@@ -25,6 +25,12 @@ use std::sync::Arc;
 /// The largest manifest or index read or written (4 MiB, the distribution spec's suggested minimum that
 /// registries accept).
 pub(crate) const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+/// [`MAX_MANIFEST_BYTES`] as the limit [`crate::net::read_answer`] reads manifests and indexes with.
+pub(crate) const MANIFEST_ANSWER: crate::net::AnswerLimit = crate::net::AnswerLimit {
+    what: "manifests",
+    name: "MAX_MANIFEST_BYTES",
+    max: MAX_MANIFEST_BYTES,
+};
 /// The deadline of one manifest request (`HEAD`, `GET`, `PUT`), its whole answer included: 15 s. A
 /// manifest is small; a stalled write must end while the writers it could overwrite still watch (see
 /// [`super::rmw`]).
@@ -341,9 +347,12 @@ impl Registry {
         }
         let header_digest = client::header(&resp, "docker-content-digest");
         let content_type = client::header(&resp, "content-type");
-        let bytes = crate::net::read_limited(resp, MAX_MANIFEST_BYTES)
+        let url = resp.url().to_string();
+        let bytes = crate::net::read_answer(resp, &url, MANIFEST_ANSWER, MANIFEST_DEADLINE)
             .await
-            .map_err(|e| Self::body_error(image, "the manifest", "MAX_MANIFEST_BYTES", e))?;
+            .map_err(|e| {
+                client::body_error(image.registry(), &image.to_string(), "the manifest", e)
+            })?;
         let computed = sha256_digest(&bytes);
         let expected = image
             .digest()
@@ -371,32 +380,6 @@ impl Registry {
             digest: computed,
             media_type,
         }))
-    }
-
-    fn body_error(
-        image: &ImageRef,
-        what: &'static str,
-        limit_name: &'static str,
-        e: crate::net::BodyError,
-    ) -> OciError {
-        match e {
-            crate::net::BodyError::TooLarge { limit } => OciError::TooLarge {
-                what,
-                reference: image.to_string(),
-                limit,
-                limit_name,
-            },
-            crate::net::BodyError::Read(reason) => OciError::Unreachable {
-                registry: image.registry().to_string(),
-                reason,
-                https: true,
-            },
-            crate::net::BodyError::TimedOut => OciError::TimedOut {
-                registry: image.registry().to_string(),
-                reference: image.to_string(),
-                what: format!("reading {what}"),
-            },
-        }
     }
 
     /// Stores a manifest under `image`'s tag (or digest). Manifests over [`MAX_MANIFEST_BYTES`] are not
@@ -524,10 +507,16 @@ impl Registry {
         }
         let mut hasher = sha2::Sha256::new();
         let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
-        let read = crate::net::read_chunks(resp, size, |chunk| {
+        // The limit is the descriptor's size (itself within `max`, checked above).
+        let limit = crate::net::AnswerLimit {
+            what: "blobs",
+            name: limit_name,
+            max: size,
+        };
+        let url = resp.url().to_string();
+        let read = crate::net::read_chunks(resp, &url, limit, self.shared.deadline(), |chunk| {
             hasher.update(chunk);
             out.extend_from_slice(chunk);
-            Ok(())
         })
         .await;
         match read {
@@ -539,14 +528,21 @@ impl Registry {
                     reason: format!("{n} bytes served where its descriptor says {size}"),
                 })
             }
-            Err(crate::net::BodyError::TooLarge { .. }) => {
+            Err(crate::net::HttpError::TooLarge { .. }) => {
                 return Err(OciError::Malformed {
                     what: "a blob",
                     reference: what,
                     reason: format!("the registry served more than the {size} bytes its descriptor says; stopped there"),
                 })
             }
-            Err(e) => return Err(Self::body_error(image, "a blob", "", e)),
+            Err(e) => {
+                return Err(client::body_error(
+                    image.registry(),
+                    &image.to_string(),
+                    "a blob",
+                    e,
+                ))
+            }
         }
         let got = format!("sha256:{}", hex::encode(hasher.finalize()));
         if got != digest {

@@ -173,12 +173,17 @@ impl Fulcio {
         let body = request.to_string();
         let resp = self.http.post_json(&endpoint, body).await?;
         let status = resp.status();
-        let bytes = crate::net::read_answer(resp, &endpoint, crate::net::FULCIO_ANSWER)
-            .await
-            .map_err(|e| match e {
-                HttpError::TooLarge { .. } => FulcioError::BadAnswer(e.to_string()),
-                e => e.into(),
-            })?;
+        let bytes = crate::net::read_answer(
+            resp,
+            &endpoint,
+            crate::net::FULCIO_ANSWER,
+            self.http.deadline(),
+        )
+        .await
+        .map_err(|e| match e {
+            HttpError::TooLarge { .. } => FulcioError::BadAnswer(e.to_string()),
+            e => e.into(),
+        })?;
         if !status.is_success() {
             let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
             return Err(if status >= 500 {

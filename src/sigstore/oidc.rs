@@ -219,7 +219,9 @@ pub(crate) async fn identity_token(
                 })
                 .await?;
             let status = resp.status();
-            let body = crate::net::read_answer(resp, url, crate::net::TOKEN_ANSWER).await?;
+            let body =
+                crate::net::read_answer(resp, url, crate::net::TOKEN_ANSWER, http.deadline())
+                    .await?;
             if !status.is_success() {
                 return Err(OidcError::TokenService {
                     status: status.as_u16(),

@@ -265,12 +265,13 @@ impl Rekor {
 
     async fn read(&self, url: &str, resp: reqwest::Response) -> Result<RekorEntry, RekorError> {
         let status = resp.status();
-        let bytes = crate::net::read_answer(resp, url, crate::net::REKOR_ANSWER)
-            .await
-            .map_err(|e| match e {
-                HttpError::TooLarge { .. } => RekorError::BadAnswer(e.to_string()),
-                e => e.into(),
-            })?;
+        let bytes =
+            crate::net::read_answer(resp, url, crate::net::REKOR_ANSWER, self.http.deadline())
+                .await
+                .map_err(|e| match e {
+                    HttpError::TooLarge { .. } => RekorError::BadAnswer(e.to_string()),
+                    e => e.into(),
+                })?;
         if !status.is_success() {
             let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
             return Err(if status >= 500 {

@@ -81,7 +81,8 @@ impl RekorV2 {
         let body = hashedrekord_request(digest, signature, by).to_string();
         let resp = self.http.post_json(&endpoint, body).await?;
         let status = resp.status();
-        let bytes = net::read_answer(resp, &endpoint, net::REKOR_ANSWER).await?;
+        let bytes =
+            net::read_answer(resp, &endpoint, net::REKOR_ANSWER, self.http.deadline()).await?;
         if !status.is_success() {
             let (url, status, message) = (self.url.clone(), status.as_u16(), body_message(&bytes));
             return Err(

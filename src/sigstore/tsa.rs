@@ -34,6 +34,7 @@ use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo}
 /// certificate chain is a few KiB).
 pub(crate) const MAX_RESPONSE: net::AnswerLimit = net::AnswerLimit {
     what: "timestamp authority answers",
+    name: "MAX_RESPONSE",
     max: 1 << 20,
 };
 
@@ -179,7 +180,7 @@ impl Tsa {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
-        let body = net::read_answer(resp, &self.url, MAX_RESPONSE)
+        let body = net::read_answer(resp, &self.url, MAX_RESPONSE, self.http.deadline())
             .await
             .map_err(|e| match e {
                 e @ HttpError::TooLarge { .. } => TsaError::BadAnswer {

@@ -209,7 +209,7 @@ impl<'a> SecretsApi<'a> {
     /// The answer's body, at most [`crate::net::API_ANSWER`].
     async fn body(&self, resp: reqwest::Response, action: &str) -> Result<Vec<u8>, StoreError> {
         let url = resp.url().to_string();
-        crate::net::read_answer(resp, &url, crate::net::API_ANSWER)
+        crate::net::read_answer(resp, &url, crate::net::API_ANSWER, self.http.deadline())
             .await
             .map_err(|e| StoreError::BadResponse {
                 service: SERVICE,

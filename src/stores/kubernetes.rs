@@ -380,7 +380,7 @@ pub(crate) async fn create_secret(
     }
     if !status.is_success() {
         let url = resp.url().to_string();
-        let text = crate::net::read_answer(resp, &url, crate::net::API_ANSWER)
+        let text = crate::net::read_answer(resp, &url, crate::net::API_ANSWER, http.deadline())
             .await
             .unwrap_or_default();
         return Err(StoreError::Status {

@@ -394,9 +394,10 @@ impl Mirror {
             }
             let limit = net::AnswerLimit {
                 what: "such TUF files",
+                name: "the length the TUF metadata allows",
                 max: max_length,
             };
-            match net::read_answer(resp, &url, limit).await {
+            match net::read_answer(resp, &url, limit, self.http.deadline()).await {
                 Ok(body) => Ok(Some(body)),
                 Err(e @ HttpError::TooLarge { .. }) => {
                     Err(fault(MirrorFault::TooLarge(e.to_string())))
