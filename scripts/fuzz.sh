@@ -6,6 +6,7 @@
 #   bash scripts/fuzz.sh                     # every target, 60 s each
 #   bash scripts/fuzz.sh 300 bundle key_pem  # those targets, 300 s each
 #
+# What each run found (targets, time, executions, crashes): docs/fuzz.md.
 # The targets: image_reference, key_pem, key_json, annotations, bundle, oci_manifest, rekor_answer (each
 # calls one entry point of src/fuzzing.rs). Limits per input: 10 s, 1 GiB of RSS, 64 KiB long. Corpora
 # grow in .cache/fuzz/corpus/TARGET (kept between runs, not committed); a crash leaves its input in
@@ -22,6 +23,9 @@ fi
 secs="${1:-60}"
 [ $# -gt 0 ] && shift
 export PATH="$(dirname "$FERROSIGN_CARGO_FUZZ"):$PATH"
+# fuzz/ is a workspace of its own; its lockfile starts as the crate's, so the fuzzed dependencies are the
+# versions the suite tests (not committed; cargo adds libfuzzer-sys to it).
+[ -f fuzz/Cargo.lock ] || cp Cargo.lock fuzz/Cargo.lock
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
