@@ -55,6 +55,14 @@ use std::collections::BTreeMap;
 pub(crate) const MAX_REFERRER_PAGES: usize = 32;
 /// The most referrers listed for one subject (after removing duplicates).
 pub(crate) const MAX_REFERRERS: usize = 1000;
+/// Times [`attach`] pushes the blobs and PUTs the referrer manifest while the registry answers that a
+/// blob it names is unknown (`MANIFEST_BLOB_UNKNOWN`, or distribution's `DIGEST_INVALID` when
+/// concurrent uploads of the same content, such as the empty config blob that every bundle names,
+/// race in its storage). 16 signers of one digest on a loaded machine needed more than 2.
+pub(crate) const BLOB_UNKNOWN_TRIES: u32 = 5;
+/// Wait before push `n + 1` after a blob-unknown answer: `n` × this, so the racing uploads settle
+/// (100 ms, 200 ms, … 400 ms; 1 s in all at most).
+const BLOB_UNKNOWN_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Where a listing came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -490,8 +498,11 @@ pub(crate) async fn attach(
         let at = image.with_digest(&digest);
         match registry.put_manifest(&at, &bytes, OCI_MANIFEST).await {
             Ok(p) => break (p, bytes, digest, at),
-            // A concurrent upload of the same blob had not settled: push the blobs again, once.
-            Err(e) if e.is_blob_unknown() && tries < 2 => {}
+            // A concurrent upload of the same blob had not settled: wait a little, push the blobs
+            // again.
+            Err(e) if e.is_blob_unknown() && tries < BLOB_UNKNOWN_TRIES => {
+                tokio::time::sleep(BLOB_UNKNOWN_BACKOFF * tries).await;
+            }
             Err(e) if e.is_blob_unknown() => return Err(e),
             // Any other permanent refusal of a manifest whose only novelty is `subject`.
             Err(OciError::Registry {

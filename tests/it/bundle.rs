@@ -15,7 +15,7 @@
 
 use crate::bundle_peers::ReferrersRegistry;
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
-use crate::support::proxy::{Fault, FaultProxy};
+use crate::support::proxy::{Fault, FaultProxy, On};
 use crate::support::registry::{sha256, TestRegistry, OCI_INDEX};
 use crate::support::*;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -1080,6 +1080,45 @@ fn a_registry_refusing_subject_keeps_the_sig_with_both_and_fails_bundle() {
     )
     .fails(1, "refused the referrer manifest")
     .hint("--signature-format legacy");
+}
+
+/// A referrer manifest PUT answered `DIGEST_INVALID` + `MANIFEST_BLOB_UNKNOWN` (what Debian's registry
+/// answered while 16 signers of one digest raced on the empty config blob every bundle names) is
+/// retried after pushing the blobs again, up to `BLOB_UNKNOWN_TRIES` (5) PUTs in all: 4 such answers
+/// still sign; 5 fail with the registry's error, exit 1, and no bundle.
+#[test]
+fn a_referrer_manifest_refused_for_a_racing_blob_is_pushed_again() {
+    let fake = FakeSigstore::start(&[]);
+    let dir = workdir(&fake);
+    let p = dir.path();
+    let reg = TestRegistry::start();
+    let by_digest = On::req("PUT", r"^/v2/.+/manifests/sha256:[0-9a-f]{64}$");
+    let proxy = FaultProxy::start(
+        &reg.addr,
+        vec![Fault::BlobUnknown {
+            on: by_digest.clone(),
+            times: 4,
+        }],
+    );
+    let a = reg.push_image("acme/app", "a", "a");
+    let img = |d: &str| format!("{}/acme/app@{d}", proxy.addr);
+    let format = ["--signature-format", "bundle"];
+    fs_sign(&fake, p, Mode::KeyNoTlog, &format, &[&img(&a)]).ok();
+    assert_eq!(reg.referrers("acme/app", &a).len(), 1, "one bundle");
+    assert_eq!(
+        proxy.count_status(400),
+        4,
+        "4 refused PUTs, then the fifth landed"
+    );
+    fs_verify(&fake, p, Mode::KeyNoTlog, &[], &img(&a)).ok();
+
+    let b = reg.push_image("acme/app", "b", "b");
+    proxy.arm(Fault::BlobUnknown {
+        on: by_digest,
+        times: 5,
+    });
+    fs_sign(&fake, p, Mode::KeyNoTlog, &format, &[&img(&b)]).fails(1, "MANIFEST_BLOB_UNKNOWN");
+    assert!(reg.referrers("acme/app", &b).is_empty(), "no bundle");
 }
 
 // ------------------------------------------------------------------ other verifiers

@@ -125,6 +125,11 @@ pub enum Fault {
         duplicate: bool,
         filter: bool,
     },
+    /// The first `times` matching requests are answered `400` with distribution's two errors for a
+    /// manifest naming a blob whose concurrent uploads of the same content raced in its storage
+    /// (`DIGEST_INVALID`, then `MANIFEST_BLOB_UNKNOWN`), as Debian's registry 2.8 answered 16 signers
+    /// of one digest on a loaded machine; then the registry answers.
+    BlobUnknown { on: On, times: usize },
     /// Manifest uploads whose JSON has a `subject` are refused with `400 MANIFEST_INVALID` (registries
     /// without OCI 1.1 support).
     RefuseSubject,
@@ -165,6 +170,7 @@ impl Armed {
         let left = match &fault {
             Fault::TooMany { times, .. }
             | Fault::Vanish { times, .. }
+            | Fault::BlobUnknown { times, .. }
             | Fault::Hold { times, .. } => *times,
             _ => usize::MAX,
         };
@@ -440,6 +446,18 @@ async fn answer(st: &State, req: Request<Incoming>) -> Response<ProxyBody> {
                     return r;
                 }
             }
+            Fault::BlobUnknown { .. } if a.take() => {
+                tokio::time::sleep(answer_delay).await;
+                let body = serde_json::json!({"errors": [
+                    {"code": "DIGEST_INVALID", "message": "provided digest did not match uploaded content", "detail": null},
+                    {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry", "detail": null},
+                ]});
+                return Response::builder()
+                    .status(StatusCode::BAD_REQUEST)
+                    .header("content-type", "application/json")
+                    .body(full(body.to_string()))
+                    .expect("response");
+            }
             _ => {}
         }
     }
@@ -671,6 +689,7 @@ fn on_of(f: &Fault) -> Option<&On> {
         | Fault::Drip { on, .. }
         | Fault::TooMany { on, .. }
         | Fault::Vanish { on, .. }
+        | Fault::BlobUnknown { on, .. }
         | Fault::Hold { on, .. }
         | Fault::Latency { on, .. } => Some(on),
         // Manifest uploads are recognised when the body is read.
