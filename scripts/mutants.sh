@@ -1,89 +1,161 @@
 #!/usr/bin/env bash
 # Mutation testing of the security modules (issue 16), with cargo-mutants. NOT part of the default run
-# (scripts/test.sh): one mutant costs a rebuild and a test run, minutes on the 2-core machine.
+# (scripts/test.sh): one mutant costs a rebuild and a test run, a minute or more on the 2-core machine.
 #
-#   bash scripts/mutants.sh                 # every mutant of the security modules, within the budget
-#   bash scripts/mutants.sh --list          # just list them (seconds)
-#   MUTANTS_BUDGET_MIN=90 bash scripts/mutants.sh -F 'payload_rejection|mask'   # a budget, a subset
-#   MUTANTS_TEST_TARGETS=--lib MUTANTS_TESTS=:: bash scripts/mutants.sh   # judged by the unit tests only
-#                                                       # (no integration build per mutant: minutes saved)
+# Two stages, bounded together by MUTANTS_BUDGET_MIN (default 100) minutes:
+#   1. every mutant of MUTANTS_FILES judged by the unit tests only (`cargo test --lib`: one incremental
+#      build of the library's test binary per mutant, no integration build: `-C --lib` puts `--lib` on
+#      cargo-mutants' build command too, which otherwise builds every test target);
+#   2. the survivors of stage 1 only, file by file, judged by the integration tests that exercise that
+#      file (`cargo test --test it -- <filters>`, the filters in `it_filters` below), with whatever
+#      budget stage 1 left (stage 1 stops MUTANTS_STAGE2_MIN, default 30, minutes before the end).
 #
-# What is mutated (MUTANTS_FILES): verification (ops/verify_image.rs, sigstore/verify/), the Rekor and
-# Fulcio answer checks (sigstore/rekor.rs, sigstore/fulcio.rs), the `.sig` write (oci/layout.rs), sealing
-# (stores/github.rs) and masking (gha/, secret.rs, the Action's secret collection in front/inputs.rs).
-# Which tests judge them (MUTANTS_TESTS): the unit tests, plus the integration tests that exercise those
-# modules end to end (filters on test names), never the whole suite.
-# The run stops after MUTANTS_BUDGET_MIN minutes (default 120); what was tested by then is counted.
-# Results: .cache/mutants/mutants.out/ (caught.txt, missed.txt, timeout.txt, unviable.txt, outcomes.json)
-# and a one-line summary; docs/mutants.md records the figures and each survivor's test or reason.
+#   bash scripts/mutants.sh --list                    # just list the mutants (seconds)
+#   MUTANTS_BUDGET_MIN=100 bash scripts/mutants.sh    # both stages
+#   MUTANTS_STAGE=1 bash scripts/mutants.sh           # stage 1 only (MUTANTS_STAGE=2: stage 2 only,
+#                                                     # from the survivors of the last stage 1)
+#   MUTANTS_FILES='src/secret.rs src/gha/*.rs' bash scripts/mutants.sh -F 'mask|redact'  # a subset
+#   MUTANTS_ITERATE=1 …   # stage 1 skips what the last run caught or found unviable (after new tests)
+#   MUTANTS_UNIT_FILTERS='sigstore:: gha::' …   # stage 1 runs only these unit tests (seconds per mutant)
+#
+# Extra arguments go to both stages' cargo-mutants (`-F REGEX`, `-e`, …).
+# Results under .cache/mutants/ (never committed): stage1/mutants.out and stage2/<file>/mutants.out
+# (caught.txt, missed.txt, timeout.txt, unviable.txt, outcomes.json), and summary.txt: one line per
+# file and stage (mutants, caught, survived, timeout, unviable) and the survivors left after both.
+# docs/mutants.md records the figures and each survivor's test or written reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/peers.sh
-budget_min="${MUTANTS_BUDGET_MIN:-120}"
+budget_min="${MUTANTS_BUDGET_MIN:-100}"
+stage2_min="${MUTANTS_STAGE2_MIN:-30}"
+stage="${MUTANTS_STAGE:-both}"
+# Verification, the Rekor/Fulcio/TSA answer checks, bundles, the `.sig`/referrers writes, sealing,
+# masking.
 files=(${MUTANTS_FILES:-
   src/ops/verify_image.rs
-  'src/sigstore/verify/*.rs'
+  src/sigstore/verify/mod.rs
+  src/sigstore/verify/cosign.rs
   src/sigstore/rekor.rs
+  src/sigstore/rekor_v2.rs
+  src/sigstore/tsa.rs
   src/sigstore/fulcio.rs
+  src/sigstore/bundle.rs
   src/oci/layout.rs
+  src/oci/referrers.rs
+  src/oci/rmw.rs
   src/stores/github.rs
-  'src/gha/*.rs'
+  src/gha/mod.rs
+  src/gha/files.rs
+  src/gha/escape.rs
   src/secret.rs
   src/front/inputs.rs
 })
-# The tests that judge them: substring filters on test names, applied to the unit tests (module paths)
-# and to the integration tests (tests/it modules) alike.
-tests=(${MUTANTS_TESTS:-
-  guards::
-  leaks::
-  verify::tampered_image_signature_layers_are_refused
-  verify::tamper_matrix
-  verify::wrong_instance_and_untrusted_material
-  verify::a_cert_from_a_ca_outside_the_root
-  keyless::keyless_faults_fail
-  keyless::keyless_image_signatures_are_accepted
-  registry::
-  action::secrets_never_leak
-  action_sign::secrets_never_leak
-  secrets::repo_secrets_open_with_libsodium
-  secrets::in_actions_secrets_are_masked
-  gha::
-  escape::
-  secret::
-  ops::verify_image::
-  sigstore::
-  oci::layout::
-  stores::github::
-  front::inputs::
-})
-args=()
-for f in "${files[@]}"; do args+=(--file "$f"); done
-# Which test targets run: the unit tests and the integration binary, or fewer (MUTANTS_TEST_TARGETS).
-read -r -a test_targets <<<"${MUTANTS_TEST_TARGETS:---lib --test it}"
+# Stage 2: the integration tests (tests/it modules, substring filters on test names) that should catch a
+# surviving mutant of each file.
+it_filters() {
+  case "$1" in
+    src/ops/verify_image.rs) echo "verify:: guards::a_signature_replayed referrers::" ;;
+    src/sigstore/verify/*) echo "verify:: guards::bundles_signed_by_sigstore_js" ;;
+    src/sigstore/rekor.rs) echo "guards::signing_refuses keyless::key_mode keyless::key_signed_images" ;;
+    src/sigstore/rekor_v2.rs | src/sigstore/tsa.rs) echo "trust::rekor_v2 trust::images_are_timestamped verify::rekor_v2" ;;
+    src/sigstore/fulcio.rs) echo "guards::signing_refuses keyless::keyless_faults keyless::keyless_blob_with" ;;
+    src/sigstore/bundle.rs) echo "bundle:: verify::our_own_bundles" ;;
+    src/oci/layout.rs | src/oci/rmw.rs) echo "registry:: verify::tampered_image" ;;
+    src/oci/referrers.rs) echo "referrers::" ;;
+    src/stores/github.rs) echo "secrets::" ;;
+    src/gha/* | src/secret.rs | src/front/inputs.rs) echo "leaks:: action::" ;;
+    *) echo "guards::" ;;
+  esac
+}
 
 install_peers
 install_cargo_tool cargo-mutants "$CARGO_MUTANTS_VERSION"
+file_args=()
+for f in "${files[@]}"; do file_args+=(--file "$f"); done
 if [ "${1:-}" = "--list" ]; then
   shift
-  exec "$FERROSIGN_CARGO_MUTANTS" mutants --list "${args[@]}" "$@"
+  exec "$FERROSIGN_CARGO_MUTANTS" mutants --list "${file_args[@]}" "$@"
 fi
-# Its own target dir (the copy cargo-mutants builds in would otherwise clobber the suite's), seeded
-# once from the suite's so that dependencies are not compiled again.
+# Its own target dir (the scratch copy cargo-mutants builds in would otherwise clobber the suite's),
+# seeded once from the suite's so that dependencies are not compiled again.
 export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$FERROSIGN_CACHE/target-mutants}"
 if [ ! -d "$CARGO_TARGET_DIR" ] && [ -d "$FERROSIGN_CACHE/target" ]; then
   cp -r "$FERROSIGN_CACHE/target" "$CARGO_TARGET_DIR"
 fi
-mkdir -p .cache
-echo "== cargo-mutants $("$FERROSIGN_CARGO_MUTANTS" mutants --version | awk '{print $2}'): ${files[*]}; budget ${budget_min} min"
+root=.cache/mutants
+mkdir -p "$root"
 start=$(date +%s)
-set +e
-timeout --signal=INT --kill-after=60 "$((budget_min * 60))" \
-  "$FERROSIGN_CARGO_MUTANTS" mutants "${args[@]}" --jobs 1 --output .cache/mutants \
-  --minimum-test-timeout 120 "$@" -- "${test_targets[@]}" -- "${tests[@]}"
-rc=$?
-set -e
-out=.cache/mutants/mutants.out
-count() { [ -f "$out/$1" ] && grep -c . "$out/$1" || echo 0; }
-caught=$(count caught.txt) missed=$(count missed.txt) timeouts=$(count timeout.txt) unviable=$(count unviable.txt)
-echo "== mutants: $((caught + missed + timeouts + unviable)) tested in $(( ($(date +%s) - start) / 60 )) min: caught $caught, survived $missed, timeout $timeouts, unviable $unviable (exit $rc$([ "$rc" = 124 ] && echo ', budget reached'))"
-[ "$missed" = 0 ] || { echo "== survivors:"; cat "$out/missed.txt"; }
+left_s() { echo $((budget_min * 60 - ($(date +%s) - start))); }
+count() { [ -f "$1" ] && grep -c . "$1" || echo 0; }
+# figures DIR LABEL: one summary line per source file found in DIR's outcome lists.
+figures() {
+  local out=$1/mutants.out label=$2 f c m t u
+  for f in $(cat "$out"/{caught,missed,timeout,unviable}.txt 2>/dev/null | cut -d: -f1 | sort -u); do
+    c=$(grep -c "^$f:" "$out/caught.txt" 2>/dev/null || true)
+    m=$(grep -c "^$f:" "$out/missed.txt" 2>/dev/null || true)
+    t=$(grep -c "^$f:" "$out/timeout.txt" 2>/dev/null || true)
+    u=$(grep -c "^$f:" "$out/unviable.txt" 2>/dev/null || true)
+    echo "$label $f: $((${c:-0} + ${m:-0} + ${t:-0} + ${u:-0})) mutants, caught ${c:-0}, survived ${m:-0}, timeout ${t:-0}, unviable ${u:-0}"
+  done
+}
+mutants() {
+  # mutants TIMEOUT_S ARGS…: cargo-mutants, stopped (SIGINT: it records what it finished) at TIMEOUT_S.
+  local t=$1
+  shift
+  set +e
+  timeout --signal=INT --kill-after=60 "$t" nice -n "${MUTANTS_NICE:-15}" \
+    "$FERROSIGN_CARGO_MUTANTS" mutants --jobs 1 "$@"
+  local rc=$?
+  set -e
+  [ "$rc" = 124 ] && echo "== budget reached: stopped after ${t} s"
+  return 0
+}
+
+echo "== cargo-mutants $("$FERROSIGN_CARGO_MUTANTS" mutants --version | awk '{print $2}'): ${files[*]}; budget ${budget_min} min"
+if [ "$stage" != 2 ]; then
+  t1=$(left_s)
+  [ "$stage" = 1 ] || t1=$((t1 - stage2_min * 60))
+  iterate=()
+  [ -n "${MUTANTS_ITERATE:-}" ] && iterate=(--iterate)
+  echo "== stage 1: unit tests (cargo test --lib), at most $((t1 / 60)) min"
+  mutants "$t1" "${file_args[@]}" "${iterate[@]}" --output "$root/stage1" \
+    --minimum-test-timeout 120 -C --lib "$@" -- -- ${MUTANTS_UNIT_FILTERS:-}
+  figures "$root/stage1" "stage 1" | tee "$root/summary.txt"
+fi
+if [ "$stage" != 1 ]; then
+  missed="$root/stage1/mutants.out/missed.txt"
+  rm -rf "$root/stage2"
+  for f in $(cut -d: -f1 "$missed" 2>/dev/null | sort -u); do
+    t=$(left_s)
+    if [ "$t" -lt 300 ]; then
+      echo "== stage 2: budget spent before $f"
+      break
+    fi
+    # the survivors of this file, each an exact (escaped) name
+    res=()
+    while IFS= read -r name; do
+      res+=(-F "^$(printf '%s' "$name" | sed 's/[][\\.*^$|+?(){}]/\\&/g')\$")
+    done < <(grep "^$f:" "$missed")
+    read -r -a filters <<<"$(it_filters "$f")"
+    echo "== stage 2: ${#res[@]} survivor(s) of $f against --test it -- ${filters[*]}"
+    # The suite is green on the unmutated tree (scripts/test.sh), so no baseline: the timeouts are fixed.
+    mutants "$t" --file "$f" "${res[@]}" --output "$root/stage2/$f" --baseline skip \
+      --build-timeout 1800 --timeout 900 -C --test=it "$@" -- -- "${filters[@]}"
+    figures "$root/stage2/$f" "stage 2" | tee -a "$root/summary.txt"
+  done
+fi
+echo "== survivors after both stages:"
+for f in $(cut -d: -f1 "$root/stage1/mutants.out/missed.txt" 2>/dev/null | sort -u); do
+  m="$root/stage2/$f/mutants.out/missed.txt"
+  if [ -d "$root/stage2/$f/mutants.out" ]; then
+    cat "$m" 2>/dev/null || true
+    # survivors stage 2 did not reach before the budget ran out
+    grep "^$f:" "$root/stage1/mutants.out/missed.txt" | while IFS= read -r name; do
+      grep -qxF "$name" "$root/stage2/$f/mutants.out/"{caught,missed,timeout,unviable}.txt 2>/dev/null ||
+        echo "$name (not judged by stage 2)"
+    done
+  else
+    grep "^$f:" "$root/stage1/mutants.out/missed.txt" | sed 's/$/ (not judged by stage 2)/'
+  fi
+done | tee -a "$root/summary.txt"
+echo "== $(($(date +%s) - start)) s; figures in $root/summary.txt"

@@ -122,4 +122,22 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
     }
+
+    #[test]
+    fn dropping_a_secret_zeroizes_it() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        /// A value that records being zeroized (reading freed memory would need `unsafe`).
+        struct Recorded(Rc<Cell<bool>>);
+        impl Zeroize for Recorded {
+            fn zeroize(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let zeroized = Rc::new(Cell::new(false));
+        let s = Secret::new(Recorded(zeroized.clone()));
+        assert!(!zeroized.get());
+        drop(s);
+        assert!(zeroized.get(), "Secret's Drop did not zeroize the value");
+    }
 }

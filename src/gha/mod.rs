@@ -487,4 +487,16 @@ mod tests {
         ui.warn("x\n::add-mask::y");
         assert_eq!(o.text(), "::warning::x%0A::add-mask::y\n");
     }
+
+    #[test]
+    fn each_secret_line_is_masked_once_and_empty_lines_never() {
+        let (mut ui, o, _) = ui(true);
+        ui.mask("s3cret");
+        ui.mask("other\n\n  \ns3cret\r\n");
+        ui.mask("s3cret");
+        assert_eq!(o.text(), "::add-mask::s3cret\n::add-mask::other\n");
+        // the longer secret is replaced whole, before the shorter one it contains
+        ui.mask("s3cret-and-more");
+        assert_eq!(ui.redact("a s3cret-and-more b s3cret"), "a *** b ***");
+    }
 }

@@ -512,3 +512,115 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::PrivateKey;
+
+    const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const OTHER: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A payload for `digest` with `ann`, and the `.sig` layer annotations of its signature by `key`.
+    fn signed(
+        key: &PrivateKey,
+        digest: &str,
+        ann: &BTreeMap<String, String>,
+    ) -> (Vec<u8>, BTreeMap<String, String>) {
+        let payload = SimpleSigning::new("registry.test/app", digest, ann).to_bytes();
+        let sig = B64.encode(key.sign(&payload));
+        (payload, annotations(&[(ANN_SIGNATURE, &sig)]))
+    }
+
+    #[test]
+    fn a_payload_counts_only_for_its_digest_and_with_the_wanted_annotations() {
+        let wanted = annotations(&[("env", "prod")]);
+        let payload = SimpleSigning::new("registry.test/app", DIGEST, &wanted).to_bytes();
+        let ok = payload_rejection(DIGEST, &wanted, &payload).unwrap();
+        assert_eq!(ok.manifest_digest, DIGEST);
+        // the replay guard: the same payload presented for another image
+        assert_eq!(
+            payload_rejection(OTHER, &wanted, &payload).unwrap_err(),
+            "is for another digest"
+        );
+        assert_eq!(
+            payload_rejection(DIGEST, &annotations(&[("env", "dev")]), &payload).unwrap_err(),
+            "lacks the required annotations"
+        );
+        // no annotation wanted: any payload for the digest counts
+        assert!(payload_rejection(DIGEST, &BTreeMap::new(), &payload).is_ok());
+        assert_eq!(
+            payload_rejection(DIGEST, &wanted, b"{\"not\":\"cosign\"}").unwrap_err(),
+            "signs a payload that is not a cosign image payload"
+        );
+    }
+
+    #[test]
+    fn a_layer_counts_only_with_a_signature_of_this_key_over_its_payload() {
+        let key = PrivateKey::generate();
+        let none = BTreeMap::new();
+        let (payload, ann) = signed(&key, DIGEST, &none);
+        let public = key.public_key();
+        let ok = rejection(&public, DIGEST, &none, &payload, &ann).unwrap();
+        assert_eq!(ok.manifest_digest, DIGEST);
+        // the payload checks apply after the signature's
+        assert_eq!(
+            rejection(&public, OTHER, &none, &payload, &ann).unwrap_err(),
+            "is for another digest"
+        );
+        let stranger = PrivateKey::generate().public_key();
+        assert_eq!(
+            rejection(&stranger, DIGEST, &none, &payload, &ann).unwrap_err(),
+            "does not verify with this key"
+        );
+        let mut altered = payload.clone();
+        altered[0] = b' ';
+        assert_eq!(
+            rejection(&public, DIGEST, &none, &altered, &ann).unwrap_err(),
+            "does not verify with this key"
+        );
+        assert_eq!(
+            rejection(&public, DIGEST, &none, &payload, &BTreeMap::new()).unwrap_err(),
+            "has no signature annotation"
+        );
+        assert_eq!(
+            rejection(
+                &public,
+                DIGEST,
+                &none,
+                &payload,
+                &annotations(&[(ANN_SIGNATURE, "!!")])
+            )
+            .unwrap_err(),
+            "has a signature that is not base64"
+        );
+    }
+
+    #[test]
+    fn found_signatures_are_counted_with_their_reasons() {
+        let mut found = Found {
+            count: 1,
+            reasons: BTreeMap::new(),
+        };
+        found.reasons.insert("is for another digest".into(), 1);
+        assert_eq!(
+            found.describe("`.sig` signature", "`.sig` signatures"),
+            "1 `.sig` signature (1 is for another digest)"
+        );
+        found.count = 3;
+        found
+            .reasons
+            .insert("does not verify with this key".into(), 2);
+        assert_eq!(
+            found.describe("`.sig` signature", "`.sig` signatures"),
+            "3 `.sig` signatures (2 does not verify with this key; 1 is for another digest)"
+        );
+    }
+}

@@ -212,10 +212,12 @@ fn bundles_signed_by_sigstore_js_verify_in_ferrosign() {
 /// sigstore/rekor.rs): a test Sigstore instance that answers with another entry of its log, with our
 /// entry from a log the trusted root does not list, with a checkpoint signed by another key (SET and
 /// inclusion proof valid, so that this check alone decides), with a certificate that expired or is not
-/// valid yet, or with its SCT detached. Each is refused before anything is written: exit 1, the check
-/// named in the error line, no bundle, and an image stays unsigned (with either layout: the bundle
-/// layout's `dsse` entry is checked like the `.sig` layout's `hashedrekord`). A certificate fault is refused
-/// before anything reaches Rekor (the log is public: nothing is published for a certificate we refuse).
+/// valid yet, with its SCT detached, or with an embedded SCT from a CT log the trusted root does not list.
+/// Each is refused before anything is written: exit 1, the check named in the error line, no bundle, and
+/// an image stays unsigned (with either layout: the bundle layout's `dsse` entry is checked like the
+/// `.sig` layout's `hashedrekord`). A certificate fault is refused before anything reaches Rekor (the log
+/// is public: nothing is published for a certificate we refuse), except the foreign SCT: the embedded
+/// SCT is checked with the log entry, after the upload (`RekorEntry::check`).
 #[test]
 fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
     let d = tempdir();
@@ -236,6 +238,7 @@ fn signing_refuses_sigstore_answers_that_are_not_ours_or_not_trusted() {
         ("fulcio-expired", "not valid now", false),
         ("fulcio-not-yet-valid", "not valid now", false),
         ("fulcio-detached-sct", "detached SCT", false),
+        ("fulcio-foreign-sct", "(SCT) does not verify", true),
     ] {
         let fake = crate::sigstore_fake::FakeSigstore::start(&[fault]);
         let url = fake.url();

@@ -711,4 +711,139 @@ mod tests {
             assert!(e.contains(needle), "{e}");
         }
     }
+
+    /// Key-signed bundles (no log entry): what `sign-blob --tlog-upload=false` and a key-signed image
+    /// bundle look like; checked by their signature alone.
+    mod plain {
+        use super::*;
+        use crate::signing::dsse::{pae, Envelope, IN_TOTO_PAYLOAD_TYPE};
+        use crate::signing::PrivateKey;
+        use crate::sigstore::bundle::{self as ours, PublicKeyIdentifier, VerificationMaterial};
+
+        fn material(key: &PrivateKey) -> VerificationMaterial {
+            VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: ours::key_hint(&key.public_key()),
+                }),
+                ..VerificationMaterial::default()
+            }
+        }
+
+        fn load(b: &ours::Bundle) -> Bundle {
+            load_bundle(&b.to_json()).unwrap()
+        }
+
+        /// A message-signature bundle over `data`'s digest, signed by `key`.
+        fn message(key: &PrivateKey, data: &[u8]) -> Bundle {
+            let digest: [u8; 32] = sha2::Sha256::digest(data).into();
+            let sig = key.sign_digest(&digest).unwrap();
+            load(&ours::Bundle::for_digest(material(key), &digest, &sig))
+        }
+
+        /// A DSSE bundle whose in-toto statement names `subject`'s SHA-256, of type `payload_type`.
+        fn dsse(key: &PrivateKey, subject: &[u8], payload_type: &str) -> Bundle {
+            let hex = hex::encode(sha2::Sha256::digest(subject));
+            let statement = format!(
+                r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"f","digest":{{"sha256":"{hex}"}}}}],"predicateType":"https://example.test/p","predicate":{{}}}}"#
+            );
+            let sig = key.sign(&pae(payload_type, statement.as_bytes()));
+            let env = Envelope::new(payload_type, statement.as_bytes(), &sig);
+            load(&ours::Bundle::for_envelope(material(key), &env))
+        }
+
+        #[test]
+        fn a_message_signature_verifies_for_its_data_and_key_only() {
+            let key = PrivateKey::generate();
+            let b = message(&key, b"data");
+            let pk = key.public_key();
+            let v = verify_plain(&b, Artifact::Bytes(b"data"), &pk).unwrap();
+            assert!(v.log_entries.is_empty() && !v.tlog_verified);
+            let digest: [u8; 32] = sha2::Sha256::digest(b"data").into();
+            verify_plain(&b, Artifact::Digest(&digest), &pk).unwrap();
+            // other data: the bundle's digest says so before the signature is tried
+            let e = verify_plain(&b, Artifact::Bytes(b"other"), &pk).unwrap_err();
+            assert!(matches!(e, VerifyError::ArtifactMismatch(_)), "{e}");
+            let e = verify_plain(
+                &b,
+                Artifact::Bytes(b"data"),
+                &PrivateKey::generate().public_key(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, VerifyError::BadSignature(_)), "{e}");
+        }
+
+        #[test]
+        fn a_message_digest_of_another_algorithm_is_refused() {
+            let key = PrivateKey::generate();
+            let digest: [u8; 32] = sha2::Sha256::digest(b"data").into();
+            let sig = key.sign_digest(&digest).unwrap();
+            let mut b = ours::Bundle::for_digest(material(&key), &digest, &sig);
+            if let Some(ms) = b.message_signature.as_mut() {
+                if let Some(md) = ms.message_digest.as_mut() {
+                    md.algorithm = "SHA2_384".into();
+                }
+            }
+            let e =
+                verify_plain(&load(&b), Artifact::Bytes(b"data"), &key.public_key()).unwrap_err();
+            assert!(matches!(e, VerifyError::ArtifactMismatch(_)), "{e}");
+        }
+
+        #[test]
+        fn a_dsse_envelope_verifies_for_its_subject_type_and_key_only() {
+            let key = PrivateKey::generate();
+            let pk = key.public_key();
+            let b = dsse(&key, b"data", IN_TOTO_PAYLOAD_TYPE);
+            verify_plain(&b, Artifact::Bytes(b"data"), &pk).unwrap();
+            let e = verify_plain(&b, Artifact::Bytes(b"other"), &pk).unwrap_err();
+            assert!(matches!(e, VerifyError::ArtifactMismatch(_)), "{e}");
+            let e = verify_plain(
+                &b,
+                Artifact::Bytes(b"data"),
+                &PrivateKey::generate().public_key(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, VerifyError::BadSignature(_)), "{e}");
+            let other_type = dsse(&key, b"data", "application/vnd.example+json");
+            let e = verify_plain(&other_type, Artifact::Bytes(b"data"), &pk).unwrap_err();
+            assert!(matches!(e, VerifyError::Unsupported(_)), "{e}");
+        }
+
+        #[test]
+        fn a_key_bundle_without_log_entries_is_checked_by_its_signature_and_never_as_keyless() {
+            let trust = TrustRoot::production().unwrap();
+            let key = PrivateKey::generate();
+            let pk = key.public_key();
+            let b = message(&key, b"data");
+            let v = verify_bundle(
+                &trust,
+                &b,
+                Artifact::Bytes(b"data"),
+                ExpectedSigner::Key(&pk),
+            )
+            .unwrap();
+            assert!(v.log_entries.is_empty());
+            let e = verify_bundle(
+                &trust,
+                &b,
+                Artifact::Bytes(b"data"),
+                ExpectedSigner::Key(&PrivateKey::generate().public_key()),
+            )
+            .unwrap_err();
+            assert!(matches!(e, VerifyError::BadSignature(_)), "{e}");
+            let policy = KeylessPolicy {
+                identity: Matcher::Exact("a@example.test".into()),
+                issuer: Matcher::Exact("https://issuer.example.test".into()),
+                insecure_ignore_sct: false,
+                insecure_ignore_tlog: false,
+            };
+            let e = verify_bundle(
+                &trust,
+                &b,
+                Artifact::Bytes(b"data"),
+                ExpectedSigner::Keyless(&policy),
+            )
+            .unwrap_err();
+            assert!(matches!(e, VerifyError::NeedsKey), "{e}");
+        }
+    }
 }

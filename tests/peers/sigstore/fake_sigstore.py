@@ -38,6 +38,7 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   fulcio-wrong-key       the leaf certifies another public key than the one requested
   fulcio-foreign-ca      the leaf is issued by a CA that is not in the trusted root
   fulcio-detached-sct    answer with signedCertificateDetachedSct (SCT outside the certificate)
+  fulcio-foreign-sct     the embedded SCT is signed by a CT log that is not in the trusted root
   rekor-status=CODE      Rekor answers CODE to every upload
   rekor-fail-once=CODE   Rekor answers CODE to the first upload, then works
   tsa-status=CODE        the TSA answers CODE to every timestamp request
@@ -727,7 +728,8 @@ class Instance:
             shift = dt.timedelta(minutes=-20)
         elif "fulcio-not-yet-valid" in self.faults:
             shift = dt.timedelta(minutes=10)
-        leaf, sct = issue_leaf(ca, self.ct, public_key, claims, self.issuer, embed_sct=not detached, shift=shift)
+        ct = CTLog() if "fulcio-foreign-sct" in self.faults else self.ct
+        leaf, sct = issue_leaf(ca, ct, public_key, claims, self.issuer, embed_sct=not detached, shift=shift)
         chain = {"certificates": [cert_pem(leaf), cert_pem(ca.intermediate), cert_pem(ca.root)]}
         # Fulcio's v2 REST API (grpc-gateway) answers 200; sigstore-go (cosign v3) refuses anything else.
         if detached:
