@@ -476,4 +476,41 @@ mod tests {
         assert!(matches!(err, RekorError::Unverified(_)), "{err}");
         assert!(err.to_string().contains("does not list"), "{err}");
     }
+
+    #[test]
+    fn a_bundle_names_its_signer_and_carries_the_entry() {
+        let e = entry();
+        let digest = [7u8; 32];
+        let cert = SigningCertificate {
+            leaf_der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+            leaf_pem: String::new(),
+            chain_pem: String::new(),
+            identity: "a@example.test".into(),
+            issuer: "https://issuer.example.test".into(),
+            not_before: 0,
+            not_after: 1,
+            has_sct: true,
+        };
+        let logged = || Logged::Digest {
+            digest: &digest,
+            signature: b"sig",
+        };
+        let keyless = e.bundle(logged(), LoggedBy::Certificate(&cert));
+        let m = &keyless.verification_material;
+        assert_eq!(
+            m.certificate.as_ref().map(|c| c.raw_bytes.as_str()),
+            Some("MAMCAQE=")
+        );
+        assert!(m.public_key.is_none());
+        assert_eq!(m.tlog_entries, vec![e.bundle_entry()]);
+        let key = crate::signing::PrivateKey::generate().public_key();
+        let keyed = e.bundle(logged(), LoggedBy::Key(&key));
+        let m = &keyed.verification_material;
+        assert_eq!(
+            m.public_key.as_ref().map(|k| k.hint.clone()),
+            Some(crate::sigstore::bundle::key_hint(&key))
+        );
+        assert!(m.certificate.is_none());
+        assert_eq!(m.tlog_entries, vec![e.bundle_entry()]);
+    }
 }
