@@ -18,7 +18,8 @@
 #   MUTANTS_ITERATE=1 …   # stage 1 skips what the last run caught or found unviable (after new tests)
 #   MUTANTS_UNIT_FILTERS='sigstore:: gha::' …   # stage 1 runs only these unit tests (seconds per mutant)
 #
-# Extra arguments go to both stages' cargo-mutants (`-F REGEX`, `-e`, …).
+# Extra arguments go to stage 1's cargo-mutants (`-F REGEX`, `-E REGEX`, `--baseline skip --timeout 300`);
+# stage 2 takes exactly the survivors of stage 1, by name.
 # Results under .cache/mutants/ (never committed): stage1/mutants.out and stage2/<file>/mutants.out
 # (caught.txt, missed.txt, timeout.txt, unviable.txt, outcomes.json), and summary.txt: one line per
 # file and stage (mutants, caught, survived, timeout, unviable) and the survivors left after both.
@@ -139,10 +140,11 @@ if [ "$stage" != 1 ]; then
       res+=(-F "^$(printf '%s' "$name" | sed 's/[][\\.*^$|+?(){}]/\\&/g')\$")
     done < <(grep "^$f:" "$missed")
     read -r -a filters <<<"$(it_filters "$f")"
-    echo "== stage 2: ${#res[@]} survivor(s) of $f against --test it -- ${filters[*]}"
+    echo "== stage 2: $((${#res[@]} / 2)) survivor(s) of $f against --test it -- ${filters[*]}"
+    mkdir -p "$root/stage2/$f"
     # The suite is green on the unmutated tree (scripts/test.sh), so no baseline: the timeouts are fixed.
     mutants "$t" --file "$f" "${res[@]}" --output "$root/stage2/$f" --baseline skip \
-      --build-timeout 1800 --timeout 900 -C --test=it "$@" -- -- "${filters[@]}"
+      --build-timeout 1800 --timeout 900 -C --test=it -- -- "${filters[@]}"
     figures "$root/stage2/$f" "stage 2" | tee -a "$root/summary.txt"
   done
 fi

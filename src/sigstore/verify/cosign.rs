@@ -284,4 +284,60 @@ mod tests {
         let e = from_layer_annotations(&ann).unwrap_err().to_string();
         assert!(e.contains("rekord"), "{e}");
     }
+
+    fn rekor_bundle(log_index: i64, integrated_time: i64) -> RekorBundle {
+        RekorBundle {
+            signed_entry_timestamp: "AQI=".into(),
+            payload: RekorPayload {
+                body: B64.encode(br#"{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{}}"#),
+                integrated_time,
+                log_index,
+                log_id: "ab".repeat(32),
+            },
+        }
+    }
+
+    #[test]
+    fn a_log_entry_keeps_the_bundles_fields_and_refuses_negative_numbers() {
+        let e = log_entry(&rekor_bundle(7, 1_700_000_000)).unwrap();
+        assert_eq!(e["logIndex"], "7");
+        assert_eq!(e["integratedTime"], "1700000000");
+        assert_eq!(e["kindVersion"]["kind"], "hashedrekord");
+        assert_eq!(e["kindVersion"]["version"], "0.0.1");
+        assert_eq!(e["inclusionPromise"]["signedEntryTimestamp"], "AQI=");
+        assert_eq!(e["logId"]["keyId"], B64.encode([0xab; 32]));
+        // index 0 at time 0 is a valid position (the first entry)
+        let zero = log_entry(&rekor_bundle(0, 0)).unwrap();
+        assert_eq!(
+            (&zero["logIndex"], &zero["integratedTime"]),
+            (&json!("0"), &json!("0"))
+        );
+        for (index, time) in [(-1, 1), (1, -1), (-1, -1)] {
+            let e = log_entry(&rekor_bundle(index, time)).unwrap_err();
+            assert!(e.to_string().contains("negative"), "{index} {time}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_layer_names_one_leaf_certificate_and_needs_a_bundle_for_a_timestamp() {
+        let leaf = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+        let mut ann = BTreeMap::new();
+        ann.insert(ANN_SIGNATURE.to_string(), "MEUC".to_string());
+        ann.insert(ANN_CERTIFICATE.to_string(), format!("{leaf}{leaf}"));
+        let e = from_layer_annotations(&ann).unwrap_err().to_string();
+        assert!(e.contains("holds 2 certificates, not one"), "{e}");
+        // an empty certificate annotation is a key signature
+        ann.insert(ANN_CERTIFICATE.to_string(), " \n".to_string());
+        let b = from_layer_annotations(&ann).unwrap();
+        assert!(matches!(
+            b.verification_material.content,
+            sigstore_verify::types::VerificationMaterialContent::PublicKey(_)
+        ));
+        ann.insert(
+            ANN_RFC3161.to_string(),
+            r#"{"SignedRFC3161Timestamp":"AAEC"}"#.to_string(),
+        );
+        let e = from_layer_annotations(&ann).unwrap_err().to_string();
+        assert!(e.contains("no Rekor bundle"), "{e}");
+    }
 }
