@@ -23,6 +23,24 @@ use std::time::{Duration, Instant};
 const PW: &str = "test-password";
 /// The address space each measured run may use (3 GiB): a 2.5 GiB body cannot be held.
 const AS_CAP: u64 = 3 << 30;
+/// Peak RSS bound of each run (MiB): a debug `sign` peaks near 75 MiB; the attacks ask for gigabytes.
+const RSS_MIB: f64 = 200.0;
+
+/// Asserts a case's generous bounds and writes its summary row ([`crate::support::bounded`]).
+#[track_caller]
+fn bound(case: &str, test: &str, m: &Measured, wall_s: f64) {
+    crate::support::bounded(
+        case,
+        &format!("hostile_cases::{test}"),
+        m.code,
+        crate::support::Usage {
+            rss_mib: m.rss_mib,
+            wall_s: m.wall_s,
+        },
+        RSS_MIB,
+        wall_s,
+    );
+}
 
 /// One measured run.
 struct Measured {
@@ -240,8 +258,12 @@ fn huge_signature_blob_on_verify() {
         );
         assert_eq!(m.code, 1, "{label}: {}", m.error);
         assert!(m.error.contains("served more than"), "{label}: {}", m.error);
-        assert!(m.rss_mib < 200.0, "{label}: {} MiB", m.rss_mib);
-        assert!(m.wall_s < 60.0, "{label}: {} s", m.wall_s);
+        bound(
+            &format!("`verify`: signature blob declared {size} bytes, served {label}"),
+            "huge_signature_blob_on_verify",
+            &m,
+            60.0,
+        );
         assert_eq!(after, 1);
     }
 }
@@ -281,7 +303,12 @@ fn sig_manifest_with_20000_layers_on_verify_and_sign() {
         assert!(m.error.contains(limit), "{}", m.error);
         assert!(n <= 6, "{n} requests: {:#?}", proxy.requests());
         assert_eq!(proxy.count("GET", "/blobs/"), 0);
-        assert!(m.wall_s < 60.0, "{} s", m.wall_s);
+        bound(
+            &format!("`verify`: `.sig` manifest listing one layer {times} times"),
+            "sig_manifest_with_20000_layers_on_verify_and_sign",
+            &m,
+            60.0,
+        );
         proxy.reset_counts();
         let m = measured(
             dir.path(),
@@ -299,6 +326,12 @@ fn sig_manifest_with_20000_layers_on_verify_and_sign() {
         assert!(m.error.contains(limit), "{}", m.error);
         assert_eq!(proxy.count("PUT", SIG_MANIFEST_PATH), 0);
         assert_eq!(reg.sig_layers(&repo, &digest).len(), 1);
+        bound(
+            &format!("`sign`: `.sig` manifest listing one layer {times} times"),
+            "sig_manifest_with_20000_layers_on_verify_and_sign",
+            &m,
+            60.0,
+        );
     }
 }
 
@@ -328,7 +361,12 @@ fn registry_dripping_one_byte_every_two_seconds_on_sign() {
     assert_eq!(m.code, 1, "{}", m.error);
     assert!(!m.killed);
     assert!(m.error.contains("no complete answer"), "{}", m.error);
-    assert!(m.wall_s < 90.0, "{} s", m.wall_s);
+    bound(
+        "`sign`: every answer's body dripped one byte per 2 s",
+        "registry_dripping_one_byte_every_two_seconds_on_sign",
+        &m,
+        90.0,
+    );
     assert_eq!(reg.sig_layers("acme/drip", &digest).len(), 1);
 }
 
@@ -361,7 +399,13 @@ fn rate_limited_with_retry_after_on_sign() {
     assert_eq!(m.code, 0, "{}", m.error);
     // Retry-After honoured: no retry inside the second, so exactly one 429.
     assert_eq!(proxy.count_status(429), 1, "{:#?}", proxy.requests());
-    assert!(m.wall_s >= 1.0 && m.wall_s < 60.0, "{} s", m.wall_s);
+    assert!(m.wall_s >= 1.0, "{} s", m.wall_s);
+    bound(
+        "`sign`: first request answered 429 `Retry-After: 1` (then success)",
+        "rate_limited_with_retry_after_on_sign",
+        &m,
+        60.0,
+    );
     assert_eq!(reg.sig_layers("acme/limit", &digest).len(), 2);
 }
 
@@ -400,9 +444,16 @@ fn one_transient_404_on_the_sig_manifest_on_sign() {
     let mut notes = notes;
     notes.sort();
     assert_eq!(notes, ["first", "second"]);
+    bound(
+        "`sign`: one 404 on the `.sig` manifest that exists",
+        "one_transient_404_on_the_sig_manifest_on_sign",
+        &m,
+        60.0,
+    );
 }
 
-/// `n` signers of one digest at once through `proxy`; returns (exit codes, layers after).
+/// `n` signers of one digest at once through `proxy`, each under `/usr/bin/time`; returns (exit codes,
+/// layers after, the worst peak RSS and wall time of the `n`).
 fn concurrent_signers(
     dir: &Path,
     reg: &TestRegistry,
@@ -411,12 +462,15 @@ fn concurrent_signers(
     digest: &str,
     n: usize,
     round: usize,
-) -> (Vec<i32>, usize) {
+) -> (Vec<i32>, usize, crate::support::Usage) {
     let image = format!("{}/{repo}@{digest}", proxy.addr);
+    let times = tempdir();
+    let time_file = |i: usize| times.path().join(format!("{i}.txt"));
     let children: Vec<_> = (0..n)
         .map(|i| {
-            plain(dir)
-                .args(strs(&sign_args(&image, &format!("r{round}-s{i}"))))
+            let mut c = plain(dir);
+            c.args(strs(&sign_args(&image, &format!("r{round}-s{i}"))));
+            crate::support::under_time(&c, &time_file(i))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -433,7 +487,14 @@ fn concurrent_signers(
                 .unwrap_or(-1)
         })
         .collect();
-    (codes, reg.sig_layers(repo, digest).len())
+    let usages: Vec<_> = (0..n)
+        .map(|i| crate::support::usage_of(&time_file(i)))
+        .collect();
+    (
+        codes,
+        reg.sig_layers(repo, digest).len(),
+        crate::support::worst(&usages),
+    )
 }
 
 #[test]
@@ -455,12 +516,12 @@ fn slow_sig_put_landing_after_the_others() {
             }],
         );
         let started = Instant::now();
-        let (codes, after) =
+        let (codes, after, usage) =
             concurrent_signers(dir.path(), &reg, &proxy, "acme/slow", &digest, 16, 0);
         let m = Measured {
             code: codes.iter().copied().max().unwrap_or(-1),
             error: format!("exit codes {codes:?}"),
-            rss_mib: f64::NAN,
+            rss_mib: usage.rss_mib,
             wall_s: started.elapsed().as_secs_f64(),
             killed: false,
             stdout: String::new(),
@@ -477,7 +538,12 @@ fn slow_sig_put_landing_after_the_others() {
         );
         assert!(codes.iter().all(|c| *c == 0), "{label}: {codes:?}");
         assert_eq!(after, 17, "{label}");
-        assert!(m.wall_s < 120.0, "{label}: {} s", m.wall_s);
+        bound(
+            &format!("16 concurrent `sign`s; the first `.sig` PUT held {label} (RSS: the largest of the 16; wall: all 16)"),
+            "slow_sig_put_landing_after_the_others",
+            &m,
+            120.0,
+        );
     }
 }
 
@@ -491,17 +557,19 @@ fn sixteen_concurrent_signers_five_rounds() {
         let mut expected = 1;
         let started = Instant::now();
         let mut worst = 0;
+        let mut usages = Vec::new();
         for round in 0..5 {
-            let (codes, after) =
+            let (codes, after, usage) =
                 concurrent_signers(dir.path(), &reg, &proxy, &repo, &digest, 16, round);
             expected += 16;
             worst = worst.max(codes.iter().copied().max().unwrap_or(-1));
             present.push(format!("{after}/{expected}"));
+            usages.push(usage);
         }
         let m = Measured {
             code: worst,
             error: "highest exit code of 80 runs".into(),
-            rss_mib: f64::NAN,
+            rss_mib: crate::support::worst(&usages).rss_mib,
             wall_s: started.elapsed().as_secs_f64(),
             killed: false,
             stdout: String::new(),
@@ -517,6 +585,12 @@ fn sixteen_concurrent_signers_five_rounds() {
             ),
         );
         assert_eq!(worst, 0, "{rtt} ms: {}", present.join(", "));
+        bound(
+            &format!("16 concurrent `sign`s × 5 rounds, {rtt} ms added RTT (RSS: the largest of the 80; wall: all 5 rounds)"),
+            "sixteen_concurrent_signers_five_rounds",
+            &m,
+            600.0,
+        );
         assert_eq!(
             reg.sig_layers(&repo, &digest).len(),
             81,

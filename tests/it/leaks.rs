@@ -8,8 +8,13 @@
 use crate::action::{
     assert_masks_first, assert_no_leak, input, make_key, Runner, PASSWORD, REGISTRY_PASSWORD,
 };
-use crate::support::run;
+use crate::support::{bounded, run_measured};
 use base64::Engine;
+
+/// Generous bounds on each run here (peak RSS, MiB; wall time, s): the figures go to
+/// docs/hostile-cases.md, the bounds only catch a run gone wild.
+const RSS_MIB: f64 = 200.0;
+const WALL_S: f64 = 60.0;
 
 /// The key itself (PEM text) as the `key` input: refused with "use `env://VAR`", masked first (line by
 /// line), never echoed (the error used to print it whole, with the hint "File name too long").
@@ -22,7 +27,16 @@ fn a_pem_pasted_as_the_key_input_is_masked_and_answered_with_env_var() {
     input(&mut c, "images", "127.0.0.1:1/acme/app@sha256:0000000000000000000000000000000000000000000000000000000000000000");
     input(&mut c, "key", &pem);
     input(&mut c, "tlog-upload", "false");
-    let res = run(&mut c).fails(2, "holds the key itself");
+    let (res, u) = run_measured(&c);
+    bounded(
+        "the key's PEM as the Action's `key` input",
+        "leaks::a_pem_pasted_as_the_key_input_is_masked_and_answered_with_env_var",
+        2,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    let res = res.fails(2, "holds the key itself");
     let hint = res
         .stderr
         .lines()
@@ -39,11 +53,20 @@ fn a_pem_pasted_as_the_key_input_is_masked_and_answered_with_env_var() {
 fn a_pem_pasted_as_the_key_flag_is_never_echoed() {
     let r = Runner::new();
     let pem = make_key(r.path());
-    let res = run(crate::support::ferrosign(r.path())
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .args(["public-key", "--key", &pem]))
-    .fails(2, "holds the key itself")
-    .hint("env://");
+    let (res, u) = run_measured(
+        crate::support::ferrosign(r.path())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .args(["public-key", "--key", &pem]),
+    );
+    bounded(
+        "the key's PEM as the CLI's `--key`",
+        "leaks::a_pem_pasted_as_the_key_flag_is_never_echoed",
+        2,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    let res = res.fails(2, "holds the key itself").hint("env://");
     for line in pem.lines().filter(|l| !l.starts_with("-----")) {
         assert!(!res.all().contains(line), "{}", res.all());
     }
@@ -65,8 +88,16 @@ fn url_credentials_are_masked_and_redacted_everywhere() {
     input(&mut c, "rekor-url", &rekor);
     input(&mut c, "fulcio-url", &rekor);
     input(&mut c, "allow-insecure-registry", "true");
-    let res = run(&mut c);
-    assert_ne!(res.code, 0, "{}", res.all());
+    let (res, u) = run_measured(&c);
+    bounded(
+        "credentials in URLs (Action)",
+        "leaks::url_credentials_are_masked_and_redacted_everywhere",
+        res.code,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    assert_eq!(res.code, 1, "{}", res.all());
     assert_masks_first(&res, &[url_password, &pem, PASSWORD]);
     assert_no_leak(
         &res,
@@ -74,19 +105,29 @@ fn url_credentials_are_masked_and_redacted_everywhere() {
         &[url_password, "rekor-user:url-secret", &pem, PASSWORD],
     );
     // In the CLI too: the URL shows with `***` where its credentials were.
-    let cli = run(crate::support::ferrosign(r.path())
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .args([
-            "sign-blob",
-            "--key",
-            "leak.key",
-            "--rekor-url",
-            &rekor,
-            "--bundle",
-            "b.json",
-        ])
-        .arg(r.path().join("leak.pub")));
-    assert_ne!(cli.code, 0, "{}", cli.all());
+    let (cli, u) = run_measured(
+        crate::support::ferrosign(r.path())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .args([
+                "sign-blob",
+                "--key",
+                "leak.key",
+                "--rekor-url",
+                &rekor,
+                "--bundle",
+                "b.json",
+            ])
+            .arg(r.path().join("leak.pub")),
+    );
+    bounded(
+        "credentials in URLs (CLI)",
+        "leaks::url_credentials_are_masked_and_redacted_everywhere",
+        cli.code,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    assert_eq!(cli.code, 1, "{}", cli.all());
     assert!(!cli.all().contains(url_password), "{}", cli.all());
     assert!(!cli.all().contains("rekor-user"), "{}", cli.all());
 }
@@ -117,7 +158,15 @@ fn docker_config_passwords_are_masked_first() {
     input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
     input(&mut c, "tlog-upload", "false");
     input(&mut c, "allow-insecure-registry", "true");
-    let res = run(&mut c);
+    let (res, u) = run_measured(&c);
+    bounded(
+        "docker config passwords (Action, the real registry refusing them)",
+        "leaks::docker_config_passwords_are_masked_first",
+        1,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
     assert_eq!(
         res.code,
         1,
@@ -147,8 +196,16 @@ fn kubeconfig_tokens_are_masked_first() {
     let mut c = r.action("workflow_dispatch");
     c.env("KUBECONFIG", &kc).env("COSIGN_PASSWORD", PASSWORD);
     input(&mut c, "generate-key-pair", "k8s://ns/name");
-    let res = run(&mut c);
-    assert_ne!(res.code, 0, "nothing listens there:\n{}", res.all());
+    let (res, u) = run_measured(&c);
+    bounded(
+        "a kubeconfig's token (Action, `generate-key-pair: k8s://…`)",
+        "leaks::kubeconfig_tokens_are_masked_first",
+        res.code,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    assert_eq!(res.code, 1, "nothing listens there:\n{}", res.all());
     assert_masks_first(&res, &[token, PASSWORD]);
     assert_no_leak(&res, &r, &[token, PASSWORD]);
 }
@@ -164,7 +221,16 @@ fn generated_passwords_and_keys_are_masked_before_any_other_line() {
     c.env("GITHUB_API_URL", gh.url());
     input(&mut c, "generate-key-pair", "github://acme/app");
     input(&mut c, "secrets-token", token);
-    let res = run(&mut c).ok();
+    let (res, u) = run_measured(&c);
+    bounded(
+        "generated password and key (Action, `generate-key-pair: github://…`)",
+        "leaks::generated_passwords_and_keys_are_masked_before_any_other_line",
+        0,
+        u,
+        RSS_MIB,
+        WALL_S,
+    );
+    let res = res.ok();
     let stored: Vec<(String, String)> = gh
         .records()
         .iter()
