@@ -587,7 +587,10 @@ class Instance:
         # rekor-unknown-log: a log of its own (own key and log ID) that the trusted root does not list
         self.unknown_log = Rekor(args.seed_entries, "rekor.test") if "rekor-unknown-log" in self.faults else None
         # rekor-other-entry: a genuine entry of someone else's, the answer to every upload
-        self.decoy = self.make_decoy() if "rekor-other-entry" in self.faults else None
+        # Made at the first upload, not here: logged before the signer's certificate existed, its
+        # integratedTime could fall before the certificate's notBefore on a slow machine, and signing
+        # would then be refused for that instead of for the entry being another's.
+        self.decoy: bytes | None = None
         self.claims = default_claims()
         for c in args.claim:
             k, _, v = c.partition("=")
@@ -1053,7 +1056,9 @@ def make_handler(inst: Instance):
                 if inst.unknown_log and rekor is inst.rekor:
                     rekor = inst.unknown_log  # the answer comes from a log nobody trusts
                 status, obj, location = rekor.add(req)
-                if inst.decoy and status == 201:
+                if "rekor-other-entry" in inst.faults and status == 201:
+                    if inst.decoy is None:
+                        inst.decoy = inst.make_decoy()
                     obj = rekor.entry_json(inst.decoy)  # a valid answer, for someone else's entry
                 if location and rekor is inst.rekor2:
                     location = "/log2" + location
