@@ -65,6 +65,33 @@ pub(crate) const GITHUB_API_URL: Var = var(
     false,
     "the REST API base for `github://` key pair targets",
 );
+/// cosign's GitHub Enterprise host for `github://` targets (`https://ghe.example`; `/api/v3` is added).
+pub(crate) const GITHUB_HOST: Var = var(
+    "GITHUB_HOST",
+    false,
+    "the GitHub Enterprise host for `github://` key pair targets (cosign's variable)",
+);
+/// Set: cosign's partial trust material; refused without `--trusted-root` (docs/inputs.md E12).
+pub(crate) const SIGSTORE_ROOT_FILE: Var =
+    var("SIGSTORE_ROOT_FILE", false, "refused: use --trusted-root");
+/// Set: refused without `--trusted-root` (E12).
+pub(crate) const SIGSTORE_REKOR_PUBLIC_KEY: Var = var(
+    "SIGSTORE_REKOR_PUBLIC_KEY",
+    false,
+    "refused: use --trusted-root",
+);
+/// Set: refused without `--trusted-root` (E12).
+pub(crate) const SIGSTORE_CT_LOG_PUBLIC_KEY_FILE: Var = var(
+    "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+    false,
+    "refused: use --trusted-root",
+);
+/// Set: refused without `--trusted-root` (E12).
+pub(crate) const SIGSTORE_TSA_CERTIFICATE_FILE: Var = var(
+    "SIGSTORE_TSA_CERTIFICATE_FILE",
+    false,
+    "refused: use --trusted-root",
+);
 /// A token that may write Actions secrets (`generate-key-pair github://…` on the command line).
 pub(crate) const GITHUB_TOKEN: Var = var(
     "GITHUB_TOKEN",
@@ -167,6 +194,7 @@ pub(crate) const ALL: &[Var] = &[
     GITHUB_WORKSPACE,
     GITHUB_SERVER_URL,
     GITHUB_API_URL,
+    GITHUB_HOST,
     GITHUB_TOKEN,
     ACTIONS_ID_TOKEN_REQUEST_URL,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN,
@@ -184,6 +212,10 @@ pub(crate) const ALL: &[Var] = &[
     TUF_ROOT_JSON,
     FERROSIGN_TUF_CACHE,
     XDG_CACHE_HOME,
+    SIGSTORE_ROOT_FILE,
+    SIGSTORE_REKOR_PUBLIC_KEY,
+    SIGSTORE_CT_LOG_PUBLIC_KEY_FILE,
+    SIGSTORE_TSA_CERTIFICATE_FILE,
 ];
 
 /// The variable that carries the Action input `name`: `INPUT_` + the name uppercased, spaces as `_`,
@@ -193,7 +225,7 @@ pub(crate) fn input_var(name: &str) -> String {
 }
 
 /// A variable lookup: the process environment, or a map in tests.
-type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<std::ffi::OsString> + 'a>;
 
 /// The environment as the front-ends see it.
 pub(crate) struct Env<'a> {
@@ -207,13 +239,20 @@ impl std::fmt::Debug for Env<'_> {
 }
 
 impl<'a> Env<'a> {
-    /// The process environment (variables that are not UTF-8 count as unset).
+    /// The process environment (as text, variables that are not UTF-8 count as unset; [`Env::bytes`]
+    /// reads them as they are).
     pub(crate) fn process() -> Env<'static> {
-        Env::new(|name| std::env::var(name).ok())
+        Env::new_os(|name| std::env::var_os(name))
     }
 
-    /// Any lookup (tests pass a map).
+    /// Any lookup of text values (tests pass a map).
+    #[cfg(test)]
     pub(crate) fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Env::new_os(move |name| lookup(name).map(std::ffi::OsString::from))
+    }
+
+    /// Any lookup of raw values (tests of non-UTF-8 values).
+    pub(crate) fn new_os(lookup: impl Fn(&str) -> Option<std::ffi::OsString> + 'a) -> Self {
         Env {
             lookup: Box::new(lookup),
         }
@@ -221,7 +260,13 @@ impl<'a> Env<'a> {
 
     /// The variable's value, even when empty (`COSIGN_PASSWORD=` is a password).
     pub(crate) fn raw(&self, var: Var) -> Option<String> {
-        (self.lookup)(var.name)
+        self.named(var.name)
+    }
+
+    /// The variable's bytes, even when empty and whatever their encoding (cosign takes
+    /// `COSIGN_PASSWORD` as the bytes it holds).
+    pub(crate) fn bytes(&self, var: Var) -> Option<Vec<u8>> {
+        (self.lookup)(var.name).map(std::ffi::OsString::into_encoded_bytes)
     }
 
     /// The variable's value; empty means unset.
@@ -229,9 +274,15 @@ impl<'a> Env<'a> {
         self.raw(var).filter(|v| !v.is_empty())
     }
 
-    /// A variable named at run time (`env://VAR`, `INPUT_<NAME>`), even when empty.
+    /// A variable named at run time (`env://VAR`, `INPUT_<NAME>`, `COSIGN_<FLAG>`), even when empty;
+    /// one that is not UTF-8 counts as unset.
     pub(crate) fn named(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+        (self.lookup)(name).and_then(|v| v.into_string().ok())
+    }
+
+    /// The bytes of a variable named at run time, even when empty, UTF-8 or not.
+    pub(crate) fn named_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        (self.lookup)(name).map(std::ffi::OsString::into_encoded_bytes)
     }
 }
 

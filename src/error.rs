@@ -153,6 +153,15 @@ pub(crate) enum Error {
     /// A timestamp authority gave no usable timestamp.
     #[error(transparent)]
     Tsa(#[from] TsaError),
+    /// An input cosign accepts that ferrosign refuses on purpose (docs/inputs.md §11): the message says
+    /// why, the hint what to do instead.
+    #[error("{message} (refused on purpose)")]
+    OnPurpose {
+        /// what is refused, and why
+        message: String,
+        /// what to do instead
+        hint: String,
+    },
     /// A feature the request asks for that this build cannot do.
     #[error("{message}")]
     NotAvailable {
@@ -186,6 +195,14 @@ impl Error {
         }
     }
 
+    /// An input refused on purpose (exit 2), with what to do instead.
+    pub(crate) fn on_purpose(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::OnPurpose {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
     /// A key error in context.
     pub(crate) fn key(context: impl Into<String>, source: KeyError) -> Self {
         Error::Key {
@@ -197,7 +214,9 @@ impl Error {
     /// What kind of error this is (see the module documentation for the rule).
     pub(crate) fn kind(&self) -> Kind {
         match self {
-            Error::Usage { .. } | Error::NotAvailable { .. } => Kind::Usage,
+            Error::Usage { .. } | Error::NotAvailable { .. } | Error::OnPurpose { .. } => {
+                Kind::Usage
+            }
             Error::Input { .. } | Error::Read { .. } => Kind::Input,
             Error::Trust(e) => {
                 if e.is_input() {
@@ -271,7 +290,9 @@ impl Error {
                 }
                 _ => None,
             },
-            Error::Exists { hint, .. } | Error::NotAvailable { hint, .. } => Some(hint.clone()),
+            Error::Exists { hint, .. }
+            | Error::NotAvailable { hint, .. }
+            | Error::OnPurpose { hint, .. } => Some(hint.clone()),
             Error::NotSigned { .. } => Some(
                 "see the error above for each image; the others were signed, and re-running signs only what is missing"
                     .into(),

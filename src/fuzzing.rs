@@ -25,8 +25,8 @@ pub fn image_reference(data: &[u8]) {
 /// PEM key text: a public key, and an encrypted cosign private key with the empty password.
 pub fn key_pem(data: &[u8]) {
     if let Some(s) = text(data) {
-        let _ = crate::signing::PublicKey::from_pem(s);
-        let _ = crate::signing::keyfile::decrypt(s, b"");
+        let _ = crate::signing::PublicKey::from_pem_bytes(s.as_bytes());
+        let _ = crate::signing::keyfile::decrypt(s.as_bytes(), b"");
     }
 }
 
@@ -39,7 +39,7 @@ pub fn key_json(data: &[u8]) {
     ) else {
         return;
     };
-    let _ = crate::signing::keyfile::decrypt(&pem, b"password");
+    let _ = crate::signing::keyfile::decrypt(pem.as_bytes(), b"password");
 }
 
 /// `-a` values (Go CSV records split at the first `=`) and the Action's `annotations` lines.

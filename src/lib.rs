@@ -48,6 +48,10 @@ pub(crate) async fn run(req: Request, ui: &mut Ui) -> Result<Report, Error> {
             ops::keys::generate_key_pair(&r, ui).await?;
             Report::GenerateKeyPair
         }
+        Request::ImportKeyPair(r) => {
+            ops::keys::import_key_pair(&r, ui)?;
+            Report::ImportKeyPair
+        }
         Request::PublicKey(r) => Report::PublicKey(ops::keys::public_key(&r, ui)?),
         Request::SignBlob(r) => Report::SignBlob(ops::blob::sign_blob(&r, ui).await?),
         Request::VerifyBlob(r) => Report::VerifyBlob(ops::blob::verify_blob(&r, ui).await?),

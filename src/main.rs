@@ -2,5 +2,7 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    std::process::exit(ferrosign::front::main(std::env::args_os().collect()));
+    std::process::exit(ferrosign::front::main(
+        &std::env::args_os().collect::<Vec<_>>(),
+    ));
 }

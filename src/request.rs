@@ -9,9 +9,11 @@
 //! gathers them, so a front-end needs only this vocabulary.
 
 pub(crate) use crate::ops::blob::{
-    BlobEvidence, SignBlob, SignBlobReport, VerifyBlob, VerifyBlobReport,
+    Blob, BlobEvidence, SignBlob, SignBlobReport, VerifyBlob, VerifyBlobReport,
 };
-pub(crate) use crate::ops::keys::{GenerateKeyPair, KeyTarget, PublicKeyReport, PublicKeyRequest};
+pub(crate) use crate::ops::keys::{
+    GenerateKeyPair, ImportKeyPair, KeyTarget, PublicKeyReport, PublicKeyRequest,
+};
 pub(crate) use crate::ops::sign_image::{SignImages, SignReport};
 pub(crate) use crate::ops::signer::SignedBy;
 pub(crate) use crate::ops::trust::{Initialize, InitializeReport};
@@ -27,6 +29,8 @@ pub(crate) use crate::sigstore::trust::tuf::TufSettings;
 pub(crate) enum Request {
     /// Make a key pair (files or a secret store).
     GenerateKeyPair(GenerateKeyPair),
+    /// Encrypt a PEM private key into cosign's key file format.
+    ImportKeyPair(ImportKeyPair),
     /// The public key of a private key.
     PublicKey(PublicKeyRequest),
     /// Sign a file.
@@ -49,6 +53,8 @@ pub(crate) enum Request {
 pub(crate) enum Report {
     /// `generate-key-pair` (the key files or secrets, and the public key file, are written)
     GenerateKeyPair,
+    /// `import-key-pair` (the key files are written)
+    ImportKeyPair,
     /// `public-key`
     PublicKey(PublicKeyReport),
     /// `sign-blob`

@@ -382,10 +382,10 @@ fn run(plan: Plan, ui: &mut Ui) -> Result<(), Error> {
                 .password
                 .get(false, ui)
                 .map_err(|e| Error::key("cannot get a password for the new key", e))?;
-            ui.mask(password.expose());
-            let pair = crate::ops::keys::new_key_pair(&password)?;
+            crate::ops::keys::mask_password(&password, ui);
+            let pair = crate::ops::keys::new_key_pair(&password.bytes)?;
             ui.mask(pair.private_pem.expose());
-            request.password = PasswordSource::Given(password);
+            request.password = PasswordSource::Given(password.bytes);
             request.prepared = Some(pair);
             ui.group(&format!("Generate a key pair and store it at {target}"));
             let result = crate::block_on(crate::ops::keys::generate_key_pair(&request, ui));

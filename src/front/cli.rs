@@ -7,12 +7,14 @@ use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::{CredentialScope, RegistryOptions};
 use crate::request::{
-    BlobEvidence, GenerateKeyPair, Initialize, Instance, PublicKeyRequest, Request, SignBlob,
-    SignImages, SignWith, TrustSettings, UploadBlob, VerifyBlob, VerifyImages, VerifyWith,
+    Blob, BlobEvidence, GenerateKeyPair, ImportKeyPair, Initialize, Instance, PublicKeyRequest,
+    Request, SignBlob, SignImages, SignWith, TrustSettings, UploadBlob, VerifyBlob, VerifyImages,
+    VerifyWith,
 };
 use crate::secret::SecretString;
-use crate::signing::PasswordSource;
-use clap::{ArgAction, Args, Parser, Subcommand};
+use crate::signing::{HashAlg, KeyRef, PasswordSource};
+use clap::parser::ValueSource;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -30,6 +32,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Generate an encrypted P-256 key pair (cosign.key, cosign.pub) that cosign can use.
     GenerateKeyPair(GenerateKeyPairArgs),
+    /// Import a PEM private key (RSA, ECDSA or Ed25519) into cosign's encrypted key format.
+    ImportKeyPair(ImportKeyPairArgs),
     /// Print the public key of a private key.
     PublicKey(PublicKeyArgs),
     /// Sign a local file; prints the base64 signature.
@@ -53,13 +57,13 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct RegistryArgs {
     /// Accept a registry TLS certificate that does not verify (still HTTPS; for test registries).
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) allow_insecure_registry: bool,
     /// Fall back to plain HTTP when HTTPS fails (local registries — localhost:PORT, 127.0.0.1, [::1] — do
     /// without this flag).
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) allow_http_registry: bool,
     /// User name for the registry (with --registry-password); otherwise the docker config file is used.
     #[arg(long, value_name = "USER")]
@@ -67,6 +71,19 @@ pub(crate) struct RegistryArgs {
     /// Password or token for the registry (default: FERROSIGN_REGISTRY_PASSWORD).
     #[arg(long, value_name = "PASSWORD")]
     pub(crate) registry_password: Option<String>,
+    /// cosign's cloud keychains: refused on purpose.
+    #[arg(long, hide = true, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) k8s_keychain: bool,
+    /// cosign's registry mTLS flags: refused on purpose.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) registry_client_cert: Option<String>,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) registry_client_key: Option<String>,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub(crate) registry_server_name: Option<String>,
 }
 
 /// `sign` (container images).
@@ -83,15 +100,16 @@ pub(crate) struct SignArgs {
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub(crate) annotations: Vec<String>,
     /// For an image index, also sign every manifest it lists.
-    #[arg(short = 'r', long)]
+    #[arg(short = 'r', long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) recursive: bool,
     /// How many images (and with --recursive, manifests of an index) to sign at once, 1 to 64
     /// (default 8). Output stays in the order the images were given.
     #[arg(long, value_name = "N")]
     pub(crate) max_workers: Option<String>,
     /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) tlog_upload: bool,
     /// Which signature layouts to write: legacy (cosign's `.sig` tag), bundle (a Sigstore bundle
     /// attached as an OCI 1.1 referrer, cosign v3's default) or both (the default: every verifier in use accepts one of them).
@@ -99,11 +117,18 @@ pub(crate) struct SignArgs {
     pub(crate) signature_format: Option<String>,
     /// cosign's flag: =true is --signature-format bundle, =false is --signature-format legacy.
     #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true")]
+          require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub(crate) new_bundle_format: Option<bool>,
     /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) yes: bool,
+    /// cosign's `--certificate` for key signatures: refused on purpose.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) certificate: Option<String>,
+    /// cosign's `--certificate-chain`: refused on purpose.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) certificate_chain: Option<String>,
     /// Registry access.
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
@@ -125,8 +150,8 @@ pub(crate) struct VerifyArgs {
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub(crate) annotations: Vec<String>,
     /// Do not check transparency log entries (Rekor bundles attached to the signatures).
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) insecure_ignore_tlog: bool,
     /// Which signature layouts to look in: legacy (cosign's `.sig` tag), bundle (a Sigstore bundle
     /// attached as an OCI 1.1 referrer, cosign v3's default) or both (the default: a signature in either counts).
@@ -134,8 +159,27 @@ pub(crate) struct VerifyArgs {
     pub(crate) signature_format: Option<String>,
     /// cosign's flag: =true is --signature-format bundle, =false is --signature-format legacy.
     #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true")]
+          require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub(crate) new_bundle_format: Option<bool>,
+    /// The digest key signatures are checked with, as cosign's flag (cosign signs with SHA-384 for
+    /// P-384 keys and SHA-512 for P-521 keys).
+    #[arg(long, value_name = "ALG", default_value = "sha256",
+          value_parser = ["sha224", "sha256", "sha384", "sha512"])]
+    pub(crate) signature_digest_algorithm: String,
+    /// cosign's `--check-claims=false`: refused on purpose.
+    #[arg(long, hide = true, default_value_t = true, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) check_claims: bool,
+    /// cosign's `--local-image`: refused on purpose.
+    #[arg(long, hide = true, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) local_image: bool,
+    /// cosign's detached `--signature`: refused on purpose.
+    #[arg(long, hide = true, value_name = "SIG")]
+    pub(crate) signature: Option<String>,
+    /// cosign's detached `--payload`: refused on purpose.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) payload: Option<String>,
     /// Keyless: who must have signed, and the trust material to check it with.
     #[command(flatten)]
     pub(crate) keyless: KeylessVerifyArgs,
@@ -188,8 +232,38 @@ pub(crate) struct GenerateKeyPairArgs {
     #[arg(long, value_name = "PREFIX", default_value = "cosign")]
     pub(crate) output_key_prefix: String,
     /// Overwrite existing key files (with a TARGET: replace an existing key pair there).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) force: bool,
+    /// Overwrite existing key files (cosign's flag; ferrosign does not prompt: -y is --force for files).
+    #[arg(long, short = 'y', default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) yes: bool,
+    /// cosign's KMS keys: refused on purpose.
+    #[arg(long, hide = true, value_name = "URI")]
+    pub(crate) kms: Option<String>,
+}
+
+/// `import-key-pair` (cosign's verb).
+#[derive(Debug, Args)]
+pub(crate) struct ImportKeyPairArgs {
+    /// The PEM private key to import: `RSA PRIVATE KEY` (PKCS#1), `EC PRIVATE KEY` (SEC 1) or
+    /// `PRIVATE KEY` (PKCS#8) holding RSA 2048/3072/4096, ECDSA P-256/P-384/P-521 or Ed25519. Its new
+    /// password comes from COSIGN_PASSWORD, a prompt, or stdin.
+    #[arg(short = 'k', long, value_name = "FILE")]
+    pub(crate) key: String,
+    /// Write PREFIX.key and PREFIX.pub.
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "PREFIX",
+        default_value = "import-cosign"
+    )]
+    pub(crate) output_key_prefix: String,
+    /// Overwrite existing files.
+    #[arg(long, short = 'y', default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) yes: bool,
 }
 
 /// `public-key`.
@@ -206,13 +280,13 @@ pub(crate) struct PublicKeyArgs {
 /// `sign-blob`.
 #[derive(Debug, Args)]
 pub(crate) struct SignBlobArgs {
-    /// The file to sign.
+    /// The file to sign (`-`: stdin; the key's password then cannot come from stdin).
     pub(crate) file: PathBuf,
     /// The private key: a path or env://VAR. Its password comes from COSIGN_PASSWORD or a prompt.
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
-    /// Also write the base64 signature to this file.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the signature to this file (base64; raw bytes with --b64=false).
+    #[arg(long, value_name = "FILE", alias = "output")]
     pub(crate) output_signature: Option<PathBuf>,
     /// Write a Sigstore bundle (v0.3) to this file.
     #[arg(long, value_name = "FILE")]
@@ -221,11 +295,16 @@ pub(crate) struct SignBlobArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) output_certificate: Option<PathBuf>,
     /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) tlog_upload: bool,
+    /// Print (and write) the signature in base64; --b64=false gives the raw bytes, as cosign does.
+    #[arg(long, default_value_t = true, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) b64: bool,
     /// Skip confirmation prompts (accepted for cosign compatibility; ferrosign never prompts to confirm).
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) yes: bool,
     /// Keyless signing and the transparency log.
     #[command(flatten)]
@@ -276,6 +355,22 @@ pub(crate) struct SigstoreArgs {
     /// commit: warn, refuse, or allow without a warning.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = PrivateRepositoryArg::Warn)]
     pub(crate) private_repository: PrivateRepositoryArg,
+    /// cosign's interactive OIDC flows: refused on purpose.
+    #[arg(long, hide = true, value_name = "URL")]
+    pub(crate) oidc_issuer: Option<String>,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "ID")]
+    pub(crate) oidc_client_id: Option<String>,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "FLOW")]
+    pub(crate) fulcio_auth_flow: Option<String>,
+    /// cosign's hardware keys: refused on purpose.
+    #[arg(long, hide = true, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub(crate) sk: bool,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "SLOT")]
+    pub(crate) slot: Option<String>,
 }
 
 /// `initialize`.
@@ -293,12 +388,13 @@ pub(crate) struct InitializeArgs {
 /// `verify-blob`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyBlobArgs {
-    /// The file whose signature to check.
+    /// The file whose signature to check (`-`: stdin; env://VAR: the variable's value).
     pub(crate) file: PathBuf,
     /// The public key: a path or env://VAR.
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub(crate) key: Option<String>,
-    /// The signature: a path to a file holding it, or the base64 text itself.
+    /// The signature: a path to a file holding it (base64, or raw bytes as `sign-blob --b64=false`
+    /// writes them), env://VAR, or the base64 text itself.
     #[arg(long, value_name = "SIG", conflicts_with = "bundle")]
     pub(crate) signature: Option<String>,
     /// A Sigstore bundle (or cosign's older bundle) holding the signature.
@@ -306,9 +402,20 @@ pub(crate) struct VerifyBlobArgs {
     pub(crate) bundle: Option<PathBuf>,
     /// Do not check the bundle's transparency log entries (inclusion proofs, and with --key the whole
     /// entry); keyless bundles still need a verified time (a SET or an RFC 3161 timestamp).
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) insecure_ignore_tlog: bool,
+    /// The digest key signatures are checked with, as cosign's flag (cosign signs with SHA-384 for
+    /// P-384 keys and SHA-512 for P-521 keys).
+    #[arg(long, value_name = "ALG", default_value = "sha256",
+          value_parser = ["sha224", "sha256", "sha384", "sha512"])]
+    pub(crate) signature_digest_algorithm: String,
+    /// cosign's detached timestamp and SCT flags: refused on purpose (bundles carry them).
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) rfc3161_timestamp: Option<String>,
+    /// (refused on purpose)
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub(crate) sct: Option<String>,
     /// Keyless: who must have signed, and the trust material to check it with.
     #[command(flatten)]
     pub(crate) keyless: KeylessVerifyArgs,
@@ -319,21 +426,13 @@ pub(crate) struct VerifyBlobArgs {
 pub(crate) struct KeylessVerifyArgs {
     /// The identity the signing certificate must carry (its SAN), e.g.
     /// https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main
-    #[arg(
-        long,
-        value_name = "IDENTITY",
-        conflicts_with = "certificate_identity_regexp"
-    )]
+    #[arg(long, value_name = "IDENTITY")]
     pub(crate) certificate_identity: Option<String>,
     /// A regular expression the certificate's identity must match (unanchored, as in cosign).
     #[arg(long, value_name = "REGEXP")]
     pub(crate) certificate_identity_regexp: Option<String>,
     /// The OIDC issuer the signing certificate must name, e.g. https://token.actions.githubusercontent.com
-    #[arg(
-        long,
-        value_name = "URL",
-        conflicts_with = "certificate_oidc_issuer_regexp"
-    )]
+    #[arg(long, value_name = "URL")]
     pub(crate) certificate_oidc_issuer: Option<String>,
     /// A regular expression the certificate's OIDC issuer must match (unanchored, as in cosign).
     #[arg(long, value_name = "REGEXP")]
@@ -343,12 +442,80 @@ pub(crate) struct KeylessVerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
     /// Do not check the certificate's embedded signed certificate timestamp (SCT).
-    #[arg(long)]
+    #[arg(long, default_value_t = false, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = go_bool)]
     pub(crate) insecure_ignore_sct: bool,
 }
 
+/// A Go `strconv.ParseBool` value, which every cosign boolean flag takes (`--flag=VALUE`):
+/// `1 t T TRUE true True` and `0 f F FALSE false False`.
+pub(crate) fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "`{s}` is not a boolean (as cosign: 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)"
+        )),
+    }
+}
+
+/// Flags cosign does not have: never taken from `COSIGN_<FLAG>`.
+const OWN_FLAGS: &[&str] = &[
+    "help",
+    "version",
+    "private-repository",
+    "github-environment",
+    "github-visibility",
+    "force",
+];
+
+/// cosign's environment forms of its flags (`options.BindViper`: viper with the prefix `COSIGN`): a
+/// flag of the verb that is not on the command line is taken from `COSIGN_<FLAG>` (upper case, `-` as
+/// `_`), when that variable is set and not empty, as if `--flag=VALUE` had been given. The command line
+/// wins. Returns the arguments with those flags added after the verb, and the variables used.
+pub(crate) fn with_cosign_env(args: &[OsString], env: &Env<'_>) -> (Vec<OsString>, Vec<String>) {
+    let Ok(matches) = Cli::command().try_get_matches_from(args) else {
+        // the real parse reports the error
+        return (args.to_vec(), Vec::new());
+    };
+    let mut command = Cli::command();
+    let mut m = &matches;
+    let mut depth = 0;
+    while let Some((name, sub)) = m.subcommand() {
+        let Some(c) = command.find_subcommand(name).cloned() else {
+            break;
+        };
+        command = c;
+        m = sub;
+        depth += 1;
+    }
+    let mut extra = Vec::new();
+    let mut used = Vec::new();
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else {
+            continue;
+        };
+        if OWN_FLAGS.contains(&long) || arg.is_positional() {
+            continue;
+        }
+        if m.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let var = format!("COSIGN_{}", long.to_uppercase().replace('-', "_"));
+        if let Some(value) = env.named(&var).filter(|v| !v.is_empty()) {
+            extra.push(OsString::from(format!("--{long}={value}")));
+            used.push(var);
+        }
+    }
+    let mut out = args.to_vec();
+    let at = (1 + depth).min(out.len());
+    out.splice(at..at, extra);
+    (out, used)
+}
+
 /// Runs the command line: parse, validate, run, render; returns the exit code.
-pub(crate) fn main(args: Vec<OsString>, env: &Env<'_>, ui: &mut Ui) -> i32 {
+pub(crate) fn main(args: &[OsString], env: &Env<'_>, ui: &mut Ui) -> i32 {
+    let (args, from_env) = with_cosign_env(args, env);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -356,6 +523,12 @@ pub(crate) fn main(args: Vec<OsString>, env: &Env<'_>, ui: &mut Ui) -> i32 {
             let text = e.render().to_string();
             if e.use_stderr() {
                 ui.info(text.trim_end());
+                if !from_env.is_empty() {
+                    ui.info(&format!(
+                        "note: flags were also taken from the environment: {}",
+                        from_env.join(", ")
+                    ));
+                }
             } else {
                 ui.data(text.trim_end());
             }
@@ -379,6 +552,12 @@ pub(crate) fn main(args: Vec<OsString>, env: &Env<'_>, ui: &mut Ui) -> i32 {
 pub(crate) fn to_request(command: Command, env: &Env<'_>) -> Result<Request, Error> {
     Ok(match command {
         Command::GenerateKeyPair(a) => generate_key_pair(a, env)?,
+        Command::ImportKeyPair(a) => Request::ImportKeyPair(ImportKeyPair {
+            key: KeyRef::File(PathBuf::from(&a.key)),
+            prefix: non_empty_prefix(a.output_key_prefix)?,
+            force: a.yes,
+            password: validate::password(env),
+        }),
         Command::PublicKey(a) => Request::PublicKey(PublicKeyRequest {
             key: validate::key_ref(&a.key, env)?,
             password: validate::password(env),
@@ -400,29 +579,119 @@ pub(crate) fn to_request(command: Command, env: &Env<'_>) -> Result<Request, Err
     })
 }
 
-fn generate_key_pair(a: GenerateKeyPairArgs, env: &Env<'_>) -> Result<Request, Error> {
-    if a.output_key_prefix.is_empty() {
-        return Err(Error::usage(
-            "--output-key-prefix is empty",
+fn non_empty_prefix(prefix: String) -> Result<String, Error> {
+    if prefix.is_empty() {
+        // cosign writes hidden `.key`/`.pub` files (docs/inputs.md F32)
+        return Err(Error::on_purpose(
+            "--output-key-prefix is empty: that would write the hidden files .key and .pub",
             "pass a file name prefix, e.g. --output-key-prefix release",
         ));
     }
+    Ok(prefix)
+}
+
+/// A flag ferrosign refuses on purpose (docs/inputs.md §11).
+fn refuse_flag(flag: &str, why: &str, hint: &str) -> Error {
+    Error::on_purpose(format!("{flag}: {why}"), hint)
+}
+
+/// Sigstore trust variables cosign reads that ferrosign does not, refused when they would matter
+/// (docs/inputs.md E12, E13): set, and no --trusted-root given.
+fn check_trust_env(env: &Env<'_>, trusted_root: Option<&std::path::Path>) -> Result<(), Error> {
+    if trusted_root.is_some() {
+        return Ok(());
+    }
+    for var in [
+        env::SIGSTORE_ROOT_FILE,
+        env::SIGSTORE_REKOR_PUBLIC_KEY,
+        env::SIGSTORE_CT_LOG_PUBLIC_KEY_FILE,
+        env::SIGSTORE_TSA_CERTIFICATE_FILE,
+    ] {
+        if env.get(var).is_some() {
+            return Err(Error::on_purpose(
+                format!("{} is set: it carries partial trust material (no validity windows, no log ids), which ferrosign does not read", var.name),
+                "build a trusted root: cosign trusted-root create … > trusted_root.json, then pass --trusted-root trusted_root.json",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_registry_refusals(a: &RegistryArgs) -> Result<(), Error> {
+    if a.k8s_keychain {
+        return Err(refuse_flag(
+            "--k8s-keychain",
+            "cloud registry credential chains (ECR, GCR, ACR) are not read by ferrosign",
+            "docker login (or a credential helper) first, or pass --registry-username and --registry-password",
+        ));
+    }
+    for (flag, given) in [
+        ("--registry-client-cert", &a.registry_client_cert),
+        ("--registry-client-key", &a.registry_client_key),
+        ("--registry-server-name", &a.registry_server_name),
+    ] {
+        if given.is_some() {
+            return Err(refuse_flag(
+                flag,
+                "mutual TLS to registries is not in ferrosign's registry client",
+                "sign with cosign for registries that need client certificates",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_sigstore_refusals(a: &SigstoreArgs) -> Result<(), Error> {
+    for (flag, given) in [
+        ("--oidc-issuer", a.oidc_issuer.is_some()),
+        ("--oidc-client-id", a.oidc_client_id.is_some()),
+        ("--fulcio-auth-flow", a.fulcio_auth_flow.is_some()),
+    ] {
+        if given {
+            return Err(refuse_flag(
+                flag,
+                "interactive OIDC flows are not in ferrosign, which signs with the identity token it is given",
+                "pass --identity-token TOKEN or set SIGSTORE_ID_TOKEN (in GitHub Actions the job's token is used)",
+            ));
+        }
+    }
+    if a.sk || a.slot.is_some() {
+        return Err(refuse_flag(
+            if a.sk { "--sk" } else { "--slot" },
+            "hardware security keys need native libraries a static binary does not carry",
+            "sign with cosign for hardware keys, or use a cosign key file",
+        ));
+    }
+    Ok(())
+}
+
+fn generate_key_pair(a: GenerateKeyPairArgs, env: &Env<'_>) -> Result<Request, Error> {
+    if let Some(uri) = &a.kms {
+        return Err(refuse_flag(
+            "--kms",
+            &format!("KMS keys ({uri}) are not supported: cloud credential chains and remote signing are outside ferrosign"),
+            "generate the key pair with cosign for KMS, or write cosign key files (no --kms)",
+        ));
+    }
+    let prefix = non_empty_prefix(a.output_key_prefix)?;
     let target = validate::key_target(
         a.target.as_deref(),
         a.github_environment.as_deref(),
         a.github_visibility.as_deref(),
         TargetEnv::from_env(env),
     )?;
-    // Key files get the password from COSIGN_PASSWORD or the terminal; a secret store keeps a
+    // Key files get the password from COSIGN_PASSWORD, the terminal or stdin; a secret store keeps a
     // generated one (or COSIGN_PASSWORD) and never prompts.
-    let password = match (&target, validate::password(env)) {
-        (crate::request::KeyTarget::Files, p) => p,
-        (_, PasswordSource::Prompt) => PasswordSource::Generate,
-        (_, p) => p,
+    let files = matches!(&target, crate::request::KeyTarget::Files);
+    let password = match (files, validate::password(env)) {
+        (true, p) => p,
+        (false, PasswordSource::Prompt) => PasswordSource::Generate,
+        (false, p) => p,
     };
     Ok(Request::GenerateKeyPair(GenerateKeyPair {
-        prefix: a.output_key_prefix,
-        force: a.force,
+        prefix,
+        // cosign's -y skips its overwrite prompt: here it overwrites key files, never secrets
+        force: a.force || (a.yes && files),
         password,
         target,
         prepared: None,
@@ -431,6 +700,7 @@ fn generate_key_pair(a: GenerateKeyPairArgs, env: &Env<'_>) -> Result<Request, E
 
 /// Registry options from the flags (the password may come from `FERROSIGN_REGISTRY_PASSWORD`).
 fn registry_options(a: RegistryArgs, env: &Env<'_>) -> Result<RegistryOptions, Error> {
+    check_registry_refusals(&a)?;
     let password = a
         .registry_password
         .or_else(|| env.get(env::FERROSIGN_REGISTRY_PASSWORD))
@@ -455,6 +725,7 @@ fn registry_options(a: RegistryArgs, env: &Env<'_>) -> Result<RegistryOptions, E
 
 /// The Sigstore instance from the flags: URLs checked, the trusted root's path kept.
 fn instance(a: &SigstoreArgs, env: &Env<'_>) -> Result<Instance, Error> {
+    check_sigstore_refusals(a)?;
     let url = |setting, value: &Option<String>| -> Result<Option<String>, Error> {
         value
             .as_deref()
@@ -493,6 +764,18 @@ fn verify_trust(trusted_root: Option<PathBuf>, env: &Env<'_>) -> Result<TrustSet
 }
 
 fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
+    for (flag, given) in [
+        ("--certificate", &a.certificate),
+        ("--certificate-chain", &a.certificate_chain),
+    ] {
+        if given.is_some() {
+            return Err(refuse_flag(
+                flag,
+                "attaching a certificate to a key signature needs cosign's certificate and key match checks, which ferrosign does not have yet",
+                "sign with the key alone, or keylessly (no --key)",
+            ));
+        }
+    }
     let images = validate::image_refs(&a.images)?;
     let annotations = validate::cli_annotations(&a.annotations)?;
     let instance = instance(&a.sigstore, env)?;
@@ -506,6 +789,9 @@ fn sign_images(a: SignArgs, env: &Env<'_>) -> Result<Request, Error> {
         a.signature_format.as_deref(),
         a.new_bundle_format,
     )?;
+    if a.tlog_upload || matches!(sign_with, SignWith::Keyless(_)) {
+        check_trust_env(env, instance.trust.trusted_root.as_deref())?;
+    }
     Ok(Request::SignImages(SignImages {
         images,
         sign_with,
@@ -554,7 +840,32 @@ fn verify_with(
     }
 }
 
+/// `--signature-digest-algorithm` (clap keeps it to the four names).
+fn digest_alg(name: &str) -> HashAlg {
+    HashAlg::parse(name).unwrap_or(HashAlg::Sha256)
+}
+
 fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
+    if !a.check_claims {
+        return Err(refuse_flag(
+            "--check-claims=false",
+            "a signature that does not name the image proves nothing about the image",
+            "drop --check-claims=false",
+        ));
+    }
+    for (flag, given) in [
+        ("--local-image", a.local_image),
+        ("--signature", a.signature.is_some()),
+        ("--payload", a.payload.is_some()),
+    ] {
+        if given {
+            return Err(refuse_flag(
+                flag,
+                "ferrosign verifies the signatures stored in the registry, not detached or local ones",
+                "push the image and its signature, then verify IMAGE; for files use verify-blob",
+            ));
+        }
+    }
     let images = validate::image_refs(&a.images)?;
     let annotations = validate::cli_annotations(&a.annotations)?;
     // Images are checked with the tlog flag as given; a keyless image signature always needs its SET.
@@ -564,6 +875,9 @@ fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
         a.signature_format.as_deref(),
         a.new_bundle_format,
     )?;
+    if matches!(verify_with, VerifyWith::Keyless(_)) {
+        check_trust_env(env, a.keyless.trusted_root.as_deref())?;
+    }
     Ok(Request::VerifyImages(VerifyImages {
         images,
         verify_with,
@@ -571,6 +885,7 @@ fn verify_images(a: VerifyArgs, env: &Env<'_>) -> Result<Request, Error> {
         annotations,
         ignore_tlog: a.insecure_ignore_tlog,
         format,
+        digest_alg: digest_alg(&a.signature_digest_algorithm),
         registry: registry_options(a.registry, env)?,
     }))
 }
@@ -593,31 +908,99 @@ fn upload_blob(a: UploadBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
     }))
 }
 
+/// The largest blob read from stdin or a variable: it is held in memory (cosign reads it whole too).
+pub(crate) const MAX_BLOB_IN_MEMORY: u64 = 512 * 1024 * 1024;
+
+/// FILE as cosign reads it: `-` is stdin (read whole, at most [`MAX_BLOB_IN_MEMORY`]); `env://VAR` the
+/// variable's bytes (`verify-blob` only, as cosign's `LoadFileOrURL`); anything else a path.
+fn blob(file: PathBuf, env: &Env<'_>, env_allowed: bool) -> Result<Blob, Error> {
+    use std::io::Read;
+    let text = file.to_string_lossy().into_owned();
+    if text == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_BLOB_IN_MEMORY + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| Error::Read {
+                path: file.clone(),
+                source,
+            })?;
+        if bytes.len() as u64 > MAX_BLOB_IN_MEMORY {
+            return Err(Error::input(
+                format!("stdin holds more than {MAX_BLOB_IN_MEMORY} bytes, the limit for a file read from stdin"),
+                "pass the file's path instead of -",
+            ));
+        }
+        return Ok(Blob::Bytes {
+            name: "stdin".into(),
+            bytes,
+        });
+    }
+    if let (true, Some(var)) = (env_allowed, text.strip_prefix("env://")) {
+        let value = env.named(var).ok_or_else(|| {
+            Error::input(
+                format!("environment variable {var} is not set"),
+                format!("set {var} to the file's content, or pass a path"),
+            )
+        })?;
+        return Ok(Blob::Bytes {
+            name: text.clone(),
+            bytes: value.into_bytes(),
+        });
+    }
+    Ok(Blob::File(file))
+}
+
 fn sign_blob(a: SignBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
     let instance = instance(&a.sigstore, env)?;
-    let sign_with = validate::sign_with(
+    let mut sign_with = validate::sign_with(
         a.key.as_deref(),
         a.sigstore.identity_token.map(SecretString::from),
         env,
     )?;
+    let from_stdin = a.file.as_os_str() == "-";
+    if let (true, SignWith::Key { password, .. }) = (from_stdin, &mut sign_with) {
+        if matches!(password, PasswordSource::Prompt) {
+            // stdin carries the file: the password cannot come from it too
+            *password = PasswordSource::PromptNoStdin;
+        }
+    }
     if a.output_certificate.is_some() && matches!(sign_with, SignWith::Key { .. }) {
-        return Err(Error::usage(
-            "--output-certificate is for keyless signing; a key signature has no certificate",
+        // cosign silently writes nothing (docs/inputs.md F34)
+        return Err(Error::on_purpose(
+            "--output-certificate is for keyless signing; a key signature has no certificate, so the file would not be written",
             "drop --output-certificate, or drop --key to sign keylessly",
         ));
     }
+    if a.tlog_upload || matches!(sign_with, SignWith::Keyless(_)) {
+        check_trust_env(env, instance.trust.trusted_root.as_deref())?;
+    }
     Ok(Request::SignBlob(SignBlob {
-        file: a.file,
+        file: blob(a.file, env, false)?,
         sign_with,
         output_signature: a.output_signature,
         output_certificate: a.output_certificate,
         bundle: a.bundle,
         instance,
         tlog_upload: a.tlog_upload,
+        raw: !a.b64,
     }))
 }
 
 fn verify_blob(a: VerifyBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
+    for (flag, given) in [
+        ("--rfc3161-timestamp", a.rfc3161_timestamp.is_some()),
+        ("--sct", a.sct.is_some()),
+    ] {
+        if given {
+            return Err(refuse_flag(
+                flag,
+                "detached timestamps and SCTs are not read: Sigstore bundles carry them (and Fulcio embeds SCTs)",
+                "pass --bundle (and --insecure-ignore-sct for a CA without a CT log)",
+            ));
+        }
+    }
     let verify_with = verify_with(
         a.key,
         &a.keyless,
@@ -626,7 +1009,17 @@ fn verify_blob(a: VerifyBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
         env,
     )?;
     let evidence = match (a.signature, a.bundle) {
-        (Some(s), None) => BlobEvidence::Signature(s),
+        (Some(s), None) => match s.strip_prefix("env://") {
+            Some(var) => BlobEvidence::SignatureBytes {
+                bytes: env.named_bytes(var).ok_or_else(|| {
+                    Error::input(
+                        format!("--signature {s}: environment variable {var} is not set"),
+                        format!("set {var} to the signature (base64)"),
+                    )
+                })?,
+            },
+            None => BlobEvidence::Signature(s),
+        },
         (None, Some(b)) => BlobEvidence::Bundle(b),
         _ => {
             return Err(Error::usage(
@@ -635,20 +1028,24 @@ fn verify_blob(a: VerifyBlobArgs, env: &Env<'_>) -> Result<Request, Error> {
             ))
         }
     };
-    if matches!(verify_with, VerifyWith::Keyless(_))
-        && matches!(evidence, BlobEvidence::Signature(_))
+    if matches!(verify_with, VerifyWith::Keyless(_)) && !matches!(evidence, BlobEvidence::Bundle(_))
     {
         return Err(Error::usage(
             "keyless verification needs the Sigstore bundle (certificate and log entry), not a bare signature",
             "pass --bundle FILE (written by `sign-blob --bundle`)",
         ));
     }
+    if matches!(verify_with, VerifyWith::Keyless(_)) || matches!(evidence, BlobEvidence::Bundle(_))
+    {
+        check_trust_env(env, a.keyless.trusted_root.as_deref())?;
+    }
     Ok(Request::VerifyBlob(VerifyBlob {
-        file: a.file,
+        file: blob(a.file, env, true)?,
         verify_with,
         evidence,
         trust: verify_trust(a.keyless.trusted_root, env)?,
         ignore_tlog: a.insecure_ignore_tlog,
+        digest_alg: digest_alg(&a.signature_digest_algorithm),
     }))
 }
 
@@ -741,6 +1138,172 @@ mod tests {
             request(&["verify", "--key", "k.pub", "-a", "u=a=b", img], &[]),
             Ok(Request::VerifyImages(r)) if r.annotations["u"] == "a=b"
         ));
+    }
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("ferrosign")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn cosign_env_forms_of_flags() {
+        let vars: HashMap<String, String> = [
+            ("COSIGN_TLOG_UPLOAD", "false"),
+            ("COSIGN_KEY", "env.key"),
+            ("COSIGN_YES", "true"),
+            ("COSIGN_RECURSIVE", ""),
+            ("COSIGN_PRIVATE_REPOSITORY", "refuse"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let env = Env::new(move |k| vars.get(k).cloned());
+        let (args, used) =
+            with_cosign_env(&argv(&["sign-blob", "--key", "cli.key", "f.txt"]), &env);
+        let Command::SignBlob(a) = Cli::try_parse_from(args).unwrap().command else {
+            panic!()
+        };
+        // the command line wins; empty values and ferrosign's own flags are not taken
+        assert_eq!(a.key.as_deref(), Some("cli.key"));
+        assert!(!a.tlog_upload && a.yes);
+        assert_eq!(a.sigstore.private_repository, PrivateRepositoryArg::Warn);
+        assert_eq!(used, ["COSIGN_TLOG_UPLOAD", "COSIGN_YES"]);
+        let (args, _) = with_cosign_env(&argv(&["sign-blob", "f.txt"]), &env);
+        let Command::SignBlob(a) = Cli::try_parse_from(args).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(a.key.as_deref(), Some("env.key"));
+        // nested verbs
+        let vars: HashMap<String, String> =
+            [("COSIGN_CT".to_string(), "text/x".to_string())].into();
+        let env = Env::new(move |k| vars.get(k).cloned());
+        let (args, _) = with_cosign_env(&argv(&["upload", "blob", "-f", "f", "r/x"]), &env);
+        let Command::Upload(UploadCommand::Blob(a)) = Cli::try_parse_from(args).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(a.content_type.as_deref(), Some("text/x"));
+    }
+
+    #[test]
+    fn booleans_take_go_spellings_with_equals() {
+        for (v, want) in [
+            ("1", true),
+            ("t", true),
+            ("TRUE", true),
+            ("True", true),
+            ("0", false),
+            ("F", false),
+            ("false", false),
+        ] {
+            let Command::SignBlob(a) =
+                Cli::try_parse_from(argv(&["sign-blob", &format!("--tlog-upload={v}"), "f"]))
+                    .unwrap()
+                    .command
+            else {
+                panic!()
+            };
+            assert_eq!(a.tlog_upload, want, "{v}");
+        }
+        for bad in ["--tlog-upload=no", "--tlog-upload=off", "--yes=yes"] {
+            assert!(
+                Cli::try_parse_from(argv(&["sign-blob", bad, "f"])).is_err(),
+                "{bad}"
+            );
+        }
+        // `--tlog-upload false`: `false` is the file, and a second file is an error (as cosign: F5)
+        assert!(Cli::try_parse_from(argv(&["sign-blob", "--tlog-upload", "false", "f"])).is_err());
+        let Command::Sign(a) = Cli::try_parse_from(argv(&[
+            "sign",
+            "-r=false",
+            "--yes=1",
+            "--allow-http-registry=t",
+            "x",
+        ]))
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert!(!a.recursive && a.yes && a.registry.allow_http_registry);
+    }
+
+    #[test]
+    fn refused_on_purpose_flags_say_so() {
+        let image = format!("127.0.0.1:5000/app@{DIGEST}");
+        let img = image.as_str();
+        let cases: &[&[&str]] = &[
+            &["sign", "--key", "k", "--certificate", "c.pem", img],
+            &["sign", "--key", "k", "--k8s-keychain", img],
+            &["sign", "--key", "k", "--registry-client-cert", "c", img],
+            &[
+                "sign",
+                "--oidc-issuer",
+                "https://x",
+                "--identity-token",
+                "t",
+                img,
+            ],
+            &["sign", "--sk", img],
+            &["verify", "--key", "k", "--check-claims=false", img],
+            &["verify", "--key", "k", "--local-image", img],
+            &[
+                "verify",
+                "--certificate-identity",
+                "a",
+                "--certificate-identity-regexp",
+                "b",
+                "--certificate-oidc-issuer",
+                "o",
+                img,
+            ],
+            &[
+                "verify-blob",
+                "--key",
+                "k",
+                "--signature",
+                "AAAA",
+                "--sct",
+                "s",
+                "f",
+            ],
+            &["generate-key-pair", "--kms", "gcpkms://x"],
+            &["generate-key-pair", "--output-key-prefix", ""],
+            &["sign-blob", "--key", "gitlab://p", "f"],
+            &["sign-blob", "--key", "awskms://k", "f"],
+            &[
+                "verify-blob",
+                "--key",
+                "http://example.com/k.pub",
+                "--signature",
+                "AAAA",
+                "f",
+            ],
+            &["sign", "--key", "k", "-a", "=v", img],
+        ];
+        for args in cases {
+            let e = request(args, &[]).unwrap_err();
+            assert!(
+                e.to_string().contains("refused on purpose"),
+                "{args:?}: {e}"
+            );
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.hint().is_some(), "{args:?}");
+        }
+        // cosign's partial trust variables, when trust material would be read
+        let e = request(
+            &["sign-blob", "--key", "k", "f"],
+            &[("SIGSTORE_ROOT_FILE", "/x.pem")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("SIGSTORE_ROOT_FILE"), "{e}");
+        assert!(request(
+            &["sign-blob", "--key", "k", "--tlog-upload=false", "f"],
+            &[("SIGSTORE_ROOT_FILE", "/x.pem")],
+        )
+        .is_ok());
     }
 
     #[test]

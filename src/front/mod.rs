@@ -27,14 +27,14 @@ pub(crate) fn is_action_mode(args: &[OsString], github_actions: Option<&str>) ->
 
 /// Chooses the front-end (Action or CLI) from the process's arguments and environment, runs, renders
 /// any error once, and returns the exit code.
-pub fn main(args: Vec<OsString>) -> i32 {
+pub fn main(args: &[OsString]) -> i32 {
     let env = Env::process();
     let actions = env.get(env::GITHUB_ACTIONS).as_deref() == Some("true");
     // In Actions, step outputs go to GITHUB_OUTPUT and the job summary to GITHUB_STEP_SUMMARY.
     let file = |var| env.get(var).filter(|_| actions).map(PathBuf::from);
     let mut ui = Ui::stdio(actions)
         .with_runner_files(file(env::GITHUB_OUTPUT), file(env::GITHUB_STEP_SUMMARY));
-    if is_action_mode(&args, env.get(env::GITHUB_ACTIONS).as_deref()) {
+    if is_action_mode(args, env.get(env::GITHUB_ACTIONS).as_deref()) {
         let mut ui = ui.with_wording(action::in_input_terms);
         return action::main(&env, &mut ui);
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 /// A `sign` that stopped at a failed image prints what it signed, then returns that image's error.
 pub(crate) fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
     match report {
-        Report::GenerateKeyPair => {}
+        Report::GenerateKeyPair | Report::ImportKeyPair => {}
         Report::PublicKey(r) => {
             if r.outfile.is_none() {
                 ui.data(r.pem.trim_end());
@@ -21,7 +21,11 @@ pub(crate) fn cli(report: Report, ui: &mut Ui) -> Result<(), Error> {
         }
         Report::SignBlob(r) => {
             if r.output_signature.is_none() {
-                ui.data(&r.signature);
+                match &r.raw {
+                    // `--b64=false`: the signature's bytes, as cosign prints them (no newline)
+                    Some(raw) => ui.data_bytes(raw),
+                    None => ui.data(&r.signature),
+                }
             }
         }
         Report::VerifyBlob(r) => blob_verified(&r, ui),

@@ -232,6 +232,13 @@ pub(crate) fn cli_annotations(values: &[String]) -> Result<BTreeMap<String, Stri
             let Some((k, val)) = field.split_once('=') else {
                 return Err(Error::Payload(PayloadError::Annotation(field)));
             };
+            if k.is_empty() {
+                // cosign accepts it (docs/inputs.md A1f); a pair without a key is always a typo.
+                return Err(Error::on_purpose(
+                    format!("invalid annotation `{field}`: the key is empty"),
+                    "write -a key=value",
+                ));
+            }
             out.insert(k.to_string(), val.to_string());
         }
     }
@@ -360,10 +367,11 @@ pub(crate) fn key_ref(s: &str, env: &Env<'_>) -> Result<KeyRef, Error> {
     })
 }
 
-/// Where a key's password comes from: `COSIGN_PASSWORD` (even empty), else the terminal.
+/// Where a key's password comes from, in cosign's order: `COSIGN_PASSWORD` when set (even empty, and
+/// taken as the bytes it holds, UTF-8 or not), else the terminal, else stdin.
 pub(crate) fn password(env: &Env<'_>) -> PasswordSource {
-    match env.raw(env::COSIGN_PASSWORD) {
-        Some(p) => PasswordSource::Given(SecretString::from(p)),
+    match env.bytes(env::COSIGN_PASSWORD) {
+        Some(p) => PasswordSource::Given(crate::secret::SecretBytes::new(p)),
         None => PasswordSource::Prompt,
     }
 }
@@ -531,6 +539,24 @@ pub(crate) fn keyless_policy(
     issuer_regexp: Option<String>,
     insecure_ignore_sct: bool,
 ) -> Result<Option<KeylessPolicy>, Error> {
+    for (flag, both) in [
+        (
+            "certificate-identity",
+            identity.is_some() && identity_regexp.is_some(),
+        ),
+        (
+            "certificate-oidc-issuer",
+            issuer.is_some() && issuer_regexp.is_some(),
+        ),
+    ] {
+        if both {
+            // cosign takes both and silently uses one of them (docs/inputs.md F23).
+            return Err(Error::on_purpose(
+                format!("--{flag} and --{flag}-regexp were both given: which one counts would be ambiguous"),
+                format!("pass either --{flag} or --{flag}-regexp"),
+            ));
+        }
+    }
     let identity = matcher(identity, identity_regexp, "certificate-identity")?;
     let issuer = matcher(issuer, issuer_regexp, "certificate-oidc-issuer")?;
     match (identity, issuer) {
@@ -559,8 +585,10 @@ const TARGET_HINT: &str =
 /// Kubernetes cluster is named (read by the front-end).
 #[derive(Debug, Default)]
 pub(crate) struct TargetEnv {
-    /// a token that may write Actions secrets
+    /// a token that may write Actions secrets (`GITHUB_TOKEN`, even when empty)
     pub(crate) github_token: Option<SecretString>,
+    /// `GITHUB_HOST` (cosign's variable for GitHub Enterprise), even when empty
+    pub(crate) github_host: Option<String>,
     /// `GITHUB_API_URL`
     pub(crate) github_api_url: Option<String>,
     /// `KUBECONFIG`, `HOME`, the in-cluster service variables
@@ -568,11 +596,12 @@ pub(crate) struct TargetEnv {
 }
 
 impl TargetEnv {
-    /// From the environment: `GITHUB_TOKEN`, `GITHUB_API_URL`, `KUBECONFIG`, `HOME`,
+    /// From the environment: `GITHUB_TOKEN`, `GITHUB_HOST`, `GITHUB_API_URL`, `KUBECONFIG`, `HOME`,
     /// `KUBERNETES_SERVICE_HOST`/`_PORT`.
     pub(crate) fn from_env(env: &Env<'_>) -> Self {
         TargetEnv {
-            github_token: env.get(env::GITHUB_TOKEN).map(SecretString::from),
+            github_token: env.raw(env::GITHUB_TOKEN).map(SecretString::from),
+            github_host: env.raw(env::GITHUB_HOST),
             github_api_url: env.get(env::GITHUB_API_URL),
             cluster: ClusterLookup {
                 kubeconfig: env.get(env::KUBECONFIG),
@@ -582,6 +611,83 @@ impl TargetEnv {
             },
         }
     }
+}
+
+/// The GitHub REST API base a token may be sent to, and which variable named it, decided as cosign
+/// decides it (`pkg/cosign/git/github/github.go`, go-github's `WithEnterpriseURLs`): `GITHUB_HOST`
+/// when set, a URL to which `/api/v3` is added unless its path ends so or its host starts with `api.`
+/// or contains `.api.`; else (ferrosign's own) `GITHUB_API_URL`; else `https://api.github.com`. Both
+/// set but naming different hosts is refused on purpose: the token would go to one of them. Nothing is
+/// sent anywhere before this is settled.
+pub(crate) fn github_api(
+    host: Option<&str>,
+    api_url: Option<&str>,
+) -> Result<(String, &'static str), Error> {
+    let api_url = api_url.map(str::trim).filter(|u| !u.is_empty());
+    let Some(host) = host else {
+        let Some(url) = api_url else {
+            return Ok((DEFAULT_API_URL.to_string(), "default"));
+        };
+        let url = url.trim_end_matches('/').to_string();
+        let var = env::GITHUB_API_URL.name;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(Error::input(
+                format!("{var} `{url}` is not an http(s) URL"),
+                format!("set {var} to the REST API base, e.g. https://github.example.com/api/v3, or unset it for github.com"),
+            ));
+        }
+        return Ok((url, var));
+    };
+    let var = env::GITHUB_HOST.name;
+    let not_url = || {
+        Error::input(
+            format!("{var} `{host}` is not a URL"),
+            format!(
+                "write {var}=https://{} (cosign's form: the scheme is needed)",
+                host.trim().trim_start_matches("//").trim_end_matches('/')
+            ),
+        )
+    };
+    let parsed = reqwest::Url::parse(host).map_err(|_| not_url())?;
+    let name = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(not_url)?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(not_url());
+    }
+    let mut path = parsed.path().to_string();
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    if !path.ends_with("/api/v3/") && !name.starts_with("api.") && !name.contains(".api.") {
+        path.push_str("api/v3/");
+    }
+    let authority = match parsed.port() {
+        Some(p) => format!("{name}:{p}"),
+        None => name.to_string(),
+    };
+    let base = format!(
+        "{}://{authority}{}",
+        parsed.scheme(),
+        path.trim_end_matches('/')
+    );
+    if let Some(other) = api_url {
+        let theirs = reqwest::Url::parse(other).ok();
+        let same = theirs.as_ref().is_some_and(|u| {
+            u.host_str() == Some(name)
+                && u.port_or_known_default() == parsed.port_or_known_default()
+        });
+        if !same {
+            return Err(Error::on_purpose(
+                format!(
+                    "GITHUB_HOST and GITHUB_API_URL name different hosts ({host} and {other}): the token would go to one of them"
+                ),
+                "unset one of them (GITHUB_HOST is cosign's variable; GitHub's runners set GITHUB_API_URL)",
+            ));
+        }
+    }
+    Ok((base, var))
 }
 
 /// Parses `generate-key-pair`'s TARGET and its GitHub options.
@@ -615,25 +721,23 @@ pub(crate) fn key_target(
     match scheme {
         "github" => {
             let scope = github_scope(target, rest, environment, visibility)?;
-            let token = found
-                .github_token
-                .filter(|t| !t.expose().trim().is_empty())
-                .ok_or(StoreError::NoToken)?;
-            let api_url = found
-                .github_api_url
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-            let api_url = api_url.trim().trim_end_matches('/').to_string();
-            let var = env::GITHUB_API_URL.name;
-            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-                return Err(Error::input(
-                    format!("{var} `{api_url}` is not an http(s) URL"),
-                    format!("set {var} to the REST API base, e.g. https://github.example.com/api/v3, or unset it for github.com"),
+            // Where the token goes is decided before the token is even looked at.
+            let (api_url, api_from) = github_api(
+                found.github_host.as_deref(),
+                found.github_api_url.as_deref(),
+            )?;
+            let token = found.github_token.ok_or(StoreError::NoToken)?;
+            if token.expose().trim().is_empty() {
+                // cosign sends the empty token and fails at GitHub (docs/inputs.md A7j)
+                return Err(Error::on_purpose(
+                    "GITHUB_TOKEN is empty: GitHub would only refuse it, after a key pair was generated",
+                    "set GITHUB_TOKEN to a token that may write Actions secrets, e.g. `export GITHUB_TOKEN=$(gh auth token)`",
                 ));
             }
             Ok(KeyTarget::GitHub(GitHubTarget {
                 scope,
                 api_url,
+                api_from,
                 token: SecretString::from(token.expose().trim().to_string()),
             }))
         }
@@ -774,6 +878,7 @@ mod key_target_tests {
     fn env(token: Option<&str>, api: Option<&str>) -> TargetEnv {
         TargetEnv {
             github_token: token.map(|t| SecretString::from(t.to_string())),
+            github_host: None,
             github_api_url: api.map(String::from),
             cluster: ClusterLookup::default(),
         }
@@ -863,6 +968,59 @@ mod key_target_tests {
     }
 
     #[test]
+    fn github_host_as_cosign_reads_it() {
+        let api = |h: Option<&str>, u: Option<&str>| github_api(h, u).map(|(a, _)| a);
+        assert_eq!(api(None, None).unwrap(), DEFAULT_API_URL);
+        assert_eq!(
+            api(Some("https://ghe.example"), None).unwrap(),
+            "https://ghe.example/api/v3"
+        );
+        assert_eq!(
+            api(Some("http://127.0.0.1:8080"), None).unwrap(),
+            "http://127.0.0.1:8080/api/v3"
+        );
+        assert_eq!(
+            api(Some("https://ghe.example/api/v3/"), None).unwrap(),
+            "https://ghe.example/api/v3"
+        );
+        assert_eq!(
+            api(Some("https://api.ghe.example"), None).unwrap(),
+            "https://api.ghe.example"
+        );
+        assert_eq!(
+            api(Some("https://x.api.ghe.example/"), None).unwrap(),
+            "https://x.api.ghe.example"
+        );
+        assert_eq!(
+            api(Some("http://host:1/ghe"), None).unwrap(),
+            "http://host:1/ghe/api/v3"
+        );
+        // agreeing GITHUB_API_URL is fine; another host is refused
+        assert!(api(
+            Some("https://ghe.example"),
+            Some("https://ghe.example/api/v3")
+        )
+        .is_ok());
+        let e = api(Some("https://ghe.example"), Some("https://api.github.com")).unwrap_err();
+        assert!(e.to_string().contains("refused on purpose"), "{e}");
+        for bad in [
+            "ghe.example",
+            "127.0.0.1:8080",
+            "",
+            "ftp://ghe.example",
+            "localhost:1",
+        ] {
+            let e = api(Some(bad), None).unwrap_err();
+            assert!(e.to_string().contains("is not a URL"), "{bad}: {e}");
+        }
+        // the empty token is refused; an unset one is the usual error
+        let mut found = env(Some(" "), None);
+        found.github_host = Some("https://ghe.example".into());
+        let e = key_target(Some("github://a/b"), None, None, found).unwrap_err();
+        assert!(e.to_string().contains("GITHUB_TOKEN is empty"), "{e}");
+    }
+
+    #[test]
     fn kubernetes_refs() {
         let t = key_target(
             Some("k8s://default/cosign-keys"),
@@ -935,7 +1093,6 @@ mod annotation_tests {
             "a=1,b=2",
             "\"workflow=Build, test and release\"",
             "empty=",
-            "=keyless",
             "a=3",
         ]))
         .unwrap();
@@ -945,13 +1102,12 @@ mod annotation_tests {
             ("b", "2"),
             ("workflow", "Build, test and release"),
             ("empty", ""),
-            ("", "keyless"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(got, want);
-        for bad in ["novalue", "a=1,", "workflow=Build, test", "x=\"a,b\""] {
+        for bad in ["novalue", "a=1,", "workflow=Build, test", "x=\"a,b\"", "=v"] {
             let e = cli_annotations(&strings(&[bad])).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}: {e}");
         }

@@ -46,6 +46,37 @@ impl GhaError {
     }
 }
 
+/// What stdin can give as a password ([`Ui::stdin_password`]).
+pub(crate) enum StdinPassword {
+    /// A terminal: prompt on it.
+    Terminal,
+    /// The bytes of a pipe or file.
+    Read(crate::secret::SecretBytes),
+    /// Reading failed, or stdin is too large to be a password.
+    Failed(String),
+    /// Neither a terminal nor a pipe or file (e.g. `/dev/null`).
+    Unusable,
+}
+
+/// True when stdin is a pipe (FIFO) or a regular file, which cosign reads a password from.
+fn stdin_is_pipe_or_file() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        std::fs::File::from(fd).metadata().is_ok_and(|m| {
+            m.file_type().is_fifo() || m.file_type().is_file() || m.file_type().is_socket()
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Rewrites a message before it is shown (the Action names its inputs where the CLI names flags).
 pub(crate) type Wording = fn(&str) -> String;
 
@@ -159,6 +190,16 @@ impl Ui {
         let _ = self.out.flush();
     }
 
+    /// Raw bytes on stdout, as they are (a signature with `--b64=false`); never in Actions mode, where
+    /// stdout carries workflow commands.
+    pub(crate) fn data_bytes(&mut self, bytes: &[u8]) {
+        if self.actions {
+            return;
+        }
+        let _ = self.out.write_all(bytes);
+        let _ = self.out.flush();
+    }
+
     /// Writes an informational line to stderr.
     pub(crate) fn info(&mut self, text: &str) {
         let text = self.redact(text);
@@ -192,6 +233,32 @@ impl Ui {
         let _ = writeln!(self.err, "error: {text}");
         if let Some(h) = hint {
             let _ = writeln!(self.err, "hint: {h}");
+        }
+    }
+
+    /// What stdin offers for a password when `COSIGN_PASSWORD` is not set, as cosign decides it: a
+    /// terminal (the caller prompts); a pipe or a file, read to its end (at most 1 MiB), bytes verbatim;
+    /// or something else (`/dev/null`, a closed stdin), which cannot give one.
+    pub(crate) fn stdin_password() -> StdinPassword {
+        use std::io::Read;
+        const LIMIT: u64 = 1024 * 1024;
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return StdinPassword::Terminal;
+        }
+        if !stdin_is_pipe_or_file() {
+            return StdinPassword::Unusable;
+        }
+        let mut buf = Vec::new();
+        match stdin.lock().take(LIMIT + 1).read_to_end(&mut buf) {
+            Ok(_) if buf.len() as u64 > LIMIT => {
+                zeroize::Zeroize::zeroize(&mut buf);
+                StdinPassword::Failed(format!(
+                    "stdin holds more than {LIMIT} bytes, too many for a password"
+                ))
+            }
+            Ok(_) => StdinPassword::Read(crate::secret::SecretBytes::new(buf)),
+            Err(e) => StdinPassword::Failed(format!("cannot read the password from stdin: {e}")),
         }
     }
 

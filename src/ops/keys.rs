@@ -1,10 +1,11 @@
-//! `generate-key-pair` (to key files, or through [`super::provision`] to a secret store) and
-//! `public-key`.
+//! `generate-key-pair` (to key files, or through [`super::provision`] to a secret store),
+//! `import-key-pair` and `public-key`.
 
 use crate::error::Error;
 use crate::fsutil::{write_atomic, Staged};
 use crate::gha::Ui;
-use crate::secret::SecretString;
+use crate::secret::{SecretBytes, SecretString};
+use crate::signing::source::Password;
 use crate::signing::{keyfile, KeyRef, PasswordSource, PrivateKey, PublicKey};
 use crate::stores::github::GitHubTarget;
 use crate::stores::kubernetes::K8sTarget;
@@ -75,14 +76,39 @@ pub(crate) struct NewKeyPair {
 }
 
 /// Generates a P-256 key and encrypts it with `password`.
-pub(crate) fn new_key_pair(password: &SecretString) -> Result<NewKeyPair, Error> {
-    let key = PrivateKey::generate();
-    let private_pem = keyfile::encrypt(&key, password.expose().as_bytes())
-        .map_err(|e| Error::key("cannot encrypt the new private key", e))?;
+pub(crate) fn new_key_pair(password: &SecretBytes) -> Result<NewKeyPair, Error> {
+    encrypt_pair(&PrivateKey::generate(), password)
+}
+
+/// Encrypts `key` with `password` into cosign's key file format.
+fn encrypt_pair(key: &PrivateKey, password: &SecretBytes) -> Result<NewKeyPair, Error> {
+    let private_pem = keyfile::encrypt(key, password.expose())
+        .map_err(|e| Error::key("cannot encrypt the private key", e))?;
     Ok(NewKeyPair {
         private_pem,
         public: key.public_key(),
     })
+}
+
+/// Masks a password in Action output (only text can be masked; a non-UTF-8 one never appears in it).
+pub(crate) fn mask_password(password: &Password, ui: &mut Ui) {
+    if let Some(p) = password.as_str() {
+        ui.mask(p);
+    }
+}
+
+/// `import-key-pair` (cosign's verb, `pkg/cosign/keys.go` `ImportKeyPair`).
+#[derive(Debug)]
+pub(crate) struct ImportKeyPair {
+    /// the PEM private key to import (`-k/--key`): RSA (PKCS#1 or PKCS#8), ECDSA (SEC 1 or PKCS#8) or
+    /// Ed25519 (PKCS#8), unencrypted
+    pub(crate) key: KeyRef,
+    /// `PREFIX.key` / `PREFIX.pub` (cosign's default prefix: `import-cosign`)
+    pub(crate) prefix: String,
+    /// overwrite existing files (`-y/--yes`)
+    pub(crate) force: bool,
+    /// the password to encrypt it with
+    pub(crate) password: PasswordSource,
 }
 
 /// `generate-key-pair`: key files, or a secret store.
@@ -97,32 +123,52 @@ pub(crate) async fn generate_key_pair(
     }
 }
 
-/// Writes `PREFIX.key` (0600) and `PREFIX.pub`, both or neither.
+/// A new key in `PREFIX.key` and `PREFIX.pub`.
 fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, Error> {
-    let key_path = PathBuf::from(format!("{}.key", req.prefix));
-    let pub_path = PathBuf::from(format!("{}.pub", req.prefix));
-    if !req.force {
-        for p in [&key_path, &pub_path] {
-            if p.exists() {
-                return Err(Error::Exists {
-                    path: p.clone(),
-                    hint: "pass --force to overwrite it".into(),
-                });
-            }
-        }
-    }
+    check_files(&req.prefix, req.force, "--force")?;
     let password = req
         .password
         .get(true, ui)
         .map_err(|e| Error::key("cannot get a password for the new key", e))?;
-    ui.mask(password.expose());
+    mask_password(&password, ui);
     let pair = match &req.prepared {
         Some(p) => NewKeyPair {
             private_pem: p.private_pem.clone(),
             public: p.public.clone(),
         },
-        None => new_key_pair(&password)?,
+        None => new_key_pair(&password.bytes)?,
     };
+    write_pair(&req.prefix, &pair, req.force, "--force", ui)
+}
+
+/// Refuses to overwrite `PREFIX.key` / `PREFIX.pub` unless `force` (`flag` names the option).
+fn check_files(prefix: &str, force: bool, flag: &str) -> Result<(), Error> {
+    if force {
+        return Ok(());
+    }
+    for p in [format!("{prefix}.key"), format!("{prefix}.pub")] {
+        let p = PathBuf::from(p);
+        if p.exists() {
+            return Err(Error::Exists {
+                path: p,
+                hint: format!("pass {flag} to overwrite it"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes `PREFIX.key` (0600) and `PREFIX.pub`, both or neither; without `force`, created exclusively
+/// (`flag` names the option that overwrites).
+fn write_pair(
+    prefix: &str,
+    pair: &NewKeyPair,
+    force: bool,
+    flag: &str,
+    ui: &mut Ui,
+) -> Result<KeyPairReport, Error> {
+    let key_path = PathBuf::from(format!("{prefix}.key"));
+    let pub_path = PathBuf::from(format!("{prefix}.pub"));
     ui.mask(pair.private_pem.expose());
     let io = |context, path: &PathBuf| {
         let path = path.clone();
@@ -137,7 +183,7 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
         .map_err(io("cannot write", &key_path))?;
     let pub_file = Staged::write(&pub_path, public_pem.as_bytes(), 0o644)
         .map_err(io("cannot write", &pub_path))?;
-    if req.force {
+    if force {
         key_file.commit().map_err(io("cannot write", &key_path))?;
         pub_file.commit().map_err(io("cannot write", &pub_path))?;
     } else {
@@ -148,7 +194,7 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
             move |source: std::io::Error| match source.kind() {
                 std::io::ErrorKind::AlreadyExists => Error::Exists {
                     path,
-                    hint: "pass --force to overwrite it".into(),
+                    hint: format!("pass {flag} to overwrite it"),
                 },
                 _ => Error::Io {
                     context: "cannot write",
@@ -167,6 +213,26 @@ fn generate_files(req: &GenerateKeyPair, ui: &mut Ui) -> Result<KeyPairReport, E
     ui.info(&format!("Private key written to {}", key_path.display()));
     ui.info(&format!("Public key written to {}", pub_path.display()));
     Ok(KeyPairReport { public_pem })
+}
+
+/// `import-key-pair`: reads a PEM private key, checks it against cosign's key policy, and writes it
+/// encrypted as `PREFIX.key` with `PREFIX.pub` beside it (the files cosign's own import writes).
+pub(crate) fn import_key_pair(req: &ImportKeyPair, ui: &mut Ui) -> Result<KeyPairReport, Error> {
+    check_files(&req.prefix, req.force, "-y (--yes)")?;
+    let text = req
+        .key
+        .read()
+        .map_err(|e| Error::key(format!("cannot import the private key from {}", req.key), e))?;
+    let key = PrivateKey::from_import_pem(text.expose())
+        .map_err(|e| Error::key(format!("cannot import the private key from {}", req.key), e))?;
+    let password = req
+        .password
+        .get(true, ui)
+        .map_err(|e| Error::key("cannot get a password for the imported key", e))?;
+    mask_password(&password, ui);
+    let pair = encrypt_pair(&key, &password.bytes)?;
+    ui.info(&format!("Importing a {} key", key.algorithm()));
+    write_pair(&req.prefix, &pair, req.force, "-y (--yes)", ui)
 }
 
 /// The public key of a private key (written to `outfile` when given).

@@ -7,11 +7,11 @@
 //! is known to accept it (access and the guard secret for GitHub; the cluster's configuration for
 //! Kubernetes).
 
-use super::keys::{new_key_pair, GenerateKeyPair, KeyPairReport, NewKeyPair};
+use super::keys::{mask_password, new_key_pair, GenerateKeyPair, KeyPairReport, NewKeyPair};
 use crate::error::Error;
 use crate::fsutil::Staged;
 use crate::gha::Ui;
-use crate::secret::SecretString;
+use crate::signing::source::Password;
 use crate::stores::github::{describe, GitHubScope, GitHubTarget, OrgVisibility, SecretsApi};
 use crate::stores::kubernetes::{self, K8sTarget, SERVICE_ACCOUNT_DIR};
 use crate::stores::{StoreError, SECRET_PASSWORD, SECRET_PRIVATE_KEY, SECRET_PUBLIC_KEY};
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// The key pair and its password, masked in the output before anything else is written.
 struct Material {
-    password: SecretString,
+    password: Password,
     pair: NewKeyPair,
 }
 
@@ -28,13 +28,20 @@ fn make_material(req: &GenerateKeyPair, ui: &mut Ui) -> Result<Material, Error> 
         .password
         .get(false, ui)
         .map_err(|e| Error::key("cannot get a password for the new key", e))?;
-    ui.mask(password.expose());
+    // A secret store keeps the password as text.
+    if password.as_str().is_none() {
+        return Err(Error::input(
+            "COSIGN_PASSWORD is not UTF-8 text, and a secret store keeps the password as text",
+            "set COSIGN_PASSWORD to text, or unset it to have a password generated",
+        ));
+    }
+    mask_password(&password, ui);
     let pair = match &req.prepared {
         Some(p) => NewKeyPair {
             private_pem: p.private_pem.clone(),
             public: p.public.clone(),
         },
-        None => new_key_pair(&password)?,
+        None => new_key_pair(&password.bytes)?,
     };
     ui.mask(pair.private_pem.expose());
     Ok(Material { password, pair })
@@ -80,6 +87,15 @@ pub(crate) async fn github(
     ui: &mut Ui,
 ) -> Result<KeyPairReport, Error> {
     let pub_path = check_local_pub(req)?;
+    // Before any request: where the token goes.
+    ui.info(&format!(
+        "GitHub API: {} ({})",
+        target.api_url,
+        match target.api_from {
+            "default" => "default; set GITHUB_HOST for GitHub Enterprise".to_string(),
+            var => format!("from {var}"),
+        }
+    ));
     let api = SecretsApi::new(target)?;
     let name = describe(&target.scope);
     // Nothing is generated or written before both checks pass: access (the sealing key) and the guard.
@@ -98,7 +114,7 @@ pub(crate) async fn github(
     let values: [(&'static str, &[u8], &str); 3] = [
         (
             SECRET_PASSWORD,
-            material.password.expose().as_bytes(),
+            material.password.bytes.expose(),
             "Password",
         ),
         (
@@ -166,7 +182,7 @@ pub(crate) async fn kubernetes(
         target,
         material.pair.private_pem.expose(),
         &material.pair.public.to_pem(),
-        material.password.expose(),
+        material.password.as_str().unwrap_or_default(),
     )
     .await?;
     let (ns, name) = (&target.namespace, &target.name);

@@ -609,6 +609,7 @@ async fn write_legacy(
     let layer = signer.sign_layer(&payload).await?;
     let rekor_log_index = layer.bundle.as_deref().and_then(bundle_log_index);
     let key = signer.public_key().cloned();
+    let hash = signer.digest_alg();
     let payload_for_check = payload.clone();
     // With a key, a valid signature of ours over the same payload counts as already signed; a
     // keyless signer has a fresh key each run, so only a byte-identical layer does.
@@ -617,7 +618,7 @@ async fn write_legacy(
             return false;
         };
         B64.decode(sig)
-            .is_ok_and(|der| key.verify(&payload_for_check, &der).is_ok())
+            .is_ok_and(|der| key.verify_with(hash, &payload_for_check, &der).is_ok())
     };
     let attached = layout::attach(
         registry,
@@ -724,6 +725,8 @@ async fn verify_signed(
             annotations: req.annotations.clone(),
             ignore_tlog: !req.tlog_upload,
             format,
+            // our own signatures: the digest this key signs with
+            digest_alg: signer.digest_alg(),
             registry: req.registry.clone(),
         };
         verify_image::verify(&check, ui).await?;

@@ -15,7 +15,7 @@ use crate::gha::Ui;
 use crate::net::{Http, HttpOptions};
 use crate::oci::layout::SignatureLayer;
 use crate::signing::dsse::{self, Envelope};
-use crate::signing::{keyfile, PrivateKey, PublicKey};
+use crate::signing::{Algorithm, Digest, HashAlg, KeyError, PrivateKey, PublicKey};
 use crate::sigstore::bundle::{
     self, Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate,
 };
@@ -30,7 +30,6 @@ use crate::sigstore::tsa::{SignedTimestamp, Tsa};
 use crate::sigstore::verify::{KeylessPolicy, Matcher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use sha2::Digest;
 
 /// The HTTP client for the token service, Fulcio and Rekor (the project's one client, default settings).
 pub(crate) fn http_client() -> Result<Http, Error> {
@@ -189,7 +188,8 @@ impl Tlog {
     ) -> Result<LogEntry, Error> {
         match self {
             Tlog::V1(rekor) => {
-                let proposed = rekor::hashedrekord(digest, signature, verifier_pem);
+                let proposed =
+                    rekor::hashedrekord(&Digest::sha256(*digest), signature, verifier_pem);
                 let entry = rekor.upload(&proposed).await?;
                 entry.check(trust, Logged::Digest { digest, signature }, by)?;
                 Ok(LogEntry::V1(entry))
@@ -235,6 +235,46 @@ pub(crate) struct Signed {
     pub(crate) timestamps: Vec<SignedTimestamp>,
     /// its transparency log entries, one per log
     pub(crate) entries: Vec<LogEntry>,
+}
+
+/// Signing with an Ed25519 key where cosign would make Ed25519ph signatures, which no `cosign verify
+/// --key` accepts (docs/inputs.md A5o): refused on purpose.
+pub(crate) fn ed25519_refused(where_: &str) -> KeyError {
+    KeyError::OnPurpose {
+        message: format!(
+            "signing {where_} with an Ed25519 key makes signatures cosign cannot verify (cosign signs them as Ed25519ph and verifies pure Ed25519)"
+        ),
+        hint: "use an ECDSA or RSA key (ferrosign generate-key-pair, or import-key-pair); blobs: sign-blob --tlog-upload=false signs pure Ed25519, which cosign verify-blob accepts".into(),
+    }
+}
+
+/// Signing with a key cosign signs with another digest than SHA-256 (P-384: SHA-384, P-521: SHA-512)
+/// and a transparency log entry: ferrosign checks every entry the log returns before relying on it
+/// (with sigstore-verify), and that check knows only SHA-256 `hashedrekord` entries, so the entry would
+/// be published but not checked. Refused on purpose, before anything is sent (docs/inputs.md A5m).
+pub(crate) fn logged_non_sha256_refused(alg: Algorithm, hash: HashAlg) -> KeyError {
+    KeyError::OnPurpose {
+        message: format!(
+            "signing with an {alg} key and a transparency log entry: cosign's signatures with this key are over a {} digest, and ferrosign cannot check the log's answer for those, so it does not publish one",
+            hash.name()
+        ),
+        hint: format!(
+            "sign with --tlog-upload=false (cosign verify then needs --signature-digest-algorithm {} --insecure-ignore-tlog), or use a P-256 or RSA key",
+            hash.name()
+        ),
+    }
+}
+
+/// Signing with a key other than ECDSA P-256 and a Rekor v2 log: ferrosign's Rekor v2 entries name the
+/// key as `PKIX_ECDSA_P256_SHA_256` and no Rekor v2 log ferrosign is tested against takes other keys,
+/// so nothing is sent. Refused on purpose (docs/inputs.md A5r).
+pub(crate) fn rekor_v2_key_refused(alg: Algorithm) -> KeyError {
+    KeyError::OnPurpose {
+        message: format!(
+            "signing with an {alg} key and a Rekor v2 log: ferrosign writes Rekor v2 entries for ECDSA P-256 keys only"
+        ),
+        hint: "log to Rekor v1 (--rekor-version 1), sign with --tlog-upload=false, or use a P-256 key (ferrosign generate-key-pair)".into(),
+    }
 }
 
 /// Who signed, as reports name it.
@@ -421,7 +461,7 @@ impl Signer {
                 // scrypt (64 MiB, a core for a while) on a blocking thread, so that what the caller
                 // runs beside this preparation (the registry's first requests) goes on meanwhile.
                 let loaded = tokio::task::spawn_blocking(move || {
-                    keyfile::decrypt(text.expose(), pw.expose().as_bytes())
+                    crate::signing::source::decrypt_key(text.expose(), &pw)
                 })
                 .await
                 .map_err(|e| Error::Refused {
@@ -429,6 +469,24 @@ impl Signer {
                     hint: None,
                 })?
                 .map_err(|e| Error::key(context(), e))?;
+                if loaded.algorithm() == Algorithm::Ed25519 && !tlogs.is_empty() {
+                    return Err(Error::key(
+                        format!("cannot sign with {key}"),
+                        ed25519_refused("with a transparency log entry"),
+                    ));
+                }
+                if loaded.signing_hash() != HashAlg::Sha256 && !tlogs.is_empty() {
+                    return Err(Error::key(
+                        format!("cannot sign with {key}"),
+                        logged_non_sha256_refused(loaded.algorithm(), loaded.signing_hash()),
+                    ));
+                }
+                if loaded.algorithm() != Algorithm::P256 && logs.iter().any(|l| l.version == 2) {
+                    return Err(Error::key(
+                        format!("cannot sign with {key}"),
+                        rekor_v2_key_refused(loaded.algorithm()),
+                    ));
+                }
                 if !tlogs.is_empty() {
                     check_private_repository(instance, None, what_goes_public, ui)?;
                 }
@@ -505,17 +563,39 @@ impl Signer {
         }
     }
 
-    /// Signs a SHA-256 digest; returns the DER signature and the PEM Rekor checks it with (the public
-    /// key, or the certificate).
-    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<(Vec<u8>, String), Error> {
-        let (key, pem) = match &self.holder {
-            Holder::Key { key, public } => (key, public.to_pem()),
-            Holder::Keyless(c) => (&c.key, c.cert.leaf_pem.clone()),
-        };
-        let sig = key
-            .sign_digest(digest)
+    fn key(&self) -> &PrivateKey {
+        match &self.holder {
+            Holder::Key { key, .. } => key,
+            Holder::Keyless(c) => &c.key,
+        }
+    }
+
+    /// The key type (keyless: the ephemeral ECDSA P-256 key).
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.key().algorithm()
+    }
+
+    /// The digest this signer signs, as cosign picks it for the key type: SHA-256 for P-256 (and
+    /// keyless) and RSA, SHA-384 for P-384, SHA-512 for P-521.
+    pub(crate) fn digest_alg(&self) -> HashAlg {
+        self.key().signing_hash()
+    }
+
+    /// The PEM Rekor checks this signer's signatures with (the public key, or the certificate).
+    pub(crate) fn verifier_pem(&self) -> String {
+        match &self.holder {
+            Holder::Key { public, .. } => public.to_pem(),
+            Holder::Keyless(c) => c.cert.leaf_pem.clone(),
+        }
+    }
+
+    /// Signs a digest (of [`Self::digest_alg`]); returns the signature and the PEM Rekor checks it with.
+    pub(crate) fn sign_digest(&self, digest: &Digest) -> Result<(Vec<u8>, String), Error> {
+        let sig = self
+            .key()
+            .sign_prehash(digest)
             .map_err(|e| Error::key("cannot sign", e))?;
-        Ok((sig, pem))
+        Ok((sig, self.verifier_pem()))
     }
 
     /// Whether signatures go to a transparency log.
@@ -531,19 +611,58 @@ impl Signer {
         })
     }
 
-    /// Signs a SHA-256 digest, has each timestamp authority date the signature, and records it in each
-    /// log; every answer is checked against the trusted root before it is returned.
-    pub(crate) async fn sign(&self, digest: &[u8; 32]) -> Result<Signed, Error> {
+    /// Signs a digest (of [`Self::digest_alg`]), has each timestamp authority date the signature, and
+    /// records it in each log; every answer is checked against the trusted root before it is returned.
+    /// A log takes SHA-256 digests only: [`Signer::prepare`] refused other keys with a log.
+    pub(crate) async fn sign(&self, digest: &Digest) -> Result<Signed, Error> {
         let (signature, pem) = self.sign_digest(digest)?;
+        self.publish(signature, &pem, Some(digest)).await
+    }
+
+    /// Signs a whole message: pure Ed25519 signs the message itself (never logged: [`Signer::prepare`]
+    /// refused Ed25519 with a log); other keys hash it with [`Self::digest_alg`] as [`Self::sign`].
+    pub(crate) async fn sign_message(&self, message: &[u8]) -> Result<Signed, Error> {
+        if self.algorithm() != Algorithm::Ed25519 {
+            return self.sign(&self.digest_alg().digest(message)).await;
+        }
+        let signature = self
+            .key()
+            .sign(message)
+            .map_err(|e| Error::key("cannot sign", e))?;
+        self.publish(signature, &self.verifier_pem(), None).await
+    }
+
+    /// Timestamps `signature` and records it (over `digest`) in each log.
+    async fn publish(
+        &self,
+        signature: Vec<u8>,
+        pem: &str,
+        digest: Option<&Digest>,
+    ) -> Result<Signed, Error> {
         let by = self.logged_by();
         let mut entries = Vec::new();
         let timestamps = self.timestamp(&signature).await?;
         if let Some(trust) = &self.trust {
-            for log in &self.tlogs {
-                entries.push(
-                    log.record(trust, digest, &signature, &pem, by, &timestamps)
-                        .await?,
-                );
+            if !self.tlogs.is_empty() {
+                let sha256: [u8; 32] = match digest {
+                    Some(d) if d.alg == HashAlg::Sha256 => d
+                        .bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| Error::key("cannot sign", KeyError::Crypto))?,
+                    _ => {
+                        return Err(Error::key(
+                            "cannot sign",
+                            logged_non_sha256_refused(self.algorithm(), self.digest_alg()),
+                        ))
+                    }
+                };
+                for log in &self.tlogs {
+                    entries.push(
+                        log.record(trust, &sha256, &signature, pem, by, &timestamps)
+                            .await?,
+                    );
+                }
             }
         }
         Ok(Signed {
@@ -557,7 +676,13 @@ impl Signer {
     /// certificate and chain, cosign's Rekor bundle when a log is used, and cosign's RFC 3161
     /// timestamp annotation when a timestamp authority is. (A layer holds one of each: the first.)
     pub(crate) async fn sign_layer(&self, payload: &[u8]) -> Result<SignatureLayer, Error> {
-        let digest: [u8; 32] = sha2::Sha256::digest(payload).into();
+        if self.algorithm() == Algorithm::Ed25519 {
+            return Err(Error::key(
+                "cannot sign the image",
+                ed25519_refused("on images"),
+            ));
+        }
+        let digest = self.digest_alg().digest(payload);
         let signed = self.sign(&digest).await?;
         let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&signed.signature));
         if let Holder::Keyless(c) = &self.holder {
@@ -608,8 +733,15 @@ impl Signer {
         statement: &[u8],
         subject: &[u8; 32],
     ) -> Result<SignedBundle, Error> {
+        if self.algorithm() == Algorithm::Ed25519 {
+            return Err(Error::key(
+                "cannot sign the image",
+                ed25519_refused("on images"),
+            ));
+        }
         let pae = dsse::pae(dsse::IN_TOTO_PAYLOAD_TYPE, statement);
-        let digest: [u8; 32] = sha2::Sha256::digest(&pae).into();
+        // The PAE hashed as cosign does for the key type (SHA-384 for P-384, SHA-512 for P-521).
+        let digest = self.digest_alg().digest(&pae);
         let (sig, pem) = self.sign_digest(&digest)?;
         let envelope = Envelope::new(dsse::IN_TOTO_PAYLOAD_TYPE, statement, &sig);
         let by = self.logged_by();
@@ -743,12 +875,12 @@ mod tests {
         );
         let mut ui = Ui::new(false, Box::new(o), Box::new(e));
         let dir = tempfile::tempdir().unwrap();
-        let pem = keyfile::encrypt(&PrivateKey::generate(), b"pw").unwrap();
+        let pem = crate::signing::keyfile::encrypt(&PrivateKey::generate(), b"pw").unwrap();
         let path = dir.path().join("k.key");
         std::fs::write(&path, pem.expose()).unwrap();
         let with = SignWith::Key {
             key: crate::signing::KeyRef::File(path),
-            password: crate::signing::PasswordSource::Given("pw".to_string().into()),
+            password: crate::signing::PasswordSource::Given(b"pw".to_vec().into()),
         };
         let s = Signer::prepare(&with, &Instance::default(), false, "x", false, &mut ui)
             .await
@@ -756,6 +888,7 @@ mod tests {
         let layer = s.sign_layer(b"payload").await.unwrap();
         let der = B64.decode(&layer.signature).unwrap();
         s.public_key().unwrap().verify(b"payload", &der).unwrap();
+        assert_eq!(s.digest_alg(), HashAlg::Sha256);
         assert_eq!(layer.payload, b"payload");
         assert!(layer.bundle.is_none());
         assert!(matches!(s.signed_by(), SignedBy::Key { .. }));

@@ -22,7 +22,7 @@ use crate::oci::layout::{self, ANN_BUNDLE, ANN_SIGNATURE};
 use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
 use crate::signing::statement::Statement;
-use crate::signing::PublicKey;
+use crate::signing::{Algorithm, HashAlg, PublicKey};
 use crate::sigstore::trust::sources::TrustSettings;
 use crate::sigstore::trust::TrustRoot;
 use crate::sigstore::verify;
@@ -45,6 +45,8 @@ pub(crate) struct VerifyImages {
     pub(crate) ignore_tlog: bool,
     /// the layouts to look in
     pub(crate) format: SignatureFormat,
+    /// `--signature-digest-algorithm` for key signatures (cosign's default: SHA-256, whatever the key)
+    pub(crate) digest_alg: HashAlg,
     /// registry access
     pub(crate) registry: RegistryOptions,
 }
@@ -66,6 +68,7 @@ pub(crate) struct VerifyReport {
 /// Why one signature layer did not count.
 fn rejection(
     key: &PublicKey,
+    hash: HashAlg,
     digest: &str,
     wanted: &BTreeMap<String, String>,
     payload: &[u8],
@@ -77,7 +80,7 @@ fn rejection(
     let der = B64
         .decode(sig)
         .map_err(|_| "has a signature that is not base64")?;
-    key.verify(payload, &der)
+    key.verify_with(hash, payload, &der)
         .map_err(|_| "does not verify with this key")?;
     payload_rejection(digest, wanted, payload)
 }
@@ -107,6 +110,7 @@ struct Checker<'a> {
     settings: &'a TrustSettings,
     trust: Option<TrustRoot>,
     ignore_tlog: bool,
+    hash: HashAlg,
 }
 
 impl Checker<'_> {
@@ -162,7 +166,7 @@ impl Checker<'_> {
         let Some(key) = self.key.clone() else {
             return Err(Error::input("no key loaded", "pass --key"));
         };
-        let parsed = match rejection(&key, digest, wanted, payload, ann) {
+        let parsed = match rejection(&key, self.hash, digest, wanted, payload, ann) {
             Ok(p) => p,
             Err(why) => return Ok(Err(why.to_string())),
         };
@@ -339,6 +343,7 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
         settings: &req.trust,
         trust: None,
         ignore_tlog: req.ignore_tlog,
+        hash: req.digest_alg,
     };
     if policy.is_some() {
         checker.trust(ui).await?; // a bad --trusted-root fails before any registry traffic
@@ -473,7 +478,11 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
                  --trusted-root against the Sigstore instance that signed"
                     .to_string()
             } else {
-                "check that this public key belongs to the key that signed the image".to_string()
+                match (checker.key.as_ref().map(PublicKey::algorithm), req.digest_alg) {
+                    (Some(Algorithm::P384), HashAlg::Sha256) => "cosign signs with SHA-384 for P-384 keys: add --signature-digest-algorithm sha384".to_string(),
+                    (Some(Algorithm::P521), HashAlg::Sha256) => "cosign signs with SHA-512 for P-521 keys: add --signature-digest-algorithm sha512".to_string(),
+                    _ => "check that this public key belongs to the key that signed the image".to_string(),
+                }
             };
             return Err(Error::Verification {
                 reason: format!(
@@ -535,7 +544,7 @@ mod tests {
         ann: &BTreeMap<String, String>,
     ) -> (Vec<u8>, BTreeMap<String, String>) {
         let payload = SimpleSigning::new("registry.test/app", digest, ann).to_bytes();
-        let sig = B64.encode(key.sign(&payload));
+        let sig = B64.encode(key.sign(&payload).unwrap());
         (payload, annotations(&[(ANN_SIGNATURE, &sig)]))
     }
 
@@ -568,31 +577,40 @@ mod tests {
         let none = BTreeMap::new();
         let (payload, ann) = signed(&key, DIGEST, &none);
         let public = key.public_key();
-        let ok = rejection(&public, DIGEST, &none, &payload, &ann).unwrap();
+        let ok = rejection(&public, HashAlg::Sha256, DIGEST, &none, &payload, &ann).unwrap();
         assert_eq!(ok.manifest_digest, DIGEST);
         // the payload checks apply after the signature's
         assert_eq!(
-            rejection(&public, OTHER, &none, &payload, &ann).unwrap_err(),
+            rejection(&public, HashAlg::Sha256, OTHER, &none, &payload, &ann).unwrap_err(),
             "is for another digest"
         );
         let stranger = PrivateKey::generate().public_key();
         assert_eq!(
-            rejection(&stranger, DIGEST, &none, &payload, &ann).unwrap_err(),
+            rejection(&stranger, HashAlg::Sha256, DIGEST, &none, &payload, &ann).unwrap_err(),
             "does not verify with this key"
         );
         let mut altered = payload.clone();
         altered[0] = b' ';
         assert_eq!(
-            rejection(&public, DIGEST, &none, &altered, &ann).unwrap_err(),
+            rejection(&public, HashAlg::Sha256, DIGEST, &none, &altered, &ann).unwrap_err(),
             "does not verify with this key"
         );
         assert_eq!(
-            rejection(&public, DIGEST, &none, &payload, &BTreeMap::new()).unwrap_err(),
+            rejection(
+                &public,
+                HashAlg::Sha256,
+                DIGEST,
+                &none,
+                &payload,
+                &BTreeMap::new()
+            )
+            .unwrap_err(),
             "has no signature annotation"
         );
         assert_eq!(
             rejection(
                 &public,
+                HashAlg::Sha256,
                 DIGEST,
                 &none,
                 &payload,

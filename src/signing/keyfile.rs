@@ -2,7 +2,8 @@
 //!
 //! `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----` (older files: `ENCRYPTED COSIGN PRIVATE KEY`) wraps a
 //! JSON envelope: scrypt derives a 32-byte key from the password and salt, and NaCl secretbox
-//! (XSalsa20-Poly1305, tag first) seals the PKCS#8 DER of the P-256 private key.
+//! (XSalsa20-Poly1305, tag first) seals the PKCS#8 DER of the private key (any of cosign's key types;
+//! go-securesystemslib `encrypted`, cosign `pkg/cosign/keys.go`).
 
 use super::{KeyError, PrivateKey};
 use crate::secret::{Secret, SecretBytes, SecretString};
@@ -10,7 +11,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -59,10 +59,7 @@ struct Cipher {
 
 /// Encrypts `key` with `password` into the PEM text of a cosign key file.
 pub(crate) fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString, KeyError> {
-    let der = key
-        .signing_key()
-        .to_pkcs8_der()
-        .map_err(|e| KeyError::Pkcs8(e.to_string()))?;
+    let der = key.to_pkcs8_der()?;
     let mut salt = [0u8; 32];
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut salt);
@@ -70,7 +67,7 @@ pub(crate) fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString,
     let box_key = derive(password, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
     let cipher =
         XSalsa20Poly1305::new_from_slice(box_key.expose()).map_err(|_| KeyError::Crypto)?;
-    let mut buf = der.as_bytes().to_vec();
+    let mut buf = der.expose().clone();
     let tag = cipher
         .encrypt_in_place_detached(&nonce.into(), b"", &mut buf)
         .map_err(|_| KeyError::Crypto)?;
@@ -94,22 +91,20 @@ pub(crate) fn encrypt(key: &PrivateKey, password: &[u8]) -> Result<SecretString,
         ciphertext: B64.encode(&sealed),
     };
     let json = serde_json::to_vec(&envelope).map_err(|e| KeyError::Envelope(e.to_string()))?;
-    let pem = pem_rfc7468::encode_string(PEM_LABEL, pem_rfc7468::LineEnding::LF, &json)
-        .map_err(|e| KeyError::Pem(e.to_string()))?;
-    Ok(Secret::new(pem))
+    Ok(Secret::new(super::pem::encode(PEM_LABEL, &json)))
 }
 
-/// Decrypts the PEM text of a cosign key file.
-pub(crate) fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError> {
-    let (label, json) = decode_pem(pem)?;
-    if label != PEM_LABEL && label != PEM_LABEL_LEGACY {
+/// Decrypts the PEM text of a cosign key file (its first PEM block, read as cosign reads it).
+pub(crate) fn decrypt(pem: &[u8], password: &[u8]) -> Result<PrivateKey, KeyError> {
+    let block = super::decode_pem(pem)?;
+    if block.label != PEM_LABEL && block.label != PEM_LABEL_LEGACY {
         return Err(KeyError::WrongPemType {
-            found: label,
+            found: block.label.clone(),
             expected: PEM_LABEL,
         });
     }
     let envelope: Envelope =
-        serde_json::from_slice(json.expose()).map_err(|e| KeyError::Envelope(e.to_string()))?;
+        serde_json::from_slice(&block.bytes).map_err(|e| KeyError::Envelope(e.to_string()))?;
     if envelope.kdf.name != "scrypt" {
         return Err(KeyError::Unsupported(format!(
             "key derivation `{}`",
@@ -168,28 +163,6 @@ pub(crate) fn decrypt(pem: &str, password: &[u8]) -> Result<PrivateKey, KeyError
     PrivateKey::from_pkcs8_der(plain.expose())
 }
 
-/// Parses the PKCS#8 DER of a P-256 private key, naming any other algorithm or curve.
-pub(super) fn signing_key_from_pkcs8(der: &[u8]) -> Result<p256::ecdsa::SigningKey, KeyError> {
-    let info =
-        p256::pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| KeyError::Pkcs8(e.to_string()))?;
-    super::check_algorithm(info.algorithm.oid, info.algorithm.parameters_oid().ok())?;
-    p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| KeyError::Pkcs8(e.to_string()))
-}
-
-/// Splits one PEM block into its label and bytes. Tolerates surrounding white space and CRLF.
-pub(super) fn decode_pem(text: &str) -> Result<(String, SecretBytes), KeyError> {
-    let text = text.trim().replace("\r\n", "\n");
-    if text.is_empty() {
-        return Err(KeyError::Empty);
-    }
-    if !text.starts_with("-----BEGIN ") {
-        return Err(KeyError::NotPem);
-    }
-    let (label, der) =
-        pem_rfc7468::decode_vec(text.as_bytes()).map_err(|e| KeyError::Pem(e.to_string()))?;
-    Ok((label.to_string(), SecretBytes::new(der)))
-}
-
 fn b64(s: &str, what: &str) -> Result<Vec<u8>, KeyError> {
     B64.decode(s.trim())
         .map_err(|e| KeyError::Envelope(format!("{what} is not base64: {e}")))
@@ -222,7 +195,7 @@ mod tests {
             assert!(pem
                 .expose()
                 .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
-            let back = decrypt(pem.expose(), pw).unwrap();
+            let back = decrypt(pem.expose().as_bytes(), pw).unwrap();
             assert_eq!(back.public_key().to_pem(), key.public_key().to_pem());
         }
     }
@@ -230,8 +203,8 @@ mod tests {
     #[test]
     fn envelope_has_cosign_parameters() {
         let pem = encrypt(&PrivateKey::generate(), b"pw").unwrap();
-        let (_, json) = decode_pem(pem.expose()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(json.expose()).unwrap();
+        let block = super::super::decode_pem(pem.expose().as_bytes()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&block.bytes).unwrap();
         assert_eq!(v["kdf"]["name"], "scrypt");
         assert_eq!(v["kdf"]["params"]["N"], 65536);
         assert_eq!(v["kdf"]["params"]["r"], 8);
@@ -255,7 +228,7 @@ mod tests {
     fn wrong_password_is_named() {
         let pem = encrypt(&PrivateKey::generate(), b"one").unwrap();
         assert!(matches!(
-            decrypt(pem.expose(), b"two"),
+            decrypt(pem.expose().as_bytes(), b"two"),
             Err(KeyError::WrongPassword)
         ));
     }
@@ -265,20 +238,23 @@ mod tests {
         let key = PrivateKey::generate();
         let pem = encrypt(&key, b"pw").unwrap();
         let legacy = pem.expose().replace(PEM_LABEL, PEM_LABEL_LEGACY);
-        assert!(decrypt(&legacy, b"pw").is_ok());
+        assert!(decrypt(legacy.as_bytes(), b"pw").is_ok());
     }
 
     #[test]
     fn damaged_inputs_are_named() {
         let pem = encrypt(&PrivateKey::generate(), b"pw").unwrap();
         let text = pem.expose();
-        assert!(matches!(decrypt("", b"pw"), Err(KeyError::Empty)));
-        assert!(matches!(decrypt("hello", b"pw"), Err(KeyError::NotPem)));
+        assert!(matches!(decrypt(b"", b"pw"), Err(KeyError::Empty)));
+        assert!(matches!(decrypt(b"hello", b"pw"), Err(KeyError::NotPem)));
         let truncated = &text[..text.len() / 2];
-        assert!(matches!(decrypt(truncated, b"pw"), Err(KeyError::Pem(_))));
+        assert!(matches!(
+            decrypt(truncated.as_bytes(), b"pw"),
+            Err(KeyError::Pem(_))
+        ));
         let public = key_pub_pem();
         assert!(matches!(
-            decrypt(&public, b"pw"),
+            decrypt(public.as_bytes(), b"pw"),
             Err(KeyError::WrongPemType { .. })
         ));
     }

@@ -1,11 +1,15 @@
 //! Where keys and passwords come from: a path or `env://VAR` (read by the front-end into the request),
-//! and a password given (`COSIGN_PASSWORD`, Action inputs), asked for on the terminal through
-//! [`Ui::prompt_password`], or generated.
+//! and a password given (`COSIGN_PASSWORD`, Action inputs), asked for on the terminal or read from
+//! stdin through [`Ui`] (cosign's order: `cmd/cosign/cli/generate/generate_key_pair.go`
+//! `readPasswordFn`), or generated.
 
 use super::{keyfile, KeyError, PrivateKey, PublicKey};
-use crate::gha::Ui;
-use crate::secret::SecretString;
+use crate::gha::{StdinPassword, Ui};
+use crate::secret::{SecretBytes, SecretString};
 use std::path::PathBuf;
+
+/// The largest key file read (docs/inputs.md P10): a cosign key file is under 4 KiB even for RSA-4096.
+pub(crate) const MAX_KEY_BYTES: u64 = 64 * 1024;
 
 /// A reference to a key: a file path, or the PEM text of an environment variable (`env://VAR`).
 #[derive(Clone, Debug)]
@@ -41,6 +45,9 @@ impl KeyRef {
                 text: SecretString::from(text),
             });
         }
+        if let Some(e) = refused_scheme(s) {
+            return Err(e);
+        }
         if let Some((scheme, _)) = s.split_once("://") {
             return Err(KeyError::UnsupportedRef(format!("{scheme}://…")));
         }
@@ -57,6 +64,64 @@ pub(crate) fn is_key_text(s: &str) -> bool {
     s.contains("-----BEGIN") || s.contains('\n') || s.contains('\r')
 }
 
+/// The key reference schemes cosign reads that ferrosign refuses, with the reason and what to do
+/// (docs/inputs.md K6, K8–K13).
+fn refused_scheme(s: &str) -> Option<KeyError> {
+    let scheme = s.split_once("://").map(|(k, _)| k).unwrap_or_default();
+    let bad_ref = |message: String, hint: &str| KeyError::BadRef {
+        message,
+        hint: hint.to_string(),
+    };
+    let on_purpose = |message: String, hint: &str| KeyError::OnPurpose {
+        message,
+        hint: hint.to_string(),
+    };
+    Some(match scheme {
+        "file" => bad_ref(
+            format!("`{s}`: file:// is not a key reference (cosign refuses it too)"),
+            "pass the path without file://",
+        ),
+        "github" => bad_ref(
+            format!("`{s}`: GitHub Actions secrets cannot be read back (cosign refuses github:// keys too)"),
+            "secrets are write-only: in a workflow pass the secret through the environment, --key env://COSIGN_PRIVATE_KEY (or env://COSIGN_PUBLIC_KEY)",
+        ),
+        "gitlab" => on_purpose(
+            format!("`{s}`: gitlab:// keys are not supported: ferrosign has no GitLab client"),
+            "export the CI/CD variable and pass --key env://COSIGN_PRIVATE_KEY (or env://COSIGN_PUBLIC_KEY)",
+        ),
+        "awskms" | "gcpkms" | "azurekms" | "hashivault" => on_purpose(
+            format!("KMS keys ({scheme}://…) are not supported: cloud credential chains and remote signing are outside ferrosign"),
+            "sign with cosign for KMS keys, or use a cosign key file",
+        ),
+        "http" if !is_loopback_url(s) => on_purpose(
+            format!("refusing to fetch the key over plain HTTP: {s} (the key decides what is trusted, and anyone on the path could choose it)"),
+            "use https://, or download it and pass the file",
+        ),
+        _ if s.starts_with("pkcs11:") => on_purpose(
+            "hardware keys (pkcs11:) are not supported: they need native libraries a static binary does not carry".into(),
+            "sign with cosign for hardware keys, or use a cosign key file",
+        ),
+        _ => return None,
+    })
+}
+
+/// True for `http://localhost…`, `http://127.…` and `http://[::1]…` (tests, local mirrors).
+fn is_loopback_url(s: &str) -> bool {
+    let rest = s.split_once("://").map(|(_, r)| r).unwrap_or_default();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+    let name = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    name == "localhost"
+        || name == "::1"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
 impl std::fmt::Display for KeyRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -67,27 +132,36 @@ impl std::fmt::Display for KeyRef {
 }
 
 impl KeyRef {
-    /// Reads the referenced text (a private key's text stays secret).
-    pub(crate) fn read(&self) -> Result<SecretString, KeyError> {
-        let text = match self {
-            KeyRef::File(p) => SecretString::from(
-                crate::fsutil::read_limited(p, crate::fsutil::KEY_FILE)
-                    .map_err(|e| match e.kind() {
+    /// Reads the referenced bytes (a private key's stay secret), at most [`MAX_KEY_BYTES`].
+    pub(crate) fn read(&self) -> Result<SecretBytes, KeyError> {
+        let bytes = match self {
+            KeyRef::File(p) => SecretBytes::new(
+                crate::fsutil::read_limited(p, crate::fsutil::KEY_FILE).map_err(|e| {
+                    match e.kind() {
                         std::io::ErrorKind::NotFound => KeyError::NotFound,
+                        // read_limited's error for a file over the limit
+                        std::io::ErrorKind::InvalidData => KeyError::TooLarge {
+                            limit: crate::fsutil::KEY_FILE.max,
+                        },
                         _ => KeyError::Unreadable(e.to_string()),
-                    })
-                    .and_then(|bytes| String::from_utf8(bytes).map_err(|_| KeyError::NotPem))?,
+                    }
+                })?,
             ),
-            KeyRef::Env { text, .. } => text.clone(),
+            KeyRef::Env { text, .. } => SecretBytes::new(text.expose().as_bytes().to_vec()),
         };
-        if text.expose().trim().is_empty() {
+        if bytes.expose().len() as u64 > MAX_KEY_BYTES {
+            return Err(KeyError::TooLarge {
+                limit: MAX_KEY_BYTES,
+            });
+        }
+        if bytes.expose().trim_ascii().is_empty() {
             return Err(KeyError::Empty);
         }
-        Ok(text)
+        Ok(bytes)
     }
 
     /// Reads and decrypts a private key with the password from `password` (asked through `ui` when
-    /// it is to be prompted for).
+    /// it is to be prompted for or read from stdin).
     pub(crate) fn load_private(
         &self,
         password: &PasswordSource,
@@ -95,36 +169,85 @@ impl KeyRef {
     ) -> Result<PrivateKey, KeyError> {
         let text = self.read()?;
         let pw = password.get(false, ui)?;
-        keyfile::decrypt(text.expose(), pw.expose().as_bytes())
+        decrypt_key(text.expose(), &pw)
     }
 
-    /// Reads a public key: a `PUBLIC KEY` PEM (the public half of an encrypted private key is not
-    /// accepted; cosign does not either).
+    /// Reads a public key: the first PEM block, `PUBLIC KEY` (PKIX) or `RSA PUBLIC KEY` (PKCS#1), as
+    /// cosign reads it (the public half of an encrypted private key is not accepted; cosign does not
+    /// either).
     pub(crate) fn load_public(&self) -> Result<PublicKey, KeyError> {
         let text = self.read()?;
-        PublicKey::from_pem(text.expose())
+        PublicKey::from_pem_bytes(text.expose())
+    }
+}
+
+/// Decrypts the text of a cosign key file with `pw` ([`keyfile::decrypt`]); a wrong password read from
+/// stdin that ends in a newline is [`KeyError::WrongPasswordNewline`] (the newline is part of it).
+pub(crate) fn decrypt_key(text: &[u8], pw: &Password) -> Result<PrivateKey, KeyError> {
+    match keyfile::decrypt(text, pw.bytes.expose()) {
+        Err(KeyError::WrongPassword) if pw.from_stdin && pw.bytes.expose().ends_with(b"\n") => {
+            Err(KeyError::WrongPasswordNewline)
+        }
+        other => other,
     }
 }
 
 /// Where a private key's password comes from (decided by the front-end).
 #[derive(Debug, Clone)]
 pub(crate) enum PasswordSource {
-    /// A value in hand (`COSIGN_PASSWORD`, which may be empty).
-    Given(SecretString),
-    /// Ask on the terminal; an error when there is none.
+    /// A value in hand: `COSIGN_PASSWORD` (set, even empty; bytes as they are, UTF-8 or not), an
+    /// Action input.
+    Given(SecretBytes),
+    /// `COSIGN_PASSWORD` is not set: ask on the terminal, or when stdin is a pipe or a file read it to
+    /// its end, bytes verbatim (a trailing newline is part of the password, as in cosign).
     Prompt,
+    /// Stdin carries something else (`sign-blob -` reads the file from it): only the terminal.
+    PromptNoStdin,
     /// A new key pair stored as secrets: 43 random characters (nobody types it; the store keeps it).
     Generate,
 }
 
+/// A password and where it came from.
+pub(crate) struct Password {
+    /// the password's bytes
+    pub(crate) bytes: SecretBytes,
+    /// read from stdin (for the trailing newline hint)
+    pub(crate) from_stdin: bool,
+}
+
+impl Password {
+    /// The password as text, when it is UTF-8 (to mask it, or to store it as a secret).
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.bytes.expose()).ok()
+    }
+}
+
 impl PasswordSource {
-    /// The password; `confirm` asks twice when prompting (for a new key). [`PasswordSource::Generate`]
-    /// makes a new one.
-    pub(crate) fn get(&self, confirm: bool, ui: &mut Ui) -> Result<SecretString, KeyError> {
+    /// The password; `confirm` asks twice when prompting on a terminal (for a new key; a password read
+    /// from stdin is read once, as cosign does). [`PasswordSource::Generate`] makes a new one.
+    pub(crate) fn get(&self, confirm: bool, ui: &mut Ui) -> Result<Password, KeyError> {
+        let given = |bytes: SecretBytes| Password {
+            bytes,
+            from_stdin: false,
+        };
         match self {
-            PasswordSource::Given(p) => Ok(p.clone()),
-            PasswordSource::Generate => Ok(generate_password()),
+            PasswordSource::Given(p) => Ok(given(p.clone())),
+            PasswordSource::Generate => Ok(given(SecretBytes::new(
+                generate_password().expose().as_bytes().to_vec(),
+            ))),
+            PasswordSource::PromptNoStdin => Err(KeyError::NoPasswordStdinTaken),
             PasswordSource::Prompt => {
+                match Ui::stdin_password() {
+                    StdinPassword::Terminal => {}
+                    StdinPassword::Read(bytes) => {
+                        return Ok(Password {
+                            bytes,
+                            from_stdin: true,
+                        })
+                    }
+                    StdinPassword::Failed(e) => return Err(KeyError::Unreadable(e)),
+                    StdinPassword::Unusable => return Err(KeyError::NoPassword),
+                }
                 let first = ui
                     .prompt_password("Enter password for private key: ")
                     .ok_or(KeyError::NoPassword)?;
@@ -136,7 +259,7 @@ impl PasswordSource {
                         return Err(KeyError::PasswordMismatch);
                     }
                 }
-                Ok(first)
+                Ok(given(SecretBytes::new(first.expose().as_bytes().to_vec())))
             }
         }
     }
@@ -172,8 +295,32 @@ mod tests {
         ));
         assert!(matches!(
             KeyRef::parse("gcpkms://x", env),
-            Err(KeyError::UnsupportedRef(_))
+            Err(KeyError::OnPurpose { .. })
         ));
+        for on_purpose in [
+            "gitlab://p",
+            "awskms://k",
+            "pkcs11:token=x",
+            "http://example.com/k.pub",
+        ] {
+            assert!(
+                matches!(
+                    KeyRef::parse(on_purpose, env),
+                    Err(KeyError::OnPurpose { .. })
+                ),
+                "{on_purpose}"
+            );
+        }
+        for refused in ["file:///k.pub", "github://acme/app"] {
+            assert!(
+                matches!(KeyRef::parse(refused, env), Err(KeyError::BadRef { .. })),
+                "{refused}"
+            );
+        }
+        assert!(is_loopback_url("http://127.0.0.1:8080/k.pub"));
+        assert!(is_loopback_url("http://[::1]:1/k"));
+        assert!(is_loopback_url("http://localhost/k"));
+        assert!(!is_loopback_url("http://127.0.0.1.example.com/k"));
         assert!(KeyRef::parse("env://", env).is_err());
         let pem = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nc2VjcmV0\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
         assert!(matches!(

@@ -36,10 +36,11 @@ pub(crate) fn key_hint(key: &PublicKey) -> String {
 }
 
 impl Bundle {
-    /// A v0.3 bundle for a signature over a SHA-256 digest (`messageSignature` with its digest).
+    /// A v0.3 bundle for a signature over a digest (`messageSignature` with its digest and algorithm:
+    /// `SHA2_256`, or `SHA2_384`/`SHA2_512` as cosign signs with P-384/P-521 keys).
     pub(crate) fn for_digest(
         material: VerificationMaterial,
-        digest: &[u8; 32],
+        digest: &crate::signing::Digest,
         signature: &[u8],
     ) -> Self {
         use base64::engine::general_purpose::STANDARD as B64;
@@ -49,8 +50,8 @@ impl Bundle {
             verification_material: material,
             message_signature: Some(MessageSignature {
                 message_digest: Some(HashOutput {
-                    algorithm: "SHA2_256".into(),
-                    digest: B64.encode(digest),
+                    algorithm: digest.alg.bundle_name().into(),
+                    digest: B64.encode(&digest.bytes),
                 }),
                 signature: B64.encode(signature),
             }),

@@ -162,11 +162,14 @@ impl Fulcio {
         trust: &TrustRoot,
     ) -> Result<SigningCertificate, FulcioError> {
         let public = key.public_key();
+        // The ephemeral key is P-256: signing a short message cannot fail (an empty proof would only
+        // make Fulcio refuse the request).
+        let proof = key.sign(token.claims.sub.as_bytes()).unwrap_or_default();
         let request = serde_json::json!({
             "credentials": {"oidcIdentityToken": token.expose()},
             "publicKeyRequest": {
                 "publicKey": {"algorithm": "ECDSA", "content": public.to_pem()},
-                "proofOfPossession": B64.encode(key.sign(token.claims.sub.as_bytes())),
+                "proofOfPossession": B64.encode(proof),
             },
         });
         let endpoint = format!("{}/api/v2/signingCert", self.url);

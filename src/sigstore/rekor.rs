@@ -140,10 +140,10 @@ pub(crate) struct RekorEntry {
     pub(crate) inclusion_proof: Option<InclusionProof>,
 }
 
-/// The `hashedrekord` v0.0.1 entry for a signature over a SHA-256 digest, with the verifier as PEM (a
-/// certificate or a public key).
+/// The `hashedrekord` v0.0.1 entry for a signature over a digest (`sha256`, or `sha384`/`sha512` for
+/// P-384/P-521 keys, as cosign writes them), with the verifier as PEM (a certificate or a public key).
 pub(crate) fn hashedrekord(
-    digest: &[u8; 32],
+    digest: &crate::signing::Digest,
     signature: &[u8],
     verifier_pem: &str,
 ) -> serde_json::Value {
@@ -151,7 +151,7 @@ pub(crate) fn hashedrekord(
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
         "spec": {
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+            "data": {"hash": {"algorithm": digest.alg.name(), "value": digest.hex()}},
             "signature": {
                 "content": B64.encode(signature),
                 "publicKey": {"content": B64.encode(verifier_pem.as_bytes())},
@@ -365,7 +365,11 @@ impl RekorEntry {
             },
         };
         match logged {
-            Logged::Digest { digest, signature } => Bundle::for_digest(material, digest, signature),
+            Logged::Digest { digest, signature } => Bundle::for_digest(
+                material,
+                &crate::signing::Digest::sha256(*digest),
+                signature,
+            ),
             Logged::Dsse { envelope, .. } => Bundle::for_envelope(material, envelope),
         }
     }
@@ -455,8 +459,8 @@ mod tests {
     #[test]
     fn an_answer_from_an_untrusted_log_does_not_check() {
         let key = crate::signing::PrivateKey::generate();
-        let digest = [7u8; 32];
-        let sig = key.sign_digest(&digest).unwrap();
+        let digest = crate::signing::HashAlg::Sha256.digest(b"seven");
+        let sig = key.sign_prehash(&digest).unwrap();
         let body = hashedrekord(&digest, &sig, &key.public_key().to_pem()).to_string();
         let e = RekorEntry {
             body: body.into_bytes(),
@@ -467,7 +471,7 @@ mod tests {
             .check(
                 &trust,
                 Logged::Digest {
-                    digest: &digest,
+                    digest: &digest.bytes.clone().try_into().unwrap(),
                     signature: &sig,
                 },
                 LoggedBy::Key(&key.public_key()),

@@ -167,7 +167,11 @@ pub(crate) fn check(
     };
     material.tlog_entries = vec![entry.clone()];
     material.timestamp_verification_data = timestamp_data(timestamps);
-    let ours = Bundle::for_digest(material, digest, signature);
+    let ours = Bundle::for_digest(
+        material,
+        &crate::signing::Digest::sha256(*digest),
+        signature,
+    );
     check_logged(trust, &ours, digest, by, LogApi::V2)
 }
 

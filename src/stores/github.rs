@@ -28,8 +28,11 @@ pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 pub(crate) struct GitHubTarget {
     /// whose secrets
     pub(crate) scope: GitHubScope,
-    /// the REST API base, without a trailing slash (`GITHUB_API_URL`, else [`DEFAULT_API_URL`])
+    /// the REST API base, without a trailing slash (from `GITHUB_HOST` as cosign reads it, else
+    /// `GITHUB_API_URL`, else [`DEFAULT_API_URL`])
     pub(crate) api_url: String,
+    /// which variable named it (`GITHUB_HOST`, `GITHUB_API_URL`) or `default`
+    pub(crate) api_from: &'static str,
     /// a token that may write Actions secrets
     pub(crate) token: SecretString,
 }

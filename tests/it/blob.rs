@@ -46,8 +46,11 @@ fn sign_prints_base64_and_verifies_in_both_forms() {
     verify(p, &["--signature", "f.sig", "other.txt"])
         .fails(1, "verification failed")
         .hint("belong together");
-    // not base64
-    verify(p, &["--signature", "%%%not-base64%%%", "f.txt"]).fails(1, "not base64");
+    // neither a file nor base64 (cosign would take the text as raw signature bytes; it refuses too)
+    verify(p, &["--signature", "%%%not-base64%%%", "f.txt"]).fails(
+        2,
+        "no file named %%%not-base64%%%, and `%%%not-base64%%%` is not a base64 signature",
+    );
     // base64 but not a signature
     verify(p, &["--signature", "aGVsbG8=", "f.txt"]).fails(1, "malformed");
     // --output-signature writes the file and keeps stdout clean

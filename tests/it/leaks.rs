@@ -8,7 +8,8 @@
 use crate::action::{
     assert_masks_first, assert_no_leak, input, make_key, Runner, PASSWORD, REGISTRY_PASSWORD,
 };
-use crate::support::{bounded, run_measured};
+use crate::support::registry::TestRegistry;
+use crate::support::{bounded, cosign, ferrosign, run, run_measured};
 use base64::Engine;
 
 /// Generous bounds on each run here (peak RSS, MiB; wall time, s): the figures go to
@@ -53,11 +54,11 @@ fn a_pem_pasted_as_the_key_input_is_masked_and_answered_with_env_var() {
 fn a_pem_pasted_as_the_key_flag_is_never_echoed() {
     let r = Runner::new();
     let pem = make_key(r.path());
-    let (res, u) = run_measured(
-        crate::support::ferrosign(r.path())
-            .env("COSIGN_PASSWORD", PASSWORD)
-            .args(["public-key", "--key", &pem]),
-    );
+    let (res, u) = run_measured(ferrosign(r.path()).env("COSIGN_PASSWORD", PASSWORD).args([
+        "public-key",
+        "--key",
+        &pem,
+    ]));
     bounded(
         "the key's PEM as the CLI's `--key`",
         "leaks::a_pem_pasted_as_the_key_flag_is_never_echoed",
@@ -106,7 +107,7 @@ fn url_credentials_are_masked_and_redacted_everywhere() {
     );
     // In the CLI too: the URL shows with `***` where its credentials were.
     let (cli, u) = run_measured(
-        crate::support::ferrosign(r.path())
+        ferrosign(r.path())
             .env("COSIGN_PASSWORD", PASSWORD)
             .args([
                 "sign-blob",
@@ -136,7 +137,7 @@ fn url_credentials_are_masked_and_redacted_everywhere() {
 /// never shows — here against the real registry refusing it.
 #[test]
 fn docker_config_passwords_are_masked_first() {
-    let reg = crate::support::registry::TestRegistry::start_with_auth("octocat", REGISTRY_PASSWORD);
+    let reg = TestRegistry::start_with_auth("octocat", REGISTRY_PASSWORD);
     let digest = reg.push_image("acme/app", "v1", "leak-docker-config");
     let r = Runner::new();
     let pem = make_key(r.path());
@@ -255,4 +256,56 @@ fn generated_passwords_and_keys_are_masked_before_any_other_line() {
     assert!(password.len() >= 32, "a generated password");
     assert_masks_first(&res, &[&password, &private, token]);
     assert_no_leak(&res, &r, &[&password, &private, token]);
+}
+
+/// `import-key-pair`, then the Action, as a user bringing an existing RSA key would: the PEM that was
+/// imported and the password never show in `import-key-pair`'s output; in the Action the imported key
+/// (`key: env://COSIGN_PRIVATE_KEY`) and its password are masked before any other line and never leak
+/// (nor does the unencrypted PEM); the image is signed in both layouts, verified by the Action
+/// (`verify: true`), and cosign v3 verifies each layout.
+#[test]
+fn an_imported_rsa_key_signs_in_the_action_and_is_masked_first() {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("acme/app", "v1", "imported-rsa");
+    let r = Runner::new();
+    let d = r.path();
+    let made = std::process::Command::new("openssl")
+        .current_dir(d)
+        .args(["genrsa", "-out", "rsa.pem", "3072"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl genrsa: {made:?}");
+    let plain = std::fs::read_to_string(d.join("rsa.pem")).unwrap();
+    let imported = run(ferrosign(d)
+        .args(["import-key-pair", "--key", "rsa.pem", "-o", "rsa"])
+        .env("COSIGN_PASSWORD", PASSWORD))
+    .ok();
+    for line in plain.lines().chain([PASSWORD]).filter(|l| l.len() > 8) {
+        assert!(
+            !imported.all().contains(line),
+            "import-key-pair echoed a secret line: {}",
+            imported.all()
+        );
+    }
+    let pem = std::fs::read_to_string(d.join("rsa.key")).unwrap();
+    let image = format!("{}/acme/app@{digest}", reg.addr);
+    let mut c = r.action("push");
+    c.env("COSIGN_PRIVATE_KEY", &pem)
+        .env("COSIGN_PASSWORD", PASSWORD);
+    input(&mut c, "images", &image);
+    input(&mut c, "key", "env://COSIGN_PRIVATE_KEY");
+    input(&mut c, "tlog-upload", "false");
+    input(&mut c, "allow-insecure-registry", "true");
+    input(&mut c, "verify", "true");
+    let res = run(&mut c).ok();
+    assert_masks_first(&res, &[&pem, PASSWORD]);
+    assert_no_leak(&res, &r, &[&pem, PASSWORD, &plain]);
+    for extra in [&[][..], &["--new-bundle-format=false"][..]] {
+        let v = run(cosign(3, d)
+            .args(["verify", "--key", "rsa.pub", "--insecure-ignore-tlog"])
+            .arg("--allow-http-registry")
+            .args(extra)
+            .arg(&image));
+        assert_eq!(v.code, 0, "cosign v3 verify {extra:?}: {}", v.all());
+    }
 }

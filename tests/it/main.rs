@@ -24,6 +24,7 @@ mod bundle_peers;
 mod guards;
 mod hostile_cases;
 mod hostile_local;
+mod inputs;
 mod keyless;
 mod keys;
 mod leaks;

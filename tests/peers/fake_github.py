@@ -7,9 +7,11 @@ records each request, with what the box held, as JSON in the --record file (rewr
 request). The first line on stdout is the port.
 
 Known scopes: repository acme/app, its environments `production` and `prod eu`, organisation acme.
+With --prefix /api/v3 it serves the API under that path, as GitHub Enterprise Server does (requests
+outside it are recorded and answered 404).
 
     fake_github.py --token T --record FILE [--existing NAME]... [--status PATH_SUFFIX:STATUS]...
-                   [--fail-put-attempt N:STATUS]...
+                   [--fail-put-attempt N:STATUS]... [--prefix PATH]
 """
 import argparse
 import base64
@@ -85,6 +87,10 @@ class Handler(BaseHTTPRequestHandler):
         }
         if not rec["authorization_ok"]:
             return self.reply(401, {"message": "Bad credentials"}, rec)
+        if args.prefix:
+            if not raw_path.startswith(args.prefix + "/"):
+                return self.reply(404, {"message": "Not Found"}, rec)
+            raw_path = raw_path[len(args.prefix):]
         m = SCOPE_RE.match(raw_path)
         if not m:
             return self.reply(404, {"message": "Not Found"}, rec)
@@ -165,6 +171,7 @@ def main():
     p.add_argument("--existing", action="append", default=[])
     p.add_argument("--status", action="append", default=[])
     p.add_argument("--fail-put-attempt", action="append", default=[])
+    p.add_argument("--prefix", default="")
     args = p.parse_args()
     save()
     # Exit when the test that started us goes away (it holds our stdin open).

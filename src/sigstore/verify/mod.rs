@@ -22,7 +22,6 @@ use crate::sigstore::rekor::{LoggedBy, RekorError};
 use crate::sigstore::trust::TrustRoot;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use sha2::Digest;
 use sigstore_verify::types::{
     Bundle, HashAlgorithm, SignatureContent, VerificationMaterialContent,
 };
@@ -86,7 +85,8 @@ pub(crate) enum Artifact<'a> {
     Bytes(&'a [u8]),
     /// a file, streamed
     File(&'a Path),
-    /// the SHA-256 digest of data not at hand (what was just signed and logged)
+    /// the SHA-256 digest of data not at hand (what was just signed and logged; signing with a log
+    /// entry is SHA-256 only, docs/inputs.md A5m)
     Digest(&'a [u8; 32]),
 }
 
@@ -466,14 +466,23 @@ fn run(
     }
 }
 
-fn artifact_sha256(artifact: Artifact<'_>) -> Result<[u8; 32], VerifyError> {
+fn artifact_digest(
+    artifact: Artifact<'_>,
+    alg: crate::signing::HashAlg,
+) -> Result<crate::signing::Digest, VerifyError> {
     match artifact {
-        Artifact::Bytes(b) => Ok(sha2::Sha256::digest(b).into()),
-        Artifact::Digest(d) => Ok(*d),
+        Artifact::Bytes(b) => Ok(alg.digest(b)),
+        Artifact::Digest(d) if alg == crate::signing::HashAlg::Sha256 => {
+            Ok(crate::signing::Digest {
+                alg,
+                bytes: d.to_vec(),
+            })
+        }
+        Artifact::Digest(_) => Err(VerifyError::ArtifactMismatch(artifact_name(artifact))),
         Artifact::File(path) => {
             let f = std::fs::File::open(path)
                 .map_err(|e| VerifyError::Read(format!("{}: {e}", path.display())))?;
-            crate::signing::sha256_reader(std::io::BufReader::new(f))
+            crate::signing::keys::digest_reader(alg, std::io::BufReader::new(f))
                 .map_err(|e| VerifyError::Read(format!("{}: {e}", path.display())))
         }
     }
@@ -501,15 +510,27 @@ pub(crate) fn verify_plain(
     ) {
         return Err(VerifyError::NeedsIdentity);
     }
-    let digest = artifact_sha256(artifact)?;
     match &bundle.content {
         SignatureContent::MessageSignature(ms) => {
+            // The bundle's digest algorithm is what the signer hashed with (cosign: SHA-384 for P-384
+            // keys, SHA-512 for P-521); without one, SHA-256.
+            let alg = match ms.message_digest.as_ref().map(|md| md.algorithm) {
+                None | Some(HashAlgorithm::Sha2256) => crate::signing::HashAlg::Sha256,
+                Some(HashAlgorithm::Sha2384) => crate::signing::HashAlg::Sha384,
+                Some(HashAlgorithm::Sha2512) => crate::signing::HashAlg::Sha512,
+                Some(other) => {
+                    return Err(VerifyError::Unsupported(format!(
+                        "a message digest of type {other:?}"
+                    )))
+                }
+            };
+            let digest = artifact_digest(artifact, alg)?;
             if let Some(md) = &ms.message_digest {
-                if md.algorithm != HashAlgorithm::Sha2256 || md.digest.as_bytes() != digest {
+                if md.digest.as_bytes() != digest.bytes.as_slice() {
                     return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
                 }
             }
-            key.verify_digest(&digest, ms.signature.as_bytes())
+            key.verify_prehash(&digest, ms.signature.as_bytes())
                 .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
         }
         SignatureContent::DsseEnvelope(env) => {
@@ -519,14 +540,26 @@ pub(crate) fn verify_plain(
                     env.payload_type
                 )));
             }
+            let digest = artifact_digest(artifact, crate::signing::HashAlg::Sha256)?;
+            let subject: [u8; 32] = digest
+                .bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| VerifyError::ArtifactMismatch(artifact_name(artifact)))?;
             let statement: sigstore_verify::types::Statement =
                 serde_json::from_slice(env.payload.as_bytes())
                     .map_err(|e| VerifyError::Malformed(format!("the in-toto statement: {e}")))?;
-            if !statement.matches_sha256(&sigstore_verify::types::Sha256Hash::new(digest)) {
+            if !statement.matches_sha256(&sigstore_verify::types::Sha256Hash::new(subject)) {
                 return Err(VerifyError::ArtifactMismatch(artifact_name(artifact)));
             }
-            key.verify(&env.pae(), env.signature.sig.as_bytes())
-                .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
+            // The PAE is hashed as cosign signs it with this key type (SHA-384 for P-384, SHA-512
+            // for P-521, pure Ed25519): docs/inputs.md A5n.
+            key.verify_with(
+                key.algorithm().signing_hash(),
+                &env.pae(),
+                env.signature.sig.as_bytes(),
+            )
+            .map_err(|e| VerifyError::BadSignature(e.to_string()))?;
         }
         _ => {
             return Err(VerifyError::Unsupported(
@@ -735,18 +768,22 @@ mod tests {
 
         /// A message-signature bundle over `data`'s digest, signed by `key`.
         fn message(key: &PrivateKey, data: &[u8]) -> Bundle {
-            let digest: [u8; 32] = sha2::Sha256::digest(data).into();
-            let sig = key.sign_digest(&digest).unwrap();
-            load(&ours::Bundle::for_digest(material(key), &digest, &sig))
+            let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(data).into();
+            let d = crate::signing::Digest {
+                alg: crate::signing::HashAlg::Sha256,
+                bytes: digest.to_vec(),
+            };
+            let sig = key.sign_prehash(&d).unwrap();
+            load(&ours::Bundle::for_digest(material(key), &d, &sig))
         }
 
         /// A DSSE bundle whose in-toto statement names `subject`'s SHA-256, of type `payload_type`.
         fn dsse(key: &PrivateKey, subject: &[u8], payload_type: &str) -> Bundle {
-            let hex = hex::encode(sha2::Sha256::digest(subject));
+            let hex = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(subject));
             let statement = format!(
                 r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"f","digest":{{"sha256":"{hex}"}}}}],"predicateType":"https://example.test/p","predicate":{{}}}}"#
             );
-            let sig = key.sign(&pae(payload_type, statement.as_bytes()));
+            let sig = key.sign(&pae(payload_type, statement.as_bytes())).unwrap();
             let env = Envelope::new(payload_type, statement.as_bytes(), &sig);
             load(&ours::Bundle::for_envelope(material(key), &env))
         }
@@ -758,7 +795,7 @@ mod tests {
             let pk = key.public_key();
             let v = verify_plain(&b, Artifact::Bytes(b"data"), &pk).unwrap();
             assert!(v.log_entries.is_empty() && !v.tlog_verified);
-            let digest: [u8; 32] = sha2::Sha256::digest(b"data").into();
+            let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"data").into();
             verify_plain(&b, Artifact::Digest(&digest), &pk).unwrap();
             // other data: the bundle's digest says so before the signature is tried
             let e = verify_plain(&b, Artifact::Bytes(b"other"), &pk).unwrap_err();
@@ -775,9 +812,13 @@ mod tests {
         #[test]
         fn a_message_digest_of_another_algorithm_is_refused() {
             let key = PrivateKey::generate();
-            let digest: [u8; 32] = sha2::Sha256::digest(b"data").into();
-            let sig = key.sign_digest(&digest).unwrap();
-            let mut b = ours::Bundle::for_digest(material(&key), &digest, &sig);
+            let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"data").into();
+            let d = crate::signing::Digest {
+                alg: crate::signing::HashAlg::Sha256,
+                bytes: digest.to_vec(),
+            };
+            let sig = key.sign_prehash(&d).unwrap();
+            let mut b = ours::Bundle::for_digest(material(&key), &d, &sig);
             if let Some(ms) = b.message_signature.as_mut() {
                 if let Some(md) = ms.message_digest.as_mut() {
                     md.algorithm = "SHA2_384".into();

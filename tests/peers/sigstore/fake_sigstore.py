@@ -11,7 +11,8 @@ Everything uses real cryptography, and each service checks what the real one che
   SAN `https://github.com/{job_workflow_ref}`, the GitHub workflow extensions 1.3.6.1.4.1.57264.1.* and an
   embedded SCT signed by the test CT log key over the precertificate.
 - Rekor (`/api/v1/log/...`): accepts `hashedrekord` v0.0.1 entries whose signature verifies over the
-  digest with the given key or certificate, and `dsse` v0.0.1 entries whose envelope signatures verify
+  digest (sha256, or sha384/sha512 as cosign writes them for P-384/P-521 keys) with the given key (ECDSA,
+  or RSA PKCS#1 v1.5) or certificate, and `dsse` v0.0.1 entries whose envelope signatures verify
   over the DSSE PAE with the given verifiers (stored as Rekor stores them: envelope and payload hashes,
   signatures with their canonical verifier PEM), keeps a real RFC 6962 Merkle tree (seeded with other entries),
   signs SETs and checkpoints with its log key, and answers 409 with a Location header for duplicates.
@@ -84,6 +85,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from fake_rekor_v2 import TSA, RekorV2  # this directory
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+REKOR_HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
 OID_SCT_LIST = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 FULCIO = "1.3.6.1.4.1.57264.1."
 
@@ -449,8 +451,10 @@ def hashedrekord_body(spec) -> tuple[bytes, str]:
     """The canonical body Rekor stores for a proposed hashedrekord v0.0.1 entry, or a reason to refuse it."""
     try:
         h = spec["data"]["hash"]
-        if h["algorithm"] != "sha256" or len(bytes.fromhex(h["value"])) != 32:
+        # sha384/sha512 are what cosign writes for P-384/P-521 keys
+        if h["algorithm"] not in REKOR_HASHES or len(bytes.fromhex(h["value"])) != REKOR_HASHES[h["algorithm"]].digest_size:
             return b"", "unsupported hash"
+        hash_alg = REKOR_HASHES[h["algorithm"]]
         sig = base64.b64decode(spec["signature"]["content"], validate=True)
         key_pem = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
     except (KeyError, TypeError, ValueError) as e:
@@ -460,7 +464,12 @@ def hashedrekord_body(spec) -> tuple[bytes, str]:
             pub = x509.load_pem_x509_certificate(key_pem).public_key()
         else:
             pub = serialization.load_pem_public_key(key_pem)
-        pub.verify(sig, bytes.fromhex(h["value"]), ec.ECDSA(Prehashed(hashes.SHA256())))
+        if isinstance(pub, rsa.RSAPublicKey):  # cosign's RSA keys sign PKCS#1 v1.5
+            pub.verify(sig, bytes.fromhex(h["value"]), padding.PKCS1v15(), Prehashed(hash_alg))
+        elif isinstance(pub, ec.EllipticCurvePublicKey):
+            pub.verify(sig, bytes.fromhex(h["value"]), ec.ECDSA(Prehashed(hash_alg)))
+        else:
+            return b"", "unsupported public key type"
     except InvalidSignature:
         return b"", "verifying signature: invalid signature when validating ASN.1 encoded signature"
     except Exception as e:  # noqa: BLE001  any unreadable key is the client's fault
@@ -469,7 +478,7 @@ def hashedrekord_body(spec) -> tuple[bytes, str]:
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
         "spec": {
-            "data": {"hash": {"algorithm": "sha256", "value": h["value"].lower()}},
+            "data": {"hash": {"algorithm": h["algorithm"], "value": h["value"].lower()}},
             "signature": {"content": spec["signature"]["content"],
                           "publicKey": {"content": spec["signature"]["publicKey"]["content"]}},
         },
