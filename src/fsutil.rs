@@ -116,6 +116,12 @@ pub(crate) const TRUSTED_ROOT_FILE: FileLimit = FileLimit {
     what: "trusted roots",
     max: 4 << 20,
 };
+/// A signing config (`--signing-config`, the Action's `signing-config`): 1 MiB (the public-good one is
+/// about 2 KiB: a few service URLs with their validity periods).
+pub(crate) const SIGNING_CONFIG_FILE: FileLimit = FileLimit {
+    what: "signing configs",
+    max: 1 << 20,
+};
 /// A signature file (`--signature`, base64 or raw): 64 KiB (an RSA-4096 signature is 512 bytes).
 pub(crate) const SIGNATURE_FILE: FileLimit = FileLimit {
     what: "signature files",

@@ -209,6 +209,25 @@ fn endless_local_files_stop_at_their_named_limit() {
     );
 
     let m = measured(fs(p).args([
+        "sign-blob",
+        "--key",
+        "k.key",
+        "--signing-config",
+        "/dev/zero",
+        "--bundle",
+        "c.json",
+        "f.txt",
+    ]));
+    check(
+        "`sign-blob --signing-config /dev/zero`",
+        "hostile_local::endless_local_files_stop_at_their_named_limit",
+        &m,
+        2,
+        &["1 MiB", "signing config"],
+        FILE_RSS_MIB,
+    );
+
+    let m = measured(fs(p).args([
         "verify-blob",
         "f.txt",
         "--key",

@@ -97,10 +97,13 @@ pub(crate) fn embedded_age(now: jiff::Timestamp) -> String {
     )
 }
 
-fn read_file(path: &PathBuf) -> Result<Vec<u8>, TrustError> {
-    std::fs::read(path).map_err(|source| TrustError::Read {
-        path: path.clone(),
-        source,
+/// Reads the signing config file, up to [`crate::fsutil::SIGNING_CONFIG_FILE`].
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, TrustError> {
+    crate::fsutil::read_limited(path, crate::fsutil::SIGNING_CONFIG_FILE).map_err(|source| {
+        TrustError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
