@@ -228,6 +228,22 @@ fn endless_local_files_stop_at_their_named_limit() {
     );
 
     let m = measured(fs(p).args([
+        "initialize",
+        "--mirror",
+        "http://127.0.0.1:1",
+        "--root",
+        "/dev/zero",
+    ]));
+    check(
+        "`initialize --root /dev/zero`",
+        "hostile_local::endless_local_files_stop_at_their_named_limit",
+        &m,
+        2,
+        &["TUF root files"],
+        FILE_RSS_MIB,
+    );
+
+    let m = measured(fs(p).args([
         "verify-blob",
         "f.txt",
         "--key",

@@ -528,11 +528,13 @@ fn anchor_bytes(anchor: &Anchor) -> Result<Vec<u8>, TufError> {
     let bytes = match anchor {
         Anchor::Embedded => EMBEDDED_TUF_ROOT.to_vec(),
         Anchor::File(path) => {
-            let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-            if meta.len() > ROOT_MAX_LENGTH {
-                return Err(bad(format!("it is larger than {ROOT_MAX_LENGTH} bytes")));
-            }
-            std::fs::read(path).map_err(|e| bad(e.to_string()))?
+            // Read with the limit rather than trusting the file's length: `/dev/zero` or a FIFO
+            // reports 0 bytes and never ends.
+            let limit = crate::fsutil::FileLimit {
+                what: "TUF root files",
+                max: ROOT_MAX_LENGTH,
+            };
+            crate::fsutil::read_limited(path, limit).map_err(|e| bad(e.to_string()))?
         }
     };
     sigstore_tuf::TrustedMetadataSet::from_root(&bytes).map_err(|e| bad(chain(&e)))?;
