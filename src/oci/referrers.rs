@@ -139,9 +139,7 @@ pub(crate) fn tag_schema_ref(image: &ImageRef, digest: &str) -> ImageRef {
 }
 
 fn is_index_type(content_type: Option<&str>) -> bool {
-    content_type
-        .and_then(|c| c.split(';').next())
-        .is_some_and(|c| c.trim() == OCI_INDEX)
+    content_type.is_some_and(|c| super::registry::bare_media_type(c) == OCI_INDEX)
 }
 
 /// One page of the referrers API: `Some((descriptors, next page, filter applied))`, or `None` when the

@@ -273,15 +273,14 @@ impl Registry {
         r
     }
 
-    /// The descriptor of the manifest at `image` (tag or digest) from a `HEAD`, or `None` when there is
-    /// none. Falls back to a `GET` when the registry leaves out the digest or size.
-    pub(crate) async fn head_manifest(
+    /// Sends a manifest `HEAD` or `GET` for `image`: the answer when it succeeded, `None` for 404, the
+    /// registry's error otherwise.
+    async fn read_manifest(
         &self,
+        method: Method,
         image: &ImageRef,
-    ) -> Result<Option<ManifestHead>, OciError> {
-        let resp = self
-            .send(image, &Self::manifest_req(Method::HEAD, image))
-            .await?;
+    ) -> Result<Option<reqwest::Response>, OciError> {
+        let resp = self.send(image, &Self::manifest_req(method, image)).await?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -289,6 +288,18 @@ impl Registry {
         if !status.is_success() {
             return Err(self.error(image, &image.to_string(), "pull", resp).await);
         }
+        Ok(Some(resp))
+    }
+
+    /// The descriptor of the manifest at `image` (tag or digest) from a `HEAD`, or `None` when there is
+    /// none. Falls back to a `GET` when the registry leaves out the digest or size.
+    pub(crate) async fn head_manifest(
+        &self,
+        image: &ImageRef,
+    ) -> Result<Option<ManifestHead>, OciError> {
+        let Some(resp) = self.read_manifest(Method::HEAD, image).await? else {
+            return Ok(None);
+        };
         let digest = client::header(&resp, "docker-content-digest").filter(|d| valid_digest(d));
         let size = resp
             .headers()
@@ -301,12 +312,7 @@ impl Registry {
                 if image.digest().is_none_or(|d| d == digest) && size <= MAX_MANIFEST_BYTES =>
             {
                 Ok(Some(ManifestHead {
-                    media_type: media_type
-                        .split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string(),
+                    media_type: bare_media_type(&media_type).to_string(),
                     size,
                     digest,
                 }))
@@ -335,16 +341,9 @@ impl Registry {
         &self,
         image: &ImageRef,
     ) -> Result<Option<Manifest>, OciError> {
-        let resp = self
-            .send(image, &Self::manifest_req(Method::GET, image))
-            .await?;
-        let status = resp.status();
-        if status == StatusCode::NOT_FOUND {
+        let Some(resp) = self.read_manifest(Method::GET, image).await? else {
             return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(self.error(image, &image.to_string(), "pull", resp).await);
-        }
+        };
         let header_digest = client::header(&resp, "docker-content-digest");
         let content_type = client::header(&resp, "content-type");
         let url = resp.url().to_string();
@@ -556,6 +555,11 @@ impl Registry {
     }
 }
 
+/// A `Content-Type` value without its parameters (`application/json; charset=utf-8` → `application/json`).
+pub(crate) fn bare_media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
 /// A manifest's media type: the body's `mediaType`, else the `Content-Type`, else what its fields say.
 fn manifest_media_type(bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
     let value: serde_json::Value =
@@ -564,7 +568,7 @@ fn manifest_media_type(bytes: &[u8], content_type: Option<&str>) -> Result<Strin
         return Ok(m.to_string());
     }
     let ct = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        .map(|c| bare_media_type(c).to_string())
         .filter(|c| MANIFEST_TYPES.contains(&c.as_str()));
     Ok(match ct {
         Some(c) => c,
