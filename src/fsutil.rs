@@ -150,6 +150,13 @@ pub(crate) const DOCKER_CONFIG_FILE: FileLimit = FileLimit {
     what: "docker configs",
     max: 4 << 20,
 };
+/// ferrosign's small notes in the TUF cache (`remote.json`: the mirror `initialize` chose;
+/// `ferrosign-refreshed.json`: when the cache was last refreshed): 64 KiB (each is one short JSON object).
+/// A note over the limit reads as absent (the mirror falls back to the default, the age to unknown).
+pub(crate) const TUF_NOTE_FILE: FileLimit = FileLimit {
+    what: "TUF cache notes",
+    max: 64 << 10,
+};
 /// A kubeconfig: 16 MiB (clusters with embedded CA data are a few KiB each).
 pub(crate) const KUBECONFIG_FILE: FileLimit = FileLimit {
     what: "kubeconfigs",

@@ -470,6 +470,10 @@ mod tests {
                 anchor: Anchor::File("root.json".into()),
                 reason: "r".into(),
             },
+            TufError::Note {
+                path: "remote.json".into(),
+                reason: "r".into(),
+            },
         ];
         for e in &errors {
             let cli = e.hint();

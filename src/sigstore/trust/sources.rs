@@ -133,7 +133,7 @@ pub(crate) async fn load(
     if !want_root && !want_config {
         return Ok(loaded);
     }
-    let repo = settings.tuf.resolve();
+    let repo = settings.tuf.resolve()?;
     match tuf::refresh(&repo, now).await {
         Ok(r) => {
             let fetched = match &r.freshness {

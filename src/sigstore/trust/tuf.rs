@@ -110,21 +110,45 @@ pub(crate) fn mirror_dir_name(mirror: &str) -> String {
 }
 
 impl TufSettings {
+    /// The mirror `ferrosign initialize --mirror` stored in the cache's `remote.json` (`{"mirror": URL}`,
+    /// as cosign's `remote.json`): `None` when there is no cache or no such file. Errors: a
+    /// [`TufError::Note`] when the file is there but unreadable, over [`crate::fsutil::TUF_NOTE_FILE`]
+    /// or not such an object — never a silent fall-back to the public-good repository, which would
+    /// send a private deployment's signing to public services.
+    fn stored_mirror(&self) -> Result<Option<String>, TufError> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let path = cache.join(REMOTE_FILE);
+        let note = |reason: String| TufError::Note {
+            path: path.clone(),
+            reason,
+        };
+        let bytes = match crate::fsutil::read_limited(&path, crate::fsutil::TUF_NOTE_FILE) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(note(e.to_string())),
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| note(format!("it is not JSON: {e}")))?;
+        match v.get("mirror").and_then(serde_json::Value::as_str) {
+            Some(m) if !m.trim().is_empty() => Ok(Some(m.to_string())),
+            _ => Err(note(
+                r#"it is not a JSON object with a non-empty "mirror" string"#.into(),
+            )),
+        }
+    }
+
     /// The repository these settings name: the mirror (given, else the one `initialize` stored in the
     /// cache, else the public-good one) and its anchor (given, else the root `initialize` stored for
-    /// that mirror, else the embedded root).
-    pub(crate) fn resolve(&self) -> TufRepo {
-        let stored_mirror = || {
-            let cache = self.cache.as_ref()?;
-            let text = std::fs::read(cache.join(REMOTE_FILE)).ok()?;
-            let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
-            v.get("mirror")?.as_str().map(str::to_string)
+    /// that mirror, else the embedded root). Errors: [`TufError::Note`] (see [`Self::stored_mirror`]).
+    pub(crate) fn resolve(&self) -> Result<TufRepo, TufError> {
+        let mirror = match &self.mirror {
+            Some(given) => given.clone(),
+            None => self
+                .stored_mirror()?
+                .unwrap_or_else(|| PUBLIC_GOOD_MIRROR.to_string()),
         };
-        let mirror = self
-            .mirror
-            .clone()
-            .or_else(stored_mirror)
-            .unwrap_or_else(|| PUBLIC_GOOD_MIRROR.to_string());
         let mirror = mirror.trim_end_matches('/').to_string();
         let cache = self
             .cache
@@ -137,11 +161,11 @@ impl TufSettings {
             }
             _ => Anchor::Embedded,
         };
-        TufRepo {
+        Ok(TufRepo {
             mirror,
             anchor,
             cache,
-        }
+        })
     }
 }
 
@@ -289,6 +313,14 @@ pub(crate) enum TufError {
         /// the client's reason, with its causes
         detail: String,
     },
+    /// The cache's note of the mirror `initialize` chose (`remote.json`) is there but cannot be used.
+    #[error("the TUF cache's mirror note {} cannot be used: {reason}", path.display())]
+    Note {
+        /// the file
+        path: PathBuf,
+        /// why
+        reason: String,
+    },
     /// The cache directory cannot be written (`initialize`).
     #[error("cannot write the TUF cache {}: {source}", dir.display())]
     Cache {
@@ -316,6 +348,7 @@ impl TufError {
             TufError::TooLarge { .. } => "nothing was trusted: the mirror sends more than a TUF client accepts; check the mirror URL".into(),
             TufError::BadAnchor { .. } => "pass the repository's root.json (version 1 or any later genuine root) with TUF_ROOT_JSON or `ferrosign initialize --root`, as `cosign initialize --root` takes it".into(),
             TufError::Cache { .. } => "set FERROSIGN_TUF_CACHE to a writable directory".into(),
+            TufError::Note { .. } => "name the mirror again (TUF_MIRROR / `ferrosign initialize --mirror`), or delete the file to use the public-good TUF repository".into(),
         }
     }
 
@@ -563,7 +596,8 @@ async fn refresh_and_read(
 /// When the cache was last refreshed from the mirror (ferrosign's own note beside the TUF files; only
 /// used to say how old the cache is).
 fn refreshed_at(dir: &Path) -> Option<jiff::Timestamp> {
-    let text = std::fs::read(dir.join(REFRESHED_FILE)).ok()?;
+    let text = crate::fsutil::read_limited(&dir.join(REFRESHED_FILE), crate::fsutil::TUF_NOTE_FILE)
+        .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
     v.get("refreshed")?.as_str()?.parse().ok()
 }
@@ -747,7 +781,7 @@ mod tests {
             cache: Some(dir.path().to_path_buf()),
             ..TufSettings::default()
         };
-        let r = s.resolve();
+        let r = s.resolve().unwrap();
         assert_eq!(r.mirror, PUBLIC_GOOD_MIRROR);
         assert_eq!(r.anchor, Anchor::Embedded);
         assert_eq!(
@@ -762,7 +796,7 @@ mod tests {
         .unwrap();
         std::fs::create_dir_all(dir.path().join("127.0.0.1-9")).unwrap();
         std::fs::write(dir.path().join("127.0.0.1-9").join(ANCHOR_FILE), "{}").unwrap();
-        let r = s.resolve();
+        let r = s.resolve().unwrap();
         assert_eq!(r.mirror, "http://127.0.0.1:9");
         assert_eq!(
             r.anchor,
@@ -774,9 +808,53 @@ mod tests {
             root: Some("r.json".into()),
             cache: s.cache.clone(),
         };
-        let r = given.resolve();
+        let r = given.resolve().unwrap();
         assert_eq!(r.mirror, "http://127.0.0.1:10");
         assert_eq!(r.anchor, Anchor::File("r.json".into()));
+    }
+
+    #[test]
+    fn a_mirror_note_that_cannot_be_used_is_an_error_not_the_public_good_mirror() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = TufSettings {
+            cache: Some(dir.path().to_path_buf()),
+            ..TufSettings::default()
+        };
+        let note = dir.path().join(REMOTE_FILE);
+        // Over the note limit (valid JSON naming a mirror, padded): refused, naming the limit, read no
+        // further than the limit.
+        let padded = format!(
+            r#"{{"mirror":"http://127.0.0.1:9","pad":"{}"}}"#,
+            "x".repeat(usize::try_from(crate::fsutil::TUF_NOTE_FILE.max).unwrap())
+        );
+        std::fs::write(&note, padded).unwrap();
+        let e = s.resolve().unwrap_err();
+        assert!(matches!(e, TufError::Note { .. }), "{e:?}");
+        assert!(e.to_string().contains("64 KiB"), "{e}");
+        // Not JSON, or JSON without a mirror: refused, saying so.
+        for (text, why) in [
+            ("{truncated", "not JSON"),
+            (r#"{"mirror":""}"#, "\"mirror\" string"),
+            ("[]", "\"mirror\" string"),
+        ] {
+            std::fs::write(&note, text).unwrap();
+            let e = s.resolve().unwrap_err();
+            assert!(e.to_string().contains(why), "{text}: {e}");
+            assert!(
+                e.hint().contains("ferrosign initialize --mirror"),
+                "{}",
+                e.hint()
+            );
+        }
+        // A mirror given explicitly does not read the note at all.
+        let given = TufSettings {
+            mirror: Some("http://127.0.0.1:10".into()),
+            ..s.clone()
+        };
+        assert_eq!(given.resolve().unwrap().mirror, "http://127.0.0.1:10");
+        // No note: the public-good mirror.
+        std::fs::remove_file(&note).unwrap();
+        assert_eq!(s.resolve().unwrap().mirror, PUBLIC_GOOD_MIRROR);
     }
 
     #[test]
