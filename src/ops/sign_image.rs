@@ -320,12 +320,13 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
             &req.instance,
             req.tlog_upload,
             "the signatures, public key and image digests go to the public Rekor log",
-            false,
+            req.format.bundle(),
             ui,
         ),
         resolving
     );
     let signer = signer?;
+    let format = effective_format(req.format, &signer, ui);
     // Preparing the signer may have masked a secret (the identity token): the captures redact it too.
     let resolved: Vec<_> = resolved
         .into_iter()
@@ -350,6 +351,7 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     // The registry's refusal of bundles is warned about once per run.
     let warned_refusal = AtomicBool::new(false);
     let shared = Shared {
+        format,
         signer: &signer,
         slots: &slots,
         warned_refusal: &warned_refusal,
@@ -406,8 +408,26 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     Ok(report)
 }
 
-/// What the images signed at once share: the signer, the run's slots, the once-per-run warning.
+/// The layouts written: the request's, except that with a Rekor v2 log `both` writes the bundle alone
+/// (a Rekor v2 entry fits only in a Sigstore bundle; cosign v3.1.3 writes only the bundle whenever it
+/// logs to Rekor v2), said once in a warning. (`legacy` with a Rekor v2 log was refused by
+/// [`Signer::prepare`], before anything was signed.)
+fn effective_format(format: SignatureFormat, signer: &Signer, ui: &mut Ui) -> SignatureFormat {
+    if format == SignatureFormat::Both && signer.logs_to_rekor_v2() {
+        ui.warn(
+            "the Rekor log is a Rekor v2 log, whose entries fit only in a Sigstore bundle: writing the \
+             bundle layout alone, no .sig signature, as cosign v3 does (verifiers that read only .sig, \
+             such as cosign before v2.6.3, will not find it; --rekor-version 1 writes both)",
+        );
+        return SignatureFormat::Bundle;
+    }
+    format
+}
+
+/// What the images signed at once share: the layouts written, the signer, the run's slots, the
+/// once-per-run warning.
 struct Shared<'a> {
+    format: SignatureFormat,
     signer: &'a Signer,
     slots: &'a Semaphore,
     warned_refusal: &'a AtomicBool,
@@ -515,7 +535,7 @@ async fn sign_target(
     let at = image.with_digest(&target);
     let (legacy, bundle) = tokio::join!(
         async {
-            if req.format.legacy() {
+            if shared.format.legacy() {
                 write_legacy(req, signer, registry, image, &target)
                     .await
                     .map(Some)
@@ -524,7 +544,7 @@ async fn sign_target(
             }
         },
         async {
-            if req.format.bundle() {
+            if shared.format.bundle() {
                 write_bundle(req, signer, registry, image, &target, head.as_ref())
                     .await
                     .map(Some)
@@ -550,7 +570,7 @@ async fn sign_target(
     let (bundle, bundle_refused) = match bundle {
         Ok(b) => (b, None),
         Err(Error::Oci(OciError::SubjectRefused { message, .. }))
-            if req.format == SignatureFormat::Both =>
+            if shared.format == SignatureFormat::Both =>
         {
             if !shared.warned_refusal.swap(true, Ordering::SeqCst) {
                 ui.warn(&format!(

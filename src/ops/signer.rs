@@ -202,25 +202,49 @@ impl Tlog {
         }
     }
 
-    /// Records a DSSE envelope as a `dsse` entry and checks it against `trust` the same way, with the
-    /// statement's subject digest as the artifact. Rekor v1 only: a Rekor v2 log takes no image
-    /// signature here (the signer refuses one for images), so a v2 log records nothing (`None`).
+    /// Records a DSSE envelope and checks the answer against `trust` the same way, with the statement's
+    /// subject digest as the artifact: Rekor v1 as a `dsse` entry; Rekor v2, which takes no `dsse`
+    /// entries, as a `hashedrekord` v0.0.2 entry over `pae_digest` (the SHA-256 of the envelope's PAE,
+    /// which its signature covers) with the envelope's signature, as cosign v3.1.3 does
+    /// ([`rekor_v2`]'s module documentation), checked with `timestamps` ([`rekor_v2::check_dsse`]).
+    #[allow(clippy::too_many_arguments)]
     async fn record_dsse(
         &self,
         trust: &TrustRoot,
         envelope: &Envelope,
         subject: &[u8; 32],
+        pae_digest: &Digest,
+        signature: &[u8],
         verifier_pem: &str,
         by: LoggedBy<'_>,
-    ) -> Result<Option<RekorEntry>, Error> {
+        timestamps: &[SignedTimestamp],
+    ) -> Result<LogEntry, Error> {
         match self {
             Tlog::V1(rekor) => {
                 let proposed = rekor::dsse(&envelope.to_json(), verifier_pem);
                 let entry = rekor.upload(&proposed).await?;
                 entry.check(trust, Logged::Dsse { envelope, subject }, by)?;
-                Ok(Some(entry))
+                Ok(LogEntry::V1(entry))
             }
-            Tlog::V2(_) => Ok(None),
+            Tlog::V2(rekor) => {
+                // Signer::prepare refused any key but P-256 (SHA-256) with a Rekor v2 log.
+                let digest: [u8; 32] = match pae_digest.alg {
+                    HashAlg::Sha256 => pae_digest
+                        .bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| Error::key("cannot sign", KeyError::Crypto))?,
+                    other => {
+                        return Err(Error::key(
+                            "cannot sign",
+                            logged_non_sha256_refused(Algorithm::P256, other),
+                        ))
+                    }
+                };
+                let entry = rekor.upload(&digest, signature, by).await?;
+                rekor_v2::check_dsse(&entry, timestamps, trust, envelope, subject, by)?;
+                Ok(LogEntry::V2(entry))
+            }
         }
     }
 }
@@ -274,6 +298,18 @@ pub(crate) fn rekor_v2_key_refused(alg: Algorithm) -> KeyError {
             "signing with an {alg} key and a Rekor v2 log: ferrosign writes Rekor v2 entries for ECDSA P-256 keys only"
         ),
         hint: "log to Rekor v1 (--rekor-version 1), sign with --tlog-upload=false, or use a P-256 key (ferrosign generate-key-pair)".into(),
+    }
+}
+
+/// A Rekor v2 log and cosign's `.sig` layout (`sign --signature-format legacy`): the layer's bundle
+/// annotation holds a Rekor v1 entry (SET, integrated time) and nothing else, so a Rekor v2 entry fits
+/// only in a Sigstore bundle. cosign v3.1.3 does not write the `.sig` layout with a signing config
+/// either (`signcommon.LoadTrustedMaterialAndSigningConfig`: "must provide --new-bundle-format"), and it
+/// reaches Rekor v2 only through one. Refused before anything is signed (docs/inputs.md A5s).
+pub(crate) fn rekor_v2_sig_layout_refused() -> Error {
+    Error::NotAvailable {
+        message: "the Rekor log chosen is a Rekor v2 log, whose entries only fit in a Sigstore bundle; --signature-format legacy writes cosign's .sig layout, whose bundle annotation holds a Rekor v1 entry".into(),
+        hint: "sign with --signature-format bundle (or both, which then writes the bundle alone), or log to Rekor v1 (--rekor-version 1)".into(),
     }
 }
 
@@ -424,10 +460,7 @@ impl Signer {
         };
         if logs.iter().any(|l| l.version == 2) {
             if !rekor_v2 {
-                return Err(Error::NotAvailable {
-                    message: "the Rekor log chosen is a Rekor v2 log, whose entries only fit in a Sigstore bundle; `sign` writes cosign's .sig layout, whose bundle annotation holds a Rekor v1 entry".into(),
-                    hint: "sign images with a Rekor v1 log (--rekor-version 1), or sign files with sign-blob --bundle".into(),
-                });
+                return Err(rekor_v2_sig_layout_refused());
             }
             if tsa_urls.is_empty() {
                 return Err(Error::Usage {
@@ -603,6 +636,11 @@ impl Signer {
         !self.tlogs.is_empty()
     }
 
+    /// Whether a log is a Rekor v2 log (its entries fit only in a Sigstore bundle).
+    pub(crate) fn logs_to_rekor_v2(&self) -> bool {
+        self.tlogs.iter().any(|t| matches!(t, Tlog::V2(_)))
+    }
+
     /// The base URL of the first log (the one an image's `.sig` layer names), when logging.
     pub(crate) fn log_url(&self) -> Option<&str> {
         self.tlogs.first().map(|t| match t {
@@ -682,6 +720,10 @@ impl Signer {
                 ed25519_refused("on images"),
             ));
         }
+        if self.logs_to_rekor_v2() {
+            // sign_image writes no .sig layout with a Rekor v2 log (Signer::prepare refuses `legacy`).
+            return Err(rekor_v2_sig_layout_refused());
+        }
         let digest = self.digest_alg().digest(payload);
         let signed = self.sign(&digest).await?;
         let mut layer = SignatureLayer::new(payload.to_vec(), B64.encode(&signed.signature));
@@ -722,8 +764,9 @@ impl Signer {
     }
 
     /// Signs an in-toto statement (about `subject`, a SHA-256 digest) as a DSSE envelope, has each
-    /// timestamp authority date the envelope's signature, records it in the log as a `dsse` entry when
-    /// the log is used, and returns the Sigstore bundle v0.3 cosign v3 attaches to an image: the key's
+    /// timestamp authority date the envelope's signature, records it in the log when the log is used
+    /// (Rekor v1: a `dsse` entry; Rekor v2: a `hashedrekord` v0.0.2 entry over the PAE, as cosign
+    /// v3.1.3), and returns the Sigstore bundle v0.3 cosign v3 attaches to an image: the key's
     /// hint or the leaf certificate, the log entry (none without the log), the RFC 3161 timestamps in
     /// `verificationMaterial.timestampVerificationData` (as cosign v3.1.3's `signcommon.
     /// NewAttestationBundle` → sigstore-go `sign.Bundle` writes them; none without a TSA), the envelope.
@@ -747,32 +790,47 @@ impl Signer {
         let by = self.logged_by();
         // Timestamps first, then the logs, in sigstore-go's order.
         let timestamps = self.timestamp(&sig).await?;
-        // Every v1 log gets the entry (each answer checked); the bundle carries the first one.
+        // Every log gets the entry (each answer checked); the bundle carries the first one.
         let mut entry = None;
         if let Some(trust) = &self.trust {
             for log in &self.tlogs {
-                let recorded = log.record_dsse(trust, &envelope, subject, &pem, by).await?;
+                let recorded = log
+                    .record_dsse(
+                        trust,
+                        &envelope,
+                        subject,
+                        &digest,
+                        &sig,
+                        &pem,
+                        by,
+                        &timestamps,
+                    )
+                    .await?;
                 if entry.is_none() {
-                    entry = recorded;
+                    entry = Some(recorded);
                 }
             }
         }
-        let mut bundle = if let Some(e) = &entry {
-            e.bundle(
+        let mut bundle = match &entry {
+            Some(LogEntry::V1(e)) => e.bundle(
                 Logged::Dsse {
                     envelope: &envelope,
                     subject,
                 },
                 by,
-            )
-        } else {
-            Bundle::for_envelope(unlogged_material(by), &envelope)
+            ),
+            Some(LogEntry::V2(e)) => {
+                let mut material = unlogged_material(by);
+                material.tlog_entries = vec![e.clone()];
+                Bundle::for_envelope(material, &envelope)
+            }
+            None => Bundle::for_envelope(unlogged_material(by), &envelope),
         };
         bundle.verification_material.timestamp_verification_data =
             rekor_v2::timestamp_data(&timestamps);
         Ok(SignedBundle {
             json: bundle.to_json(),
-            rekor_log_index: entry.and_then(|e| u64::try_from(e.log_index).ok()),
+            rekor_log_index: entry.and_then(|e| e.log_index()),
             timestamps,
         })
     }

@@ -1,6 +1,15 @@
 //! Rekor v2 (rekor-tiles' API): record a signature as a `hashedrekord` v0.0.2 entry and check the log's
 //! answer before anyone relies on it.
 //!
+//! A DSSE envelope (an image's Sigstore bundle) is recorded the same way: Rekor v2 takes no `dsse`
+//! entries (rekor-tiles dropped `DSSERequestV002` before Rekor v2 was deployed; its CLIENTS.md, "DSSE /
+//! signed attestations"), so the entry is a `hashedrekord` v0.0.2 whose digest is the SHA-256 of the
+//! envelope's pre-authentication encoding (PAE) and whose signature is the envelope's — what cosign
+//! v3.1.3 writes (sigstore-go v1.2.2 `pkg/sign/transparency.go` `getRekorV2TLE`) and what sigstore-go and
+//! sigstore-python 4.5 check for a DSSE bundle (sigstore-go `pkg/verify/tlog.go`
+//! `reconstructV2EntryHash`; sigstore-python `_validate_hashedrekord_v002_dsse_entry_body`). Both
+//! refuse any other Rekor v2 entry kind, `dsse` v0.0.2 included.
+//!
 //! Request (protobuf-specs `rekor/v2` `CreateEntryRequest`, JSON): `POST {base}/api/v2/log/entries` with
 //! `{"hashedRekordRequestV002":{"digest":"<b64 SHA-256>","signature":{"content":"<b64 signature>",
 //! "verifier":{"x509Certificate":{"rawBytes":"<b64 DER>"} | "publicKey":{"rawBytes":"<b64 DER SPKI>"},
@@ -16,6 +25,7 @@
 //! chain to a trusted Fulcio CA holds at that time.
 
 use crate::net::{self, body_message, Http};
+use crate::signing::dsse::Envelope;
 use crate::sigstore::bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial, X509Certificate};
 use crate::sigstore::rekor::{LoggedBy, RekorError};
 use crate::sigstore::trust::TrustRoot;
@@ -69,8 +79,9 @@ impl RekorV2 {
         &self.url
     }
 
-    /// Records the signature; returns the entry as the log answered it (a bundle's `tlogEntries[]`
-    /// item), not yet checked.
+    /// Records the signature over the SHA-256 `digest` (of the signed message, or of a DSSE envelope's
+    /// PAE); returns the entry as the log answered it (a bundle's `tlogEntries[]` item), not yet
+    /// checked.
     pub(crate) async fn upload(
         &self,
         digest: &[u8; 32],
@@ -142,15 +153,13 @@ pub(crate) fn timestamp_data(timestamps: &[SignedTimestamp]) -> Option<serde_jso
     })
 }
 
-/// Checks a Rekor v2 entry (see the module documentation) with the timestamps that date it.
-pub(crate) fn check(
+/// The verification material a check of `by`'s entry reads: an empty key hint (the key itself is
+/// what the check expects), or the leaf certificate; with the entry and the timestamps.
+fn material(
     entry: &serde_json::Value,
     timestamps: &[SignedTimestamp],
-    trust: &TrustRoot,
-    digest: &[u8; 32],
-    signature: &[u8],
     by: LoggedBy<'_>,
-) -> Result<(), RekorError> {
+) -> VerificationMaterial {
     let mut material = match by {
         LoggedBy::Key(_) => VerificationMaterial {
             public_key: Some(PublicKeyIdentifier {
@@ -167,12 +176,42 @@ pub(crate) fn check(
     };
     material.tlog_entries = vec![entry.clone()];
     material.timestamp_verification_data = timestamp_data(timestamps);
+    material
+}
+
+/// Checks a Rekor v2 entry (see the module documentation) with the timestamps that date it.
+pub(crate) fn check(
+    entry: &serde_json::Value,
+    timestamps: &[SignedTimestamp],
+    trust: &TrustRoot,
+    digest: &[u8; 32],
+    signature: &[u8],
+    by: LoggedBy<'_>,
+) -> Result<(), RekorError> {
     let ours = Bundle::for_digest(
-        material,
+        material(entry, timestamps, by),
         &crate::signing::Digest::sha256(*digest),
         signature,
     );
     check_logged(trust, &ours, digest, by, LogApi::V2)
+}
+
+/// Checks the Rekor v2 entry of a DSSE envelope (an in-toto statement about `subject`, a SHA-256
+/// digest) with the timestamps that date it: on the bundle made of the envelope, the entry, `by`'s key
+/// or certificate and the timestamps, sigstore-verify finds that the entry's digest is the SHA-256 of
+/// the envelope's PAE, its signature the envelope's and its verifier `by`; that the inclusion proof
+/// leads to a checkpoint signed by a Rekor v2 key of `trust`; that the timestamps verify; and that the
+/// statement names `subject`. Errors as [`check`].
+pub(crate) fn check_dsse(
+    entry: &serde_json::Value,
+    timestamps: &[SignedTimestamp],
+    trust: &TrustRoot,
+    envelope: &Envelope,
+    subject: &[u8; 32],
+    by: LoggedBy<'_>,
+) -> Result<(), RekorError> {
+    let ours = Bundle::for_envelope(material(entry, timestamps, by), envelope);
+    check_logged(trust, &ours, subject, by, LogApi::V2)
 }
 
 #[cfg(test)]

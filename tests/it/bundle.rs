@@ -1351,3 +1351,245 @@ fn image_bundles_carry_the_tsa_timestamp() {
     fs_verify(&fake, p, Mode::Keyless, &[], &at(&b))
         .fails(1, "the RFC 3161 timestamp does not verify");
 }
+
+// ------------------------------------------------------------------ Rekor v2
+
+/// `sign` with the test instance's Rekor v2 log (its signing config lists only the v2 log and the TSA).
+fn fs_sign_v2(fake: &FakeSigstore, dir: &Path, key: bool, extra: &[&str], image: &str) -> Run {
+    let mut c = ferrosign(dir);
+    c.env("DOCKER_CONFIG", dir.join("no-docker-config"))
+        .env("COSIGN_PASSWORD", PW)
+        .args(["sign", "--allow-insecure-registry"])
+        .arg("--trusted-root")
+        .arg(fake.trusted_root());
+    if key {
+        c.args(["--key", "cosign.key"]);
+    } else {
+        c.args(["--identity-token", &fake.token()]);
+    }
+    run(c.args(extra).arg(image))
+}
+
+/// The SHA-256 of a DSSE envelope's PAE, base64: what a Rekor v2 entry for it records.
+fn pae_digest_b64(envelope: &Value) -> String {
+    let payload = B64
+        .decode(envelope["payload"].as_str().expect("payload"))
+        .expect("b64");
+    let ptype = envelope["payloadType"].as_str().expect("payloadType");
+    let mut pae = format!("DSSEv1 {} {ptype} {} ", ptype.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let hex = sha256(&pae);
+    let mut raw = [0u8; 32];
+    for (i, b) in raw.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex["sha256:".len() + 2 * i..][..2], 16).expect("hex");
+    }
+    B64.encode(raw)
+}
+
+/// Rekor v2 for images (issue 11): keyless (the signing config's v2 log, default format `both`, which
+/// then writes the bundle alone) and with a key (`--rekor-url … --rekor-version 2
+/// --timestamp-server-url …`, `--signature-format bundle`). Each image bundle carries a `hashedrekord`
+/// 0.0.2 entry over the envelope's PAE, as cosign v3.1.3 writes it (Rekor v2 takes no `dsse` entry), and
+/// the TSA's timestamp; cosign v3 verifies each image (it reads the referrer), sigstore-python the
+/// keyless bundle pulled from the registry, ferrosign both. `--signature-format legacy` is refused before
+/// anything is sent. A bundle whose entry is a genuine entry of another image's signature is refused by
+/// ferrosign and cosign v3.
+#[test]
+fn image_bundles_log_to_rekor_v2_and_verify_in_cosign_v3_and_sigstore_python() {
+    let fake = FakeSigstore::start_rekor_v2();
+    let dir = workdir(&fake);
+    let p = dir.path();
+    let reg = TestRegistry::start();
+    let a = reg.push_image("acme/v2", "a", "rekor-v2-a");
+    let b = reg.push_image("acme/v2", "b", "rekor-v2-b");
+    let at = |d: &str| format!("{}/acme/v2@{d}", reg.addr);
+    let tsa = fake.get("tsa_url");
+    let url = fake.url();
+    // keyless, everything from the signing config, default format
+    let r = fs_sign_v2(
+        &fake,
+        p,
+        false,
+        &["--signing-config", "signing_config.json"],
+        &at(&a),
+    )
+    .ok();
+    for needle in [
+        "(API v2, from the signing config",
+        "writing the bundle layout alone, no .sig signature",
+        &format!("timestamp from {tsa}: "),
+    ] {
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.stderr);
+    }
+    // with a key, the log and the TSA named with flags
+    fs_sign_v2(
+        &fake,
+        p,
+        true,
+        &[
+            "--rekor-url",
+            &url,
+            "--rekor-version",
+            "2",
+            "--timestamp-server-url",
+            &tsa,
+            "--signature-format",
+            "bundle",
+        ],
+        &at(&b),
+    )
+    .ok();
+    let checked = |d: &str, key: bool| {
+        assert!(reg.sig_layers("acme/v2", d).is_empty(), "{d}: no .sig");
+        let refs = bundle_referrers(&reg, "acme/v2", d);
+        assert_eq!(refs.len(), 1, "{d}: one bundle");
+        let r = refs.into_iter().next().unwrap();
+        let vm = &r.bundle["verificationMaterial"];
+        let e = &vm["tlogEntries"][0];
+        assert_eq!(
+            e["kindVersion"],
+            json!({"kind": "hashedrekord", "version": "0.0.2"}),
+            "{vm}"
+        );
+        assert!(e.get("inclusionPromise").is_none(), "{e}");
+        let body = json_of(
+            &B64.decode(e["canonicalizedBody"].as_str().unwrap())
+                .unwrap(),
+        );
+        let hr = &body["spec"]["hashedRekordV002"];
+        assert_eq!(
+            hr["data"]["digest"].as_str(),
+            Some(pae_digest_b64(&r.bundle["dsseEnvelope"]).as_str()),
+            "{body}"
+        );
+        assert_eq!(
+            hr["signature"]["content"],
+            r.bundle["dsseEnvelope"]["signatures"][0]["sig"]
+        );
+        assert_eq!(
+            hr["signature"]["verifier"].get("publicKey").is_some(),
+            key,
+            "{body}"
+        );
+        assert_eq!(
+            vm["timestampVerificationData"]["rfc3161Timestamps"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "{vm}"
+        );
+        r
+    };
+    let (ra, rb) = (checked(&a, false), checked(&b, true));
+    // cosign v3, sigstore-python (keyless), ferrosign
+    let c = cosign_verify(3, &fake, p, Mode::Keyless, "", &[], &at(&a)).ok();
+    assert!(c.stdout.contains(SIGN_PREDICATE), "{}", c.stdout);
+    let c = cosign_verify(3, &fake, p, Mode::KeyTlog, "cosign.pub", &[], &at(&b)).ok();
+    assert!(c.stdout.contains(SIGN_PREDICATE), "{}", c.stdout);
+    let file = p.join("a.sigstore.json");
+    std::fs::write(&file, &ra.bundle_bytes).expect("write bundle");
+    let py = run(Command::new(sigstore_venv().join("bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore/py_verify_dsse.py"))
+        .arg(fake.trust_config())
+        .arg(&file)
+        .arg(fake.identity())
+        .arg(fake.issuer())
+        .arg(&a));
+    assert_eq!(py.code, 0, "sigstore-python: {}", py.all());
+    let v = fs_verify(&fake, p, Mode::Keyless, &[], &at(&a)).ok();
+    assert!(
+        v.stderr.contains(&format!("tlog: {url} log index ")),
+        "{}",
+        v.stderr
+    );
+    fs_verify(&fake, p, Mode::KeyTlog, &[], &at(&b)).ok();
+
+    // `legacy` (the .sig layout alone) with a Rekor v2 log: refused before any request to the log or the TSA
+    let before = fake.counts();
+    let c = reg.push_image("acme/v2", "c", "rekor-v2-c");
+    fs_sign_v2(
+        &fake,
+        p,
+        true,
+        &[
+            "--signing-config",
+            "signing_config.json",
+            "--signature-format",
+            "legacy",
+        ],
+        &at(&c),
+    )
+    .fails(
+        2,
+        "is a Rekor v2 log, whose entries only fit in a Sigstore bundle",
+    )
+    .hint("--signature-format bundle");
+    assert_eq!(fake.counts(), before, "nothing sent");
+    assert!(reg.sig_layers("acme/v2", &c).is_empty());
+
+    // B's bundle with another entry: A's (genuine, in the log: its proof and checkpoint verify, but it
+    // records another envelope and signer), or its own with the body edited to name A's signature
+    let replace_bundle = |forged: &Value| {
+        let forged = forged.to_string().into_bytes();
+        let layer = reg.put_blob("acme/v2", &forged);
+        let mut manifest = rb.manifest.clone();
+        manifest["layers"][0]["digest"] = json!(layer);
+        manifest["layers"][0]["size"] = json!(forged.len());
+        only_referrer(&reg, "acme/v2", &b, &manifest);
+    };
+    let mut forged = rb.bundle.clone();
+    forged["verificationMaterial"]["tlogEntries"] =
+        ra.bundle["verificationMaterial"]["tlogEntries"].clone();
+    replace_bundle(&forged);
+    fs_verify(&fake, p, Mode::KeyTlog, &[], &at(&b)).fails(1, "for other data");
+    assert_ne!(
+        cosign_verify(3, &fake, p, Mode::KeyTlog, "cosign.pub", &[], &at(&b)).code,
+        0,
+        "cosign v3 accepted another signature's entry"
+    );
+    let mut forged = rb.bundle.clone();
+    let entry = &mut forged["verificationMaterial"]["tlogEntries"][0];
+    let mut body = json_of(
+        &B64.decode(entry["canonicalizedBody"].as_str().unwrap())
+            .unwrap(),
+    );
+    body["spec"]["hashedRekordV002"]["data"]["digest"] =
+        json!(pae_digest_b64(&ra.bundle["dsseEnvelope"]));
+    entry["canonicalizedBody"] = json!(B64.encode(body.to_string()));
+    replace_bundle(&forged);
+    fs_verify(&fake, p, Mode::KeyTlog, &[], &at(&b))
+        .fails(1, "inclusion proof verification failed");
+}
+
+/// A Rekor v2 log that answers an image's upload with another (genuine) entry: ferrosign refuses to
+/// sign, keyless and with a key, and attaches nothing.
+#[test]
+fn an_image_signature_is_not_attached_with_another_rekor_v2_entry() {
+    let fake = FakeSigstore::start_rekor_v2_with(&["rekor-other-entry"]);
+    let dir = workdir(&fake);
+    let p = dir.path();
+    let reg = TestRegistry::start();
+    let a = reg.push_image("acme/v2", "a", "rekor-v2-decoy");
+    let image = format!("{}/acme/v2@{a}", reg.addr);
+    for key in [false, true] {
+        let r = fs_sign_v2(
+            &fake,
+            p,
+            key,
+            &["--signing-config", "signing_config.json"],
+            &image,
+        )
+        .fails(1, "Rekor's answer does not verify");
+        assert!(
+            r.stderr.contains("for other data"),
+            "key {key}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(fake.count("rekor"), 2, "one upload per run");
+    assert!(
+        bundle_referrers(&reg, "acme/v2", &a).is_empty(),
+        "nothing attached"
+    );
+    assert!(reg.sig_layers("acme/v2", &a).is_empty());
+}

@@ -79,6 +79,11 @@ impl FakeSigstore {
         Self::start_args(&[], &[], &["--rekor-v2"])
     }
 
+    /// Starts one with Rekor v2 and a TSA (`--rekor-v2`) and these faults.
+    pub fn start_rekor_v2_with(faults: &[&str]) -> Self {
+        Self::start_args(faults, &[], &["--rekor-v2"])
+    }
+
     /// Starts one with an RFC 3161 timestamp authority beside Rekor v1 (`--tsa`) and these faults.
     pub fn start_tsa(faults: &[&str]) -> Self {
         Self::start_args(faults, &[], &["--tsa"])

@@ -843,13 +843,16 @@ fn images_are_timestamped_and_rekor_v2_is_refused_for_the_sig_layout() {
             &image,
         ]));
     assert_eq!(c.code, 0, "cosign v3: {}", c.all());
-    // A signing config whose newest log is Rekor v2: `sign` says why it cannot, before signing.
+    // A signing config whose newest log is Rekor v2 and the `.sig` layout alone: `sign` says why it
+    // cannot, before signing (the bundle layout takes Rekor v2 entries: bundle.rs).
     let v2 = FakeSigstore::start_rekor_v2();
     run(ferrosign(d.path())
         .env("DOCKER_CONFIG", d.path().join("none"))
         .args([
             "sign",
             "--allow-insecure-registry",
+            "--signature-format",
+            "legacy",
             "--identity-token",
             &v2.token(),
         ])
@@ -860,6 +863,7 @@ fn images_are_timestamped_and_rekor_v2_is_refused_for_the_sig_layout() {
         .arg(&image))
     .fails(2, "Rekor v2 log")
     .hint("--rekor-version 1");
+    assert_eq!(v2.count("fulcio"), 0, "nothing sent");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 """Rekor v2 and an RFC 3161 timestamp authority for the test Sigstore instance (fake_sigstore.py --rekor-v2).
 
 - Rekor v2 (`POST /api/v2/log/entries`, rekor-tiles' API): accepts `hashedRekordRequestV002` whose signature
-  verifies over the digest with the given certificate or key, appends a `hashedrekord` 0.0.2 entry to a
+  verifies over the digest with the given certificate or key (for a DSSE envelope, cosign v3 and ferrosign
+  send the SHA-256 of its PAE and its signature: Rekor v2 takes no `dsseRequestV002`, which it refuses
+  with rekor-tiles' "invalid type, must be hashedrekord" since rekor-tiles dropped DSSE), appends a `hashedrekord` 0.0.2 entry to a
   real RFC 6962 tree (seeded with other leaves) and answers the TransparencyLogEntry: inclusion proof and a
   checkpoint (C2SP signed note) signed by the log's Ed25519 key, with a witness cosignature
   (cosignature/v1) from another key, as the public-good log2025-1 shard does. No SET, no integrated time:
@@ -104,6 +106,9 @@ class RekorV2:
                 + f"\u2014 {self.witness_name} {b64(self.witness_id[:4] + struct.pack('>Q', ts) + cosig)}\n")
 
     def add(self, req: dict) -> tuple[int, dict]:
+        if "hashedRekordRequestV002" not in req:
+            # rekor-tiles' CreateEntry: any other request (its deprecated dsseRequestV002 included)
+            return 400, {"code": 3, "message": "invalid type, must be hashedrekord"}
         try:
             hr = req["hashedRekordRequestV002"]
             digest = base64.b64decode(hr["digest"], validate=True)
@@ -158,6 +163,22 @@ class RekorV2:
             },
             "canonicalizedBody": b64(body),
         }
+
+    def make_decoy(self) -> dict:
+        """Logs a hashedrekord 0.0.2 entry of another signer (a fresh P-256 key) over another digest;
+        returns the log's answer for it (a genuine entry: its proof and checkpoint verify)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        digest = hashlib.sha256(secrets.token_bytes(32)).digest()
+        sig = key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        status, obj = self.add({"hashedRekordRequestV002": {
+            "digest": b64(digest),
+            "signature": {"content": b64(sig), "verifier": {"publicKey": {"rawBytes": b64(spki)},
+                                                            "keyDetails": "PKIX_ECDSA_P256_SHA_256"}},
+        }})
+        assert status == 201, obj
+        return obj
 
     def trusted_root_entry(self, base_url: str, start: str) -> dict:
         return {

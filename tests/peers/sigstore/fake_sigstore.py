@@ -48,7 +48,8 @@ Faults for tests (repeatable `--fault NAME[=VALUE]`):
   tsa-other-imprint      the TSA's (genuine, signed) token dates other data than the request's imprint
   rekor-foreign-key      SETs and checkpoints are signed with a key that is not in the trusted root
   rekor-other-entry      an upload is answered with another entry of the log (a valid one: SET, proof and
-                         checkpoint all verify), as a log that replays an old answer would
+                         checkpoint all verify), as a log that replays an old answer would; Rekor v2 too
+                         (another signer's hashedrekord 0.0.2 entry, its proof and checkpoint verify)
   rekor-unknown-log      an upload is answered by another log: the entry is ours, its SET, proof and
                          checkpoint verify with that log's key, but neither log ID nor key is in the trusted root
   rekor-bad-checkpoint   the checkpoint is signed by another key; SET and inclusion proof verify
@@ -600,6 +601,7 @@ class Instance:
         # integratedTime could fall before the certificate's notBefore on a slow machine, and signing
         # would then be refused for that instead of for the entry being another's.
         self.decoy: bytes | None = None
+        self.decoy_v2: dict | None = None  # the same for the Rekor v2 log: its answer for that entry
         self.claims = default_claims()
         for c in args.claim:
             k, _, v = c.partition("=")
@@ -1039,7 +1041,14 @@ def make_handler(inst: Instance):
             if url.path == "/api/v2/log/entries" and inst.rekor_v2:
                 if not isinstance(req, dict):
                     return self.reply(400, {"code": 3, "message": "invalid JSON"})
+                status = inst.fault_status("rekor")
+                if status:
+                    return self.reply(status, {"code": status, "message": f"test fault: rekor answers {status}"})
                 status, obj = inst.rekor_v2.add(req)
+                if "rekor-other-entry" in inst.faults and status == 201:
+                    if inst.decoy_v2 is None:
+                        inst.decoy_v2 = inst.rekor_v2.make_decoy()
+                    obj = inst.decoy_v2  # a genuine answer, for someone else's entry
                 return self.reply(status, obj)
             if url.path == "/api/v2/signingCert":
                 if self.huge("fulcio"):
