@@ -4,8 +4,13 @@
 //! - `legacy`: the simple-signing payload, signed by the [`Signer`] (key or keyless, with a
 //!   `hashedrekord` Rekor entry), as a layer of the `.sig` manifest (SPEC.md §2);
 //! - `bundle`: cosign v3's in-toto statement (`https://sigstore.dev/cosign/sign/v1`, subject = the digest,
-//!   the annotations on the subject), signed as a DSSE envelope (with a `dsse` Rekor entry), in a
-//!   Sigstore bundle v0.3 attached as an OCI 1.1 referrer (docs/cosign-bundle-layout.md §1).
+//!   the annotations on the subject), signed as a DSSE envelope (with a `dsse` Rekor v1 entry, or a
+//!   `hashedrekord` v0.0.2 Rekor v2 entry over its PAE), in a Sigstore bundle v0.3 attached as an OCI 1.1
+//!   referrer (docs/cosign-bundle-layout.md §1).
+//!
+//! With a Rekor v2 log, whose entries fit only in a bundle, `both` writes the bundle alone (warned once)
+//! and `legacy` is refused by [`Signer::prepare`] before anything is signed, as cosign v3.1.3 never
+//! writes the `.sig` layout when it logs to Rekor v2.
 //!
 //! Images are signed concurrently, at most `max_workers` at a time, and so are the children of an index
 //! with `recursive` (at most `max_workers` manifests being signed at any moment in the whole run), all

@@ -204,21 +204,23 @@ impl Tlog {
 
     /// Records a DSSE envelope and checks the answer against `trust` the same way, with the statement's
     /// subject digest as the artifact: Rekor v1 as a `dsse` entry; Rekor v2, which takes no `dsse`
-    /// entries, as a `hashedrekord` v0.0.2 entry over `pae_digest` (the SHA-256 of the envelope's PAE,
-    /// which its signature covers) with the envelope's signature, as cosign v3.1.3 does
+    /// entries, as a `hashedrekord` v0.0.2 entry over the PAE's digest (SHA-256: the digest the
+    /// envelope's signature covers) with the envelope's signature, as cosign v3.1.3 does
     /// ([`rekor_v2`]'s module documentation), checked with `timestamps` ([`rekor_v2::check_dsse`]).
-    #[allow(clippy::too_many_arguments)]
     async fn record_dsse(
         &self,
         trust: &TrustRoot,
-        envelope: &Envelope,
-        subject: &[u8; 32],
-        pae_digest: &Digest,
-        signature: &[u8],
+        dsse: &DsseToLog<'_>,
         verifier_pem: &str,
         by: LoggedBy<'_>,
         timestamps: &[SignedTimestamp],
     ) -> Result<LogEntry, Error> {
+        let DsseToLog {
+            envelope,
+            subject,
+            pae_digest,
+            signature,
+        } = *dsse;
         match self {
             Tlog::V1(rekor) => {
                 let proposed = rekor::dsse(&envelope.to_json(), verifier_pem);
@@ -247,6 +249,16 @@ impl Tlog {
             }
         }
     }
+}
+
+/// A DSSE envelope to log: the envelope, its statement's subject (a SHA-256 digest), the digest its
+/// signature covers (of the PAE, with the signer's hash) and that signature (DER).
+#[derive(Clone, Copy)]
+struct DsseToLog<'a> {
+    envelope: &'a Envelope,
+    subject: &'a [u8; 32],
+    pae_digest: &'a Digest,
+    signature: &'a [u8],
 }
 
 /// What one signature became: the DER signature, the PEM that verifies it (key or certificate), its
@@ -794,18 +806,13 @@ impl Signer {
         let mut entry = None;
         if let Some(trust) = &self.trust {
             for log in &self.tlogs {
-                let recorded = log
-                    .record_dsse(
-                        trust,
-                        &envelope,
-                        subject,
-                        &digest,
-                        &sig,
-                        &pem,
-                        by,
-                        &timestamps,
-                    )
-                    .await?;
+                let dsse = DsseToLog {
+                    envelope: &envelope,
+                    subject,
+                    pae_digest: &digest,
+                    signature: &sig,
+                };
+                let recorded = log.record_dsse(trust, &dsse, &pem, by, &timestamps).await?;
                 if entry.is_none() {
                     entry = Some(recorded);
                 }
