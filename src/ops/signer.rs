@@ -220,6 +220,7 @@ impl Tlog {
             subject,
             pae_digest,
             signature,
+            algorithm,
         } = *dsse;
         match self {
             Tlog::V1(rekor) => {
@@ -239,7 +240,7 @@ impl Tlog {
                     other => {
                         return Err(Error::key(
                             "cannot sign",
-                            logged_non_sha256_refused(Algorithm::P256, other),
+                            logged_non_sha256_refused(algorithm, other),
                         ))
                     }
                 };
@@ -252,13 +253,14 @@ impl Tlog {
 }
 
 /// A DSSE envelope to log: the envelope, its statement's subject (a SHA-256 digest), the digest its
-/// signature covers (of the PAE, with the signer's hash) and that signature (DER).
+/// signature covers (of the PAE, with the signer's hash), that signature (DER) and the key type.
 #[derive(Clone, Copy)]
 struct DsseToLog<'a> {
     envelope: &'a Envelope,
     subject: &'a [u8; 32],
     pae_digest: &'a Digest,
     signature: &'a [u8],
+    algorithm: Algorithm,
 }
 
 /// What one signature became: the DER signature, the PEM that verifies it (key or certificate), its
@@ -811,6 +813,7 @@ impl Signer {
                     subject,
                     pae_digest: &digest,
                     signature: &sig,
+                    algorithm: self.algorithm(),
                 };
                 let recorded = log.record_dsse(trust, &dsse, &pem, by, &timestamps).await?;
                 if entry.is_none() {
