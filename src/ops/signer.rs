@@ -303,9 +303,10 @@ pub(crate) fn logged_non_sha256_refused(alg: Algorithm, hash: HashAlg) -> KeyErr
     }
 }
 
-/// Signing with a key other than ECDSA P-256 and a Rekor v2 log: ferrosign's Rekor v2 entries name the
-/// key as `PKIX_ECDSA_P256_SHA_256` and no Rekor v2 log ferrosign is tested against takes other keys,
-/// so nothing is sent. Refused on purpose (docs/inputs.md A5r).
+/// Signing with a key other than ECDSA P-256 and a Rekor v2 log: the answer could not be checked —
+/// sigstore-verify 0.15.1 (sigstore-rekor's `RekorV2KeyDetails`) parses `hashedrekord` v0.0.2 bodies
+/// naming `PKIX_ECDSA_P256_SHA_256` only, so an RSA entry (which Rekor v2 takes) would be published and
+/// then fail the check. Refused on purpose, before anything is sent (docs/inputs.md A5r).
 pub(crate) fn rekor_v2_key_refused(alg: Algorithm) -> KeyError {
     KeyError::OnPurpose {
         message: format!(
