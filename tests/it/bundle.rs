@@ -1391,7 +1391,8 @@ fn pae_digest_b64(envelope: &Value) -> String {
 /// --timestamp-server-url …`, `--signature-format bundle`). Each image bundle carries a `hashedrekord`
 /// 0.0.2 entry over the envelope's PAE, as cosign v3.1.3 writes it (Rekor v2 takes no `dsse` entry), and
 /// the TSA's timestamp; cosign v3 verifies each image (it reads the referrer), sigstore-python the
-/// keyless bundle pulled from the registry, ferrosign both. `--signature-format legacy` is refused before
+/// keyless bundle pulled from the registry, ferrosign both; ferrosign verifies cosign v3's own Rekor v2
+/// image signatures. `--signature-format legacy` is refused before
 /// anything is sent. A bundle whose entry is a genuine entry of another image's signature is refused by
 /// ferrosign and cosign v3.
 #[test]
@@ -1503,6 +1504,28 @@ fn image_bundles_log_to_rekor_v2_and_verify_in_cosign_v3_and_sigstore_python() {
         v.stderr
     );
     fs_verify(&fake, p, Mode::KeyTlog, &[], &at(&b)).ok();
+
+    // the reverse direction: cosign v3.1.3's own image signatures with the v2 log (keyless and key)
+    // carry the same kind of entry, and ferrosign verifies them
+    for (seed, key) in [
+        ("cosign-v2-keyless", None),
+        ("cosign-v2-key", Some("cosign.key")),
+    ] {
+        let d = reg.push_image("acme/v2", seed, seed);
+        cosign3_sign(&fake, p, key, &[], &at(&d));
+        let refs = bundle_referrers(&reg, "acme/v2", &d);
+        assert_eq!(
+            refs[0].bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"],
+            json!({"kind": "hashedrekord", "version": "0.0.2"}),
+            "cosign v3, {seed}"
+        );
+        let mode = if key.is_some() {
+            Mode::KeyTlog
+        } else {
+            Mode::Keyless
+        };
+        fs_verify(&fake, p, mode, &[], &at(&d)).ok();
+    }
 
     // `legacy` (the .sig layout alone) with a Rekor v2 log: refused before any request to the log or the TSA
     let before = fake.counts();
