@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Mutation testing of the security modules (issue 16), with cargo-mutants. NOT part of the default run
-# (scripts/test.sh): one mutant costs a rebuild and a test run, a minute or more on the 2-core machine.
+# (scripts/test.sh): one mutant costs an incremental rebuild and a test run, 10 to 60 s on the 2-core
+# machine (docs/mutants.md, "What one mutant costs").
 #
 # Two stages, bounded together by MUTANTS_BUDGET_MIN (default 100) minutes:
-#   1. every mutant of MUTANTS_FILES judged by the unit tests only (`cargo test --lib`: one incremental
-#      build of the library's test binary per mutant, no integration build: `-C --lib` puts `--lib` on
-#      cargo-mutants' build command too, which otherwise builds every test target);
+#   1. file by file, every mutant of MUTANTS_FILES judged by that file's unit tests only (`cargo test
+#      --lib -- <filters>`, the filters in `unit_filters` below, or MUTANTS_UNIT_FILTERS for every
+#      file): one incremental build of the library's test binary per mutant, no integration build
+#      (`-C --lib` puts `--lib` on cargo-mutants' build command too, which otherwise builds every test
+#      target);
 #   2. the survivors of stage 1 only, file by file, judged by the integration tests that exercise that
 #      file (`cargo test --test it -- <filters>`, the filters in `it_filters` below), with whatever
 #      budget stage 1 left (stage 1 stops MUTANTS_STAGE2_MIN, default 30, minutes before the end).
+#
+# What makes a mutant cheap (measured in docs/mutants.md):
+#   - `--profile mutants` (Cargo.toml: the test profile without debug info; MUTANTS_PROFILE= to use the
+#     default profile): less to generate and link per rebuild;
+#   - `--in-place` (MUTANTS_IN_PLACE=0 for a scratch copy): the mutants are built where the tree is, so
+#     the warm target dir's incremental state is used from the first mutant instead of a full build of
+#     the crate in a new directory. The tree's src/ must be clean (checked), and the files are restored
+#     from git if cargo-mutants is killed before it could put them back (so do not edit src/ in that
+#     tree while it runs: use a second worktree);
+#   - the unit-test filters per file: each mutant runs only the tests of its own module(s);
+#   - `.cargo/mutants.toml` leaves out the mutants of error hints (docs/mutants.md says why).
 #
 #   bash scripts/mutants.sh --list                    # just list the mutants (seconds)
 #   MUTANTS_BUDGET_MIN=100 bash scripts/mutants.sh    # both stages
@@ -16,14 +30,15 @@
 #                                                     # from the survivors of the last stage 1)
 #   MUTANTS_FILES='src/secret.rs src/gha/*.rs' bash scripts/mutants.sh -F 'mask|redact'  # a subset
 #   MUTANTS_ITERATE=1 …   # stage 1 skips what the last run caught or found unviable (after new tests)
-#   MUTANTS_UNIT_FILTERS='sigstore:: gha::' …   # stage 1 runs only these unit tests (seconds per mutant)
+#   MUTANTS_UNIT_FILTERS='sigstore:: gha::' …   # stage 1 runs these unit tests for every file
 #
 # Extra arguments go to stage 1's cargo-mutants (`-F REGEX`, `-E REGEX`, `--baseline skip --timeout 300`);
 # stage 2 takes exactly the survivors of stage 1, by name.
-# Results under .cache/mutants/ (never committed): stage1/mutants.out and stage2/<file>/mutants.out
-# (caught.txt, missed.txt, timeout.txt, unviable.txt, outcomes.json), and summary.txt: one line per
-# file and stage (mutants, caught, survived, timeout, unviable) and the survivors left after both.
-# docs/mutants.md records the figures and each survivor's test or written reason.
+# Results under .cache/mutants/ (never committed): stage1/<file>/mutants.out and
+# stage2/<file>/mutants.out (caught.txt, missed.txt, timeout.txt, unviable.txt, outcomes.json), and
+# summary.txt: one line per file and stage (mutants, caught, survived, timeout, unviable) and the
+# survivors left after both. docs/mutants.md records the figures and each survivor's test or written
+# reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/peers.sh
@@ -69,6 +84,23 @@ it_filters() {
   esac
 }
 
+# Stage 1: the unit tests (module paths of the library) that should catch a mutant of each file.
+unit_filters() {
+  if [ -n "${MUTANTS_UNIT_FILTERS:-}" ]; then
+    echo "$MUTANTS_UNIT_FILTERS"
+    return
+  fi
+  case "$1" in
+    src/ops/verify_image.rs) echo "ops::verify_image sigstore::verify" ;;
+    src/sigstore/*) echo "sigstore::" ;;
+    src/oci/*) echo "oci::" ;;
+    src/stores/*) echo "stores::" ;;
+    src/gha/* | src/secret.rs) echo "gha:: secret::" ;;
+    src/front/*) echo "front:: gha::" ;;
+    *) echo "" ;;
+  esac
+}
+
 install_peers
 install_cargo_tool cargo-mutants "$CARGO_MUTANTS_VERSION"
 file_args=()
@@ -85,6 +117,18 @@ if [ ! -d "$CARGO_TARGET_DIR" ] && [ -d "$FERROSIGN_CACHE/target" ]; then
 fi
 root=.cache/mutants
 mkdir -p "$root"
+common=()
+[ -n "${MUTANTS_PROFILE-mutants}" ] && common+=(--profile "${MUTANTS_PROFILE-mutants}")
+if [ "${MUTANTS_IN_PLACE:-1}" = 1 ]; then
+  if ! git diff --quiet -- src || ! git diff --cached --quiet -- src; then
+    echo "scripts/mutants.sh: src/ has uncommitted changes; --in-place mutates and restores src/ files," \
+      "so commit or stash them first (or MUTANTS_IN_PLACE=0 for a scratch copy)" >&2
+    exit 2
+  fi
+  common+=(--in-place)
+  # cargo-mutants puts each file back after its mutant; if it is killed first, git does.
+  trap 'git checkout -- src' EXIT
+fi
 start=$(date +%s)
 left_s() { echo $((budget_min * 60 - ($(date +%s) - start))); }
 count() { [ -f "$1" ] && grep -c . "$1" || echo 0; }
@@ -104,7 +148,7 @@ mutants() {
   local t=$1
   shift
   set +e
-  timeout --signal=INT --kill-after=60 "$t" nice -n "${MUTANTS_NICE:-15}" \
+  timeout --signal=INT --kill-after=60 "$t" nice -n "${MUTANTS_NICE:-19}" \
     "$FERROSIGN_CARGO_MUTANTS" mutants --jobs 1 "$@"
   local rc=$?
   set -e
@@ -116,19 +160,30 @@ echo "== cargo-mutants $("$FERROSIGN_CARGO_MUTANTS" mutants --version | awk '{pr
 if [ "$stage" != 2 ]; then
   t1=$(left_s)
   [ "$stage" = 1 ] || t1=$((t1 - stage2_min * 60))
+  end1=$(($(date +%s) + t1))
   iterate=()
   [ -n "${MUTANTS_ITERATE:-}" ] && iterate=(--iterate)
   echo "== stage 1: unit tests (cargo test --lib), at most $((t1 / 60)) min"
-  mutants "$t1" "${file_args[@]}" "${iterate[@]}" --output "$root/stage1" \
-    --minimum-test-timeout 120 -C --lib "$@" -- -- ${MUTANTS_UNIT_FILTERS:-}
-  figures "$root/stage1" "stage 1" | tee "$root/summary.txt"
+  [ -n "${MUTANTS_ITERATE:-}" ] || rm -f "$root/summary.txt"
+  for f in "${files[@]}"; do
+    t=$((end1 - $(date +%s)))
+    if [ "$t" -lt 60 ]; then
+      echo "== stage 1: budget spent before $f"
+      break
+    fi
+    read -r -a filters <<<"$(unit_filters "$f")"
+    echo "== stage 1: $f against --lib -- ${filters[*]}"
+    mkdir -p "$root/stage1/$f"
+    mutants "$t" --file "$f" "${common[@]}" "${iterate[@]}" --output "$root/stage1/$f" \
+      --minimum-test-timeout 120 -C --lib "$@" -- -- "${filters[@]}"
+    figures "$root/stage1/$f" "stage 1" | tee -a "$root/summary.txt"
+  done
 fi
 if [ "$stage" != 1 ]; then
-  missed="$root/stage1/mutants.out/missed.txt"
   rm -rf "$root/stage2"
-  for f in $(cut -d: -f1 "$missed" 2>/dev/null | sort -u); do
-    # only the files of this run (MUTANTS_FILES)
-    case " ${files[*]} " in *" $f "*) ;; *) continue ;; esac
+  for f in "${files[@]}"; do
+    missed="$root/stage1/$f/mutants.out/missed.txt"
+    [ -s "$missed" ] || continue
     t=$(left_s)
     if [ "$t" -lt 300 ]; then
       echo "== stage 2: budget spent before $f"
@@ -143,23 +198,25 @@ if [ "$stage" != 1 ]; then
     echo "== stage 2: $((${#res[@]} / 2)) survivor(s) of $f against --test it -- ${filters[*]}"
     mkdir -p "$root/stage2/$f"
     # The suite is green on the unmutated tree (scripts/test.sh), so no baseline: the timeouts are fixed.
-    mutants "$t" --file "$f" "${res[@]}" --output "$root/stage2/$f" --baseline skip \
+    mutants "$t" --file "$f" "${common[@]}" "${res[@]}" --output "$root/stage2/$f" --baseline skip \
       --build-timeout 1800 --timeout 900 -C --test=it -- -- "${filters[@]}"
     figures "$root/stage2/$f" "stage 2" | tee -a "$root/summary.txt"
   done
 fi
 echo "== survivors after both stages:"
-for f in $(cut -d: -f1 "$root/stage1/mutants.out/missed.txt" 2>/dev/null | sort -u); do
+for f in "${files[@]}"; do
+  m1="$root/stage1/$f/mutants.out/missed.txt"
+  [ -s "$m1" ] || continue
   m="$root/stage2/$f/mutants.out/missed.txt"
   if [ -d "$root/stage2/$f/mutants.out" ]; then
     cat "$m" 2>/dev/null || true
     # survivors stage 2 did not reach before the budget ran out
-    grep "^$f:" "$root/stage1/mutants.out/missed.txt" | while IFS= read -r name; do
+    while IFS= read -r name; do
       grep -qxF "$name" "$root/stage2/$f/mutants.out/"{caught,missed,timeout,unviable}.txt 2>/dev/null ||
         echo "$name (not judged by stage 2)"
-    done
+    done <"$m1"
   else
-    grep "^$f:" "$root/stage1/mutants.out/missed.txt" | sed 's/$/ (not judged by stage 2)/'
+    sed 's/$/ (not judged by stage 2)/' "$m1"
   fi
 done | tee -a "$root/summary.txt"
 echo "== $(($(date +%s) - start)) s; figures in $root/summary.txt"
