@@ -6,6 +6,8 @@
 //! lives here only for the summary's links to its search page.
 
 pub(crate) mod bundle;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub(crate) mod fulcio;
 pub(crate) mod oidc;
 pub(crate) mod rekor;

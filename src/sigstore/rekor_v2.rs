@@ -243,3 +243,148 @@ mod tests {
         assert_eq!(log_index(&serde_json::json!({})), None);
     }
 }
+
+/// The answer check and the upload, on a recorded signing of the fake Sigstore (`fixtures`) and
+/// canned loopback answers (issue 16's mutation run: each test fails with a mutant of this file).
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::net::{HttpOptions, Retry};
+    use crate::sigstore::fixtures::{self, Signed};
+
+    fn check_with(
+        s: &Signed,
+        timestamps: &[SignedTimestamp],
+        digest: &[u8; 32],
+        by: LoggedBy<'_>,
+    ) -> Result<(), RekorError> {
+        check(
+            &s.entry,
+            timestamps,
+            &fixtures::trust(),
+            digest,
+            &s.signature,
+            by,
+        )
+    }
+
+    #[test]
+    fn an_entry_counts_only_for_its_signature_signer_digest_and_with_its_timestamp() {
+        let trust = fixtures::trust();
+        let (key, cert) = (fixtures::key(), fixtures::certificate(&trust));
+        let digest = fixtures::digest();
+        let (k, c) = (fixtures::key_signed(), fixtures::keyless_signed());
+        let (kt, ct) = (
+            vec![fixtures::timestamp(k.timestamp.clone())],
+            vec![fixtures::timestamp(c.timestamp.clone())],
+        );
+        // The log's answers as recorded: a key entry and a certificate entry.
+        check_with(&k, &kt, &digest, LoggedBy::Key(&key)).unwrap();
+        check_with(&c, &ct, &digest, LoggedBy::Certificate(&cert)).unwrap();
+        let refused = |r: Result<(), RekorError>, why: &str| {
+            let e = r.unwrap_err();
+            assert!(
+                matches!(&e, RekorError::Unverified(m) if m.contains(why)),
+                "{e}: want {why:?}"
+            );
+        };
+        // Without the timestamp that dates it, a v2 entry (which has no integrated time) cannot show
+        // that the certificate was valid when it signed. (A key needs no time: accepted.)
+        refused(
+            check_with(&c, &[], &digest, LoggedBy::Certificate(&cert)),
+            "no verifiable time",
+        );
+        check_with(&k, &[], &digest, LoggedBy::Key(&key)).unwrap();
+        // Another digest, another signer, another signer's entry: refused.
+        let bad_signature = "the signature does not match the data and the signer's key";
+        refused(
+            check_with(&k, &kt, &[0u8; 32], LoggedBy::Key(&key)),
+            bad_signature,
+        );
+        let stranger = crate::signing::PrivateKey::generate().public_key();
+        refused(
+            check_with(&k, &kt, &digest, LoggedBy::Key(&stranger)),
+            bad_signature,
+        );
+        let swapped = Signed {
+            entry: c.entry.clone(),
+            ..fixtures::key_signed()
+        };
+        refused(
+            check_with(&swapped, &kt, &digest, LoggedBy::Key(&key)),
+            "does not describe this signature",
+        );
+        // An inclusion proof that does not lead to the signed checkpoint's root.
+        let mut forged = fixtures::key_signed();
+        forged.entry["inclusionProof"]["hashes"][0] = serde_json::json!(B64.encode([7u8; 32]));
+        refused(
+            check_with(&forged, &kt, &digest, LoggedBy::Key(&key)),
+            "inclusion proof verification failed",
+        );
+    }
+
+    #[test]
+    fn timestamps_go_into_the_bundle_as_base64_responses() {
+        assert_eq!(timestamp_data(&[]), None);
+        let t = [
+            fixtures::timestamp(b"one".to_vec()),
+            fixtures::timestamp(b"two".to_vec()),
+        ];
+        assert_eq!(
+            timestamp_data(&t),
+            Some(serde_json::json!({"rfc3161Timestamps": [
+                {"signedTimestamp": B64.encode(b"one")},
+                {"signedTimestamp": B64.encode(b"two")},
+            ]}))
+        );
+    }
+
+    fn log(url: &str) -> RekorV2 {
+        let http = Http::new(HttpOptions {
+            retry: Retry {
+                retries: 0,
+                ..Retry::default()
+            },
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        RekorV2::new(http, url)
+    }
+
+    #[tokio::test]
+    async fn uploads_keep_a_hashedrekord_0_0_2_answer_and_refuse_others_by_status() {
+        assert_eq!(log("http://127.0.0.1:1/").url(), "http://127.0.0.1:1");
+        let key = fixtures::key();
+        let key = &key;
+        let up = |url: String| async move {
+            log(&url)
+                .upload(&fixtures::digest(), b"sig", LoggedBy::Key(key))
+                .await
+        };
+        let entry = fixtures::key_signed().entry;
+        let got = up(fixtures::answering(201, entry.to_string().into_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(got, entry);
+        let mut dsse = entry.clone();
+        dsse["kindVersion"]["kind"] = serde_json::json!("dsse");
+        let e = up(fixtures::answering(201, dsse.to_string().into_bytes()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, RekorError::BadAnswer(m) if m.contains("not a hashedrekord 0.0.2")),
+            "{e}"
+        );
+        let e = up(fixtures::answering(400, entry.to_string().into_bytes()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, RekorError::Refused { status: 400, .. }),
+            "{e}"
+        );
+        let e = up(fixtures::answering(503, b"{}".to_vec()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RekorError::Failed { status: 503, .. }), "{e}");
+    }
+}

@@ -376,3 +376,108 @@ mod tests {
         assert!(tst_info(&empty).unwrap_err().contains("no timestamp token"));
     }
 }
+
+/// The answer check and the request, on a recorded answer of the fake Sigstore's TSA (`fixtures`) and
+/// canned loopback answers (issue 16's mutation run: each test fails with a mutant of this file).
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::sigstore::fixtures;
+
+    /// The recorded answer, the signature it dates and the nonce the signer had sent.
+    fn answer() -> (Vec<u8>, Vec<u8>, [u8; 8]) {
+        let s = fixtures::key_signed();
+        let tst = tst_info(&s.timestamp).unwrap();
+        let echoed = tst.nonce.unwrap();
+        let bytes: Vec<u8> = echoed
+            .as_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        let mut nonce = [0u8; 8];
+        nonce[8 - bytes.len()..].copy_from_slice(&bytes);
+        (s.timestamp, s.signature, nonce)
+    }
+
+    fn tsa() -> Tsa {
+        Tsa::new("http://127.0.0.1:1/api/v1/timestamp").unwrap()
+    }
+
+    #[test]
+    fn an_answer_counts_for_our_nonce_and_signature_and_a_trusted_authority_only() {
+        let (response, signature, nonce) = answer();
+        let trust = fixtures::trust();
+        // A real answer is far below the size limit.
+        assert!((response.len() as u64) * 100 < MAX_RESPONSE.max, "{}", response.len());
+        let t = tsa()
+            .check(response.clone(), &signature, nonce, &trust)
+            .unwrap();
+        assert_eq!(t.time.to_string(), "2026-11-30T07:33:58Z");
+        assert_eq!(t.response, response);
+        assert_eq!(t.url, "http://127.0.0.1:1/api/v1/timestamp");
+        // Another request's nonce, another signature: another request.
+        let mut other_nonce = nonce;
+        other_nonce[7] ^= 1;
+        let e = tsa()
+            .check(response.clone(), &signature, other_nonce, &trust)
+            .unwrap_err();
+        assert!(
+            matches!(&e, TsaError::OtherRequest { reason, .. } if reason.contains("nonce")),
+            "{e}"
+        );
+        let e = tsa()
+            .check(response.clone(), b"another signature", nonce, &trust)
+            .unwrap_err();
+        assert!(
+            matches!(&e, TsaError::OtherRequest { reason, .. } if reason.contains("imprint")),
+            "{e}"
+        );
+        // A root with no TSA, or with another one (the Fulcio CA's chain in its place).
+        let mut root = fixtures::trusted_root_json();
+        let fulcio_chain = root["certificateAuthorities"][0]["certChain"].clone();
+        root["timestampAuthorities"][0]["certChain"] = fulcio_chain;
+        let e = tsa()
+            .check(response.clone(), &signature, nonce, &fixtures::trust_from(&root))
+            .unwrap_err();
+        assert!(matches!(e, TsaError::Unverified { .. }), "{e}");
+        root["timestampAuthorities"] = serde_json::json!([]);
+        let e = tsa()
+            .check(response, &signature, nonce, &fixtures::trust_from(&root))
+            .unwrap_err();
+        assert!(
+            matches!(&e, TsaError::Unverified { reason, .. } if reason.contains("no timestamp authority")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn granted_with_modifications_is_granted() {
+        // SEQUENCE { SEQUENCE { INTEGER 1 } }: grantedWithMods, read on to the (missing) token.
+        let modified = [0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01];
+        assert!(tst_info(&modified)
+            .unwrap_err()
+            .contains("no timestamp token"));
+    }
+
+    #[tokio::test]
+    async fn a_tsa_is_asked_and_its_answer_checked_or_its_status_named() {
+        let (response, signature, _) = answer();
+        let trust = fixtures::trust();
+        let at = |url: String| Tsa::new(&format!("{url}/api/v1/timestamp")).unwrap();
+        // The recorded answer again: a fresh nonce was sent, so it answers another request.
+        let e = at(fixtures::answering(200, response))
+            .timestamp(&signature, &trust)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, TsaError::OtherRequest { reason, .. } if reason.contains("nonce")),
+            "{e}"
+        );
+        let e = at(fixtures::answering(400, b"bad request".to_vec()))
+            .timestamp(&signature, &trust)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TsaError::Refused { status: 400, .. }), "{e}");
+    }
+}
