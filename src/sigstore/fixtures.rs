@@ -20,8 +20,10 @@ pub(crate) const IDENTITY: &str =
 pub(crate) const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 const TRUSTED_ROOT: &str = include_str!("testdata/rekor_v2/trusted_root.json");
-const KEY_BUNDLE: &str = include_str!("testdata/rekor_v2/key.json");
-const KEYLESS_BUNDLE: &str = include_str!("testdata/rekor_v2/keyless.json");
+/// The key-signed bundle (`sign-blob --key`).
+pub(crate) const KEY_BUNDLE: &str = include_str!("testdata/rekor_v2/key.json");
+/// The keyless bundle (`sign-blob --identity-token`).
+pub(crate) const KEYLESS_BUNDLE: &str = include_str!("testdata/rekor_v2/keyless.json");
 const KEY_PUB: &str = include_str!("testdata/rekor_v2/key.pub");
 
 /// The instance's trusted root as JSON (to be altered, then [`trust_from`]).

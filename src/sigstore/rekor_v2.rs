@@ -378,10 +378,7 @@ mod recorded {
         let e = up(fixtures::answering(400, entry.to_string().into_bytes()))
             .await
             .unwrap_err();
-        assert!(
-            matches!(e, RekorError::Refused { status: 400, .. }),
-            "{e}"
-        );
+        assert!(matches!(e, RekorError::Refused { status: 400, .. }), "{e}");
         let e = up(fixtures::answering(503, b"{}".to_vec()))
             .await
             .unwrap_err();

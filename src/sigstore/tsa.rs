@@ -409,7 +409,11 @@ mod recorded {
         let (response, signature, nonce) = answer();
         let trust = fixtures::trust();
         // A real answer is far below the size limit.
-        assert!((response.len() as u64) * 100 < MAX_RESPONSE.max, "{}", response.len());
+        assert!(
+            (response.len() as u64) * 100 < MAX_RESPONSE.max,
+            "{}",
+            response.len()
+        );
         let t = tsa()
             .check(response.clone(), &signature, nonce, &trust)
             .unwrap();
@@ -438,7 +442,12 @@ mod recorded {
         let fulcio_chain = root["certificateAuthorities"][0]["certChain"].clone();
         root["timestampAuthorities"][0]["certChain"] = fulcio_chain;
         let e = tsa()
-            .check(response.clone(), &signature, nonce, &fixtures::trust_from(&root))
+            .check(
+                response.clone(),
+                &signature,
+                nonce,
+                &fixtures::trust_from(&root),
+            )
             .unwrap_err();
         assert!(matches!(e, TsaError::Unverified { .. }), "{e}");
         root["timestampAuthorities"] = serde_json::json!([]);

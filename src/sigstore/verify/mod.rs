@@ -888,3 +888,189 @@ mod tests {
         }
     }
 }
+
+/// `verify_bundle`, `check_logged` and the error mapping on a recorded Rekor v2 signing of the fake
+/// Sigstore (`fixtures`: a key-signed and a keyless bundle, each with an entry and a timestamp)
+/// (issue 16's mutation run: each test fails with a mutant of this file).
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::sigstore::fixtures;
+
+    fn bundle(json: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Bundle {
+        let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+        edit(&mut v);
+        load_bundle(v.to_string().as_bytes()).unwrap()
+    }
+
+    fn policy(identity: &str, issuer: &str, ignore_sct: bool) -> KeylessPolicy {
+        KeylessPolicy {
+            identity: Matcher::Exact(identity.into()),
+            issuer: Matcher::Exact(issuer.into()),
+            insecure_ignore_sct: ignore_sct,
+            insecure_ignore_tlog: false,
+        }
+    }
+
+    #[test]
+    fn a_keyless_bundle_verifies_for_its_identity_and_issuer_with_entry_sct_and_time() {
+        let trust = fixtures::trust();
+        let b = bundle(fixtures::KEYLESS_BUNDLE, |_| {});
+        let data = Artifact::Bytes(fixtures::CONTENT);
+        let p = policy(fixtures::IDENTITY, fixtures::ISSUER, false);
+        let v = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap();
+        assert_eq!(v.identity.as_deref(), Some(fixtures::IDENTITY));
+        assert_eq!(v.issuer.as_deref(), Some(fixtures::ISSUER));
+        assert!(v.tlog_verified && v.sct_verified, "{v:?}");
+        assert_eq!(v.verified_times, ["2026-11-30T07:33:57Z"]);
+        assert_eq!(v.log_entries.len(), 1);
+        let e = &v.log_entries[0];
+        assert_eq!((e.index, e.kind.as_str()), (9, "hashedrekord 0.0.2"));
+        assert_eq!(e.log_url.as_deref(), Some("http://127.0.0.1:45197"));
+        // --insecure-ignore-sct: the SCT is not checked.
+        let p = policy(fixtures::IDENTITY, fixtures::ISSUER, true);
+        let v = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap();
+        assert!(v.tlog_verified && !v.sct_verified, "{v:?}");
+        // Another identity, another issuer, another file.
+        let p = policy("https://github.com/acme/other", fixtures::ISSUER, false);
+        let e = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap_err();
+        assert!(matches!(e, VerifyError::IdentityMismatch { .. }), "{e}");
+        let p = policy(fixtures::IDENTITY, "https://accounts.google.com", false);
+        let e = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap_err();
+        assert!(matches!(e, VerifyError::IssuerMismatch { .. }), "{e}");
+        let p = policy(fixtures::IDENTITY, fixtures::ISSUER, false);
+        let other = Artifact::Bytes(b"another file\n");
+        assert!(verify_bundle(&trust, &b, other, ExpectedSigner::Keyless(&p)).is_err());
+        // A keyless bundle is not checked as a key signature, whatever the key.
+        let key = fixtures::key();
+        let e = verify_bundle(&trust, &b, data, ExpectedSigner::Key(&key)).unwrap_err();
+        assert!(matches!(e, VerifyError::NeedsIdentity), "{e}");
+        // A log the trusted root does not list: refused by name.
+        let mut root = fixtures::trusted_root_json();
+        root["tlogs"] = serde_json::json!([root["tlogs"][0].clone()]);
+        let only_v1 = fixtures::trust_from(&root);
+        let e = verify_bundle(&only_v1, &b, data, ExpectedSigner::Keyless(&p)).unwrap_err();
+        assert!(matches!(e, VerifyError::UnknownLog { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_key_bundle_with_an_entry_is_checked_against_the_log_not_as_a_plain_signature() {
+        let trust = fixtures::trust();
+        let key = fixtures::key();
+        let data = Artifact::Bytes(fixtures::CONTENT);
+        let b = bundle(fixtures::KEY_BUNDLE, |_| {});
+        let v = verify_bundle(&trust, &b, data, ExpectedSigner::Key(&key)).unwrap();
+        assert!(v.tlog_verified && v.identity.is_none(), "{v:?}");
+        assert_eq!(v.log_entries.len(), 1);
+        // Without its timestamp the entry is still checked (a key needs no time).
+        let untimed = bundle(fixtures::KEY_BUNDLE, |v| {
+            v["verificationMaterial"]
+                .as_object_mut()
+                .unwrap()
+                .remove("timestampVerificationData");
+        });
+        let v = verify_bundle(&trust, &untimed, data, ExpectedSigner::Key(&key)).unwrap();
+        assert!(v.tlog_verified, "{v:?}");
+        assert_eq!(v.log_entries.len(), 1);
+        // A forged inclusion proof in a key bundle: refused, not waved through as plain.
+        let forged = bundle(fixtures::KEY_BUNDLE, |v| {
+            v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0] =
+                serde_json::json!(B64.encode([7u8; 32]));
+        });
+        let e = verify_bundle(&trust, &forged, data, ExpectedSigner::Key(&key)).unwrap_err();
+        assert!(matches!(e, VerifyError::LogProof { .. }), "{e}");
+        // A timestamp without an entry is not a plain signature either: the verifier judges it.
+        let timed_only = bundle(fixtures::KEY_BUNDLE, |v| {
+            v["verificationMaterial"]
+                .as_object_mut()
+                .unwrap()
+                .remove("tlogEntries");
+        });
+        let e = verify_bundle(&trust, &timed_only, data, ExpectedSigner::Key(&key)).unwrap_err();
+        assert!(
+            matches!(&e, VerifyError::Malformed(r) if r.contains("inclusion proof")),
+            "{e}"
+        );
+        // A key bundle wants a key, not an identity.
+        let p = policy(fixtures::IDENTITY, fixtures::ISSUER, false);
+        let e = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap_err();
+        assert!(matches!(e, VerifyError::NeedsKey), "{e}");
+    }
+
+    #[test]
+    fn at_signing_the_embedded_sct_is_checked_when_the_certificate_has_one() {
+        let trust = fixtures::trust();
+        let c = fixtures::keyless_signed();
+        let ts = [fixtures::timestamp(c.timestamp.clone())];
+        let digest = fixtures::digest();
+        let mut cert = fixtures::certificate(&trust);
+        assert!(cert.has_sct);
+        // A trusted root without the CT log: the SCT cannot verify.
+        let mut root = fixtures::trusted_root_json();
+        root["ctlogs"] = serde_json::json!([]);
+        let no_ct = fixtures::trust_from(&root);
+        let check = |trust: &TrustRoot, cert: &crate::sigstore::fulcio::SigningCertificate| {
+            crate::sigstore::rekor_v2::check(
+                &c.entry,
+                &ts,
+                trust,
+                &digest,
+                &c.signature,
+                LoggedBy::Certificate(cert),
+            )
+        };
+        check(&trust, &cert).unwrap();
+        let e = check(&no_ct, &cert).unwrap_err();
+        assert!(matches!(e, RekorError::Unverified(_)), "{e}");
+        // A certificate without an SCT is logged without one: nothing to check there.
+        cert.has_sct = false;
+        check(&no_ct, &cert).unwrap();
+    }
+
+    #[test]
+    fn verifier_errors_map_to_what_failed() {
+        use sigstore_verify::Error as E;
+        let chain = |reason: &str| {
+            map(
+                E::Certificate(CertificateError::ChainInvalid(reason.into())),
+                "root.json",
+            )
+        };
+        let e = chain("CertExpired { time: UnixTime(100), not_after: UnixTime(50) }");
+        assert!(
+            matches!(&e, VerifyError::CertificateTime(r) if r.contains("after the certificate's notAfter")),
+            "{e}"
+        );
+        let e = chain("CertNotValidYet { time: UnixTime(100), not_before: UnixTime(150) }");
+        assert!(
+            matches!(&e, VerifyError::CertificateTime(r) if r.contains("before the certificate's notBefore")),
+            "{e}"
+        );
+        let e = chain("UnknownIssuer");
+        assert!(
+            matches!(&e, VerifyError::UntrustedCertificate { trust, .. } if trust == "root.json"),
+            "{e}"
+        );
+        let e = map(E::InvalidTrustRoot("no CT log key".into()), "root.json");
+        assert!(matches!(e, VerifyError::Sct { .. }), "{e}");
+        let e = map(E::InvalidTrustRoot("no Fulcio CA".into()), "root.json");
+        assert!(!matches!(e, VerifyError::Sct { .. }), "{e}");
+    }
+
+    #[test]
+    fn artifacts_are_named_and_digests_taken_as_given() {
+        let d = [9u8; 32];
+        assert_eq!(artifact_name(Artifact::Bytes(b"x")), "the signed payload");
+        assert_eq!(artifact_name(Artifact::Digest(&d)), "the signed digest");
+        assert_eq!(
+            artifact_name(Artifact::File(Path::new("/tmp/f.txt"))),
+            "/tmp/f.txt"
+        );
+        let got = artifact_digest(Artifact::Digest(&d), crate::signing::HashAlg::Sha256).unwrap();
+        assert_eq!(got.bytes, d);
+        let e = artifact_digest(Artifact::Digest(&d), crate::signing::HashAlg::Sha384).unwrap_err();
+        assert!(matches!(e, VerifyError::ArtifactMismatch(_)), "{e}");
+        assert_eq!(b64(" QUJD\nRA== ", "x").unwrap(), b"ABCD");
+        assert!(b64("not base64!", "the thing").is_err());
+    }
+}
