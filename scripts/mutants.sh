@@ -152,7 +152,7 @@ mutants() {
   shift
   set +e
   timeout --signal=INT --kill-after=60 "$t" nice -n "${MUTANTS_NICE:-19}" \
-    "$FERROSIGN_CARGO_MUTANTS" mutants --jobs 1 "$@"
+    "$FERROSIGN_CARGO_MUTANTS" mutants "$@"
   local rc=$?
   set -e
   [ "$rc" = 124 ] && echo "== budget reached: stopped after ${t} s"
