@@ -135,3 +135,42 @@ mod tests {
         assert!(parse_outputs("a<<E\nunclosed").is_none());
     }
 }
+
+/// Issue 16's mutation run: what the tests above left open.
+#[cfg(test)]
+mod more {
+    use super::*;
+
+    #[test]
+    fn names_take_letters_digits_underscores_and_hyphens_only() {
+        for good in [
+            "a",
+            "A9",
+            "image_digest",
+            "rekor-log-indexes",
+            "_-",
+            "x_y-z",
+        ] {
+            assert!(check_output_name(good).is_ok(), "{good:?}");
+        }
+        for bad in ["a.b", "a/b", "é", "a b", "-\n"] {
+            assert!(check_output_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn records_are_appended_never_overwritten() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("output");
+        append(&path, output_record("a", "1").as_bytes()).unwrap();
+        append(&path, output_record("b", "2").as_bytes()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            parse_outputs(&text).unwrap(),
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), "2".to_string())
+            ]
+        );
+    }
+}

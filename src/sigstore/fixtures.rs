@@ -124,16 +124,26 @@ pub(crate) fn timestamp(response: Vec<u8>) -> SignedTimestamp {
 /// A loopback server answering every request with `status` and `body` (and `Connection: close`);
 /// returns its base URL, `http://127.0.0.1:PORT`. Runs until the test process ends.
 pub(crate) fn answering(status: u16, body: Vec<u8>) -> String {
+    recording(status, body).0
+}
+
+/// [`answering`], and every request it received as text (request line, headers, body), in order.
+pub(crate) fn recording(
+    status: u16,
+    body: Vec<u8>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Read, Write};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
+    let record = seen.clone();
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut conn) = conn else { return };
-            let body = body.clone();
+            let (body, record) = (body.clone(), record.clone());
             std::thread::spawn(move || {
                 let mut r = BufReader::new(conn.try_clone().unwrap());
-                let mut length = 0usize;
+                let (mut text, mut length) = (String::new(), 0usize);
                 loop {
                     let mut line = String::new();
                     if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -143,9 +153,13 @@ pub(crate) fn answering(status: u16, body: Vec<u8>) -> String {
                     if let Some(v) = lower.strip_prefix("content-length:") {
                         length = v.trim().parse().unwrap_or(0);
                     }
+                    text.push_str(&line);
                 }
                 let mut request = vec![0u8; length];
                 let _ = r.read_exact(&mut request);
+                text.push_str("\r\n");
+                text.push_str(&String::from_utf8_lossy(&request));
+                record.lock().unwrap().push(text);
                 let _ = write!(
                     conn,
                     "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
@@ -155,5 +169,5 @@ pub(crate) fn answering(status: u16, body: Vec<u8>) -> String {
             });
         }
     });
-    url
+    (url, seen)
 }

@@ -362,3 +362,161 @@ mod tests {
         assert!(SealingKey::from_json(b"{}").is_err());
     }
 }
+
+/// The three endpoints against a loopback server with canned answers (issue 16's mutation run: each
+/// test fails with a mutant of this file).
+#[cfg(test)]
+mod endpoints {
+    use super::*;
+    use crate::sigstore::fixtures::recording;
+
+    fn target(api_url: String, scope: GitHubScope) -> GitHubTarget {
+        GitHubTarget {
+            scope,
+            api_url,
+            api_from: "GITHUB_API_URL",
+            token: SecretString::new("ghs_test-token".into()),
+        }
+    }
+
+    fn repo() -> GitHubScope {
+        GitHubScope::Repo {
+            owner: "acme".into(),
+            repo: "app".into(),
+        }
+    }
+
+    #[test]
+    fn scopes_are_named_and_segments_keep_unreserved_characters() {
+        let env = GitHubScope::Environment {
+            owner: "acme".into(),
+            repo: "app".into(),
+            environment: "prod".into(),
+        };
+        let org = GitHubScope::Org {
+            org: "acme".into(),
+            visibility: OrgVisibility::Private,
+        };
+        assert_eq!(describe(&repo()), "repository acme/app");
+        assert_eq!(describe(&env), "environment `prod` of repository acme/app");
+        assert_eq!(describe(&org), "organisation acme");
+        assert_eq!(encode_segment("a-Z.9_~"), "a-Z.9_~");
+        assert_eq!(encode_segment("a b/é"), "a%20b%2F%C3%A9");
+        let names = [
+            OrgVisibility::All,
+            OrgVisibility::Private,
+            OrgVisibility::Selected,
+        ]
+        .map(OrgVisibility::as_str);
+        assert_eq!(names, ["all", "private", "selected"]);
+    }
+
+    #[tokio::test]
+    async fn the_sealing_key_is_read_with_the_token_and_api_version() {
+        let sk = crypto_box::SecretKey::generate(&mut rand_core::OsRng);
+        let body = format!(
+            r#"{{"key_id":"42","key":"{}"}}"#,
+            B64.encode(sk.public_key().as_bytes())
+        );
+        let (url, seen) = recording(200, body.into_bytes());
+        let t = target(url, repo());
+        let key = SecretsApi::new(&t).unwrap().sealing_key().await.unwrap();
+        assert_eq!(key.key_id, "42");
+        assert_eq!(key.key.as_bytes(), sk.public_key().as_bytes());
+        let request = seen.lock().unwrap()[0].to_ascii_lowercase();
+        assert!(
+            request.starts_with("get /repos/acme/app/actions/secrets/public-key "),
+            "{request}"
+        );
+        assert!(
+            request.contains("authorization: bearer ghs_test-token"),
+            "{request}"
+        );
+        assert!(
+            request.contains("x-github-api-version: 2022-11-28"),
+            "{request}"
+        );
+        // A refusal is named with its status, a key that is not one as such.
+        let (url, _) = recording(403, br#"{"message":"Resource not accessible"}"#.to_vec());
+        let t = target(url, repo());
+        let e = SecretsApi::new(&t)
+            .unwrap()
+            .sealing_key()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Status { status: 403, message, .. } if message.contains("Resource not accessible")),
+            "{e}"
+        );
+        let (url, _) = recording(200, br#"{"key_id":"42","key":"AAAA"}"#.to_vec());
+        let t = target(url, repo());
+        let e = SecretsApi::new(&t)
+            .unwrap()
+            .sealing_key()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::BadResponse { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_secret_exists_on_2xx_not_on_404_and_anything_else_is_an_error() {
+        for (status, want) in [(200, Some(true)), (404, Some(false)), (403, None)] {
+            let (url, seen) = recording(status, b"{}".to_vec());
+            let t = target(url, repo());
+            let got = SecretsApi::new(&t)
+                .unwrap()
+                .exists("COSIGN_PUBLIC_KEY")
+                .await;
+            match want {
+                Some(b) => assert_eq!(got.unwrap(), b, "{status}"),
+                None => assert!(
+                    matches!(got, Err(StoreError::Status { status: 403, .. })),
+                    "{status}"
+                ),
+            }
+            let request = seen.lock().unwrap()[0].clone();
+            assert!(
+                request.starts_with("GET /repos/acme/app/actions/secrets/COSIGN_PUBLIC_KEY "),
+                "{request}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_put_sends_the_sealed_value_key_id_and_org_visibility() {
+        let key = SealingKey {
+            key_id: "42".into(),
+            key: crypto_box::SecretKey::generate(&mut rand_core::OsRng).public_key(),
+        };
+        for (status, created) in [(201, Some(true)), (204, Some(false)), (422, None)] {
+            let (url, seen) = recording(status, b"{}".to_vec());
+            let org = GitHubScope::Org {
+                org: "acme".into(),
+                visibility: OrgVisibility::Selected,
+            };
+            let t = target(url, org);
+            let got = SecretsApi::new(&t)
+                .unwrap()
+                .put(&key, "COSIGN_PASSWORD", "c2VhbGVk")
+                .await;
+            match created {
+                Some(c) => assert_eq!(got.unwrap(), c, "{status}"),
+                None => assert!(
+                    matches!(got, Err(StoreError::Status { status: 422, .. })),
+                    "{status}"
+                ),
+            }
+            let request = seen.lock().unwrap()[0].clone();
+            assert!(
+                request.starts_with("PUT /orgs/acme/actions/secrets/COSIGN_PASSWORD "),
+                "{request}"
+            );
+            let body: serde_json::Value =
+                serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({"encrypted_value": "c2VhbGVk", "key_id": "42", "visibility": "selected"})
+            );
+        }
+    }
+}
