@@ -178,7 +178,7 @@ if [ "$stage" != 2 ]; then
     echo "== stage 1: $f against --lib -- ${filters[*]}"
     mkdir -p "$root/stage1/$f"
     mutants "$t" --file "$f" "${common[@]}" "${iterate[@]}" --output "$root/stage1/$f" \
-      --minimum-test-timeout 120 -C --lib "$@" -- -- "${filters[@]}"
+      --minimum-test-timeout 60 -C --lib "$@" -- -- "${filters[@]}"
     figures "$root/stage1/$f" "stage 1" | tee -a "$root/summary.txt"
   done
 fi
