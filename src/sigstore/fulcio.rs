@@ -347,3 +347,121 @@ mod tests {
         ));
     }
 }
+
+/// The certificate check and the request on a recorded Fulcio certificate of the fake Sigstore
+/// (`fixtures`) and canned loopback answers (issue 16's mutation run: each test fails with a mutant of
+/// this file).
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::net::{HttpOptions, Retry};
+    use crate::sigstore::fixtures;
+
+    /// The keyless fixture's leaf: DER, its key, notBefore and notAfter.
+    fn leaf() -> (Vec<u8>, PublicKey, jiff::Timestamp, jiff::Timestamp) {
+        let der = fixtures::keyless_signed().leaf_der.unwrap();
+        let info = parse_certificate_info(&DerCertificate::from_bytes(&der)).unwrap();
+        let key = PublicKey::from_der(info.public_key.as_bytes()).unwrap();
+        (der, key, info.not_before, info.not_after)
+    }
+
+    #[test]
+    fn a_leaf_counts_for_our_key_inside_its_validity_and_chained_to_the_trusted_ca() {
+        let trust = fixtures::trust();
+        let (der, ours, nb, na) = leaf();
+        let text = pem(&der);
+        assert!(text.starts_with("-----BEGIN CERTIFICATE-----\n"), "{text}");
+        assert_eq!(parse_pem_cert(&text).unwrap(), der);
+        let c = check_certificate(&[text.clone()], &ours, &trust, nb).unwrap();
+        assert_eq!(
+            (c.leaf_der.as_slice(), c.leaf_pem.as_str()),
+            (der.as_slice(), text.as_str())
+        );
+        assert_eq!(c.identity, fixtures::IDENTITY);
+        assert_eq!(c.issuer, fixtures::ISSUER);
+        assert_eq!(
+            (c.not_before, c.not_after),
+            (nb.as_second(), na.as_second())
+        );
+        assert!(c.has_sct);
+        assert!(c.chain_pem.is_empty());
+        // Half a minute before notBefore (our clock behind Fulcio's): the chain is checked at
+        // notBefore, where it holds.
+        let early = nb - jiff::SignedDuration::from_secs(30);
+        check_certificate(&[text.clone()], &ours, &trust, early).unwrap();
+        // Expired, another key, another trusted root.
+        let late = na + jiff::SignedDuration::from_secs(1);
+        assert!(matches!(
+            check_certificate(&[text.clone()], &ours, &trust, late),
+            Err(FulcioError::NotValidNow(_))
+        ));
+        let stranger = PrivateKey::generate().public_key();
+        assert!(matches!(
+            check_certificate(&[text.clone()], &stranger, &trust, nb),
+            Err(FulcioError::KeyMismatch)
+        ));
+        let production = TrustRoot::production().unwrap();
+        assert!(matches!(
+            check_certificate(&[text], &ours, &production, nb),
+            Err(FulcioError::Untrusted { .. })
+        ));
+        // A PEM block of another kind.
+        let key_pem = ours.to_pem();
+        let e = parse_pem_cert(&key_pem).unwrap_err();
+        assert!(e.to_string().contains("not CERTIFICATE"), "{e}");
+    }
+
+    fn fulcio(url: &str) -> Fulcio {
+        let http = Http::new(HttpOptions {
+            retry: Retry {
+                retries: 0,
+                ..Retry::default()
+            },
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        Fulcio::new(http, url)
+    }
+
+    fn token() -> IdentityToken {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+        let claims = serde_json::json!({"iss": fixtures::ISSUER, "sub": "repo:acme/app:ref:refs/heads/main",
+            "aud": "sigstore", "exp": 4_000_000_000u64});
+        let raw = format!(
+            "{}.{}.c2ln",
+            B64URL.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+            B64URL.encode(claims.to_string())
+        );
+        IdentityToken::parse(&raw.into(), 1000).unwrap()
+    }
+
+    #[tokio::test]
+    async fn fulcios_answer_is_checked_and_its_refusals_named_by_status() {
+        let trust = fixtures::trust();
+        let key = PrivateKey::generate();
+        let (trust, key) = (&trust, &key);
+        let ask = |status: u16, body: serde_json::Value| {
+            let url = fixtures::answering(status, body.to_string().into_bytes());
+            async move { fulcio(&url).certificate(&token(), key, trust).await }
+        };
+        // A genuine certificate, for another key than ours.
+        let (der, ..) = leaf();
+        let chain = serde_json::json!({"signedCertificateEmbeddedSct":
+            {"chain": {"certificates": [pem(&der)]}}});
+        let e = ask(200, chain).await.unwrap_err();
+        assert!(matches!(e, FulcioError::KeyMismatch), "{e}");
+        let detached = serde_json::json!({"signedCertificateDetachedSct":
+            {"chain": {"certificates": [pem(&der)]}, "signedCertificateTimestamp": "AA=="}});
+        let e = ask(200, detached).await.unwrap_err();
+        assert!(matches!(e, FulcioError::DetachedSct), "{e}");
+        let e = ask(400, serde_json::json!({"message": "bad token"}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, FulcioError::Refused { status: 400, message, .. } if message.contains("bad token")),
+            "{e}"
+        );
+        let e = ask(503, serde_json::json!({})).await.unwrap_err();
+        assert!(matches!(e, FulcioError::Failed { status: 503, .. }), "{e}");
+    }
+}
