@@ -156,3 +156,19 @@ pub(crate) struct LegacyBundle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rekor_bundle: Option<serde_json::Value>,
 }
+
+#[cfg(test)]
+mod hint {
+    use super::*;
+
+    #[test]
+    fn a_key_hint_is_the_base64_sha256_of_the_keys_der() {
+        // `openssl pkey -pubin -in key.pub -outform DER | openssl dgst -sha256 -binary | base64`
+        // for the fixture key (src/sigstore/testdata/rekor_v2/key.pub).
+        let key = crate::sigstore::fixtures::key();
+        assert_eq!(
+            key_hint(&key),
+            "E53Jm7B09F0Xy9ZH5ktnQyURV84cPaOwCLurP05MUNY="
+        );
+    }
+}
