@@ -372,7 +372,7 @@ mod recorded {
         let text = pem(&der);
         assert!(text.starts_with("-----BEGIN CERTIFICATE-----\n"), "{text}");
         assert_eq!(parse_pem_cert(&text).unwrap(), der);
-        let c = check_certificate(&[text.clone()], &ours, &trust, nb).unwrap();
+        let c = check_certificate(std::slice::from_ref(&text), &ours, &trust, nb).unwrap();
         assert_eq!(
             (c.leaf_der.as_slice(), c.leaf_pem.as_str()),
             (der.as_slice(), text.as_str())
@@ -388,16 +388,16 @@ mod recorded {
         // Half a minute before notBefore (our clock behind Fulcio's): the chain is checked at
         // notBefore, where it holds.
         let early = nb - jiff::SignedDuration::from_secs(30);
-        check_certificate(&[text.clone()], &ours, &trust, early).unwrap();
+        check_certificate(std::slice::from_ref(&text), &ours, &trust, early).unwrap();
         // Expired, another key, another trusted root.
         let late = na + jiff::SignedDuration::from_secs(1);
         assert!(matches!(
-            check_certificate(&[text.clone()], &ours, &trust, late),
+            check_certificate(std::slice::from_ref(&text), &ours, &trust, late),
             Err(FulcioError::NotValidNow(_))
         ));
         let stranger = PrivateKey::generate().public_key();
         assert!(matches!(
-            check_certificate(&[text.clone()], &stranger, &trust, nb),
+            check_certificate(std::slice::from_ref(&text), &stranger, &trust, nb),
             Err(FulcioError::KeyMismatch)
         ));
         let production = TrustRoot::production().unwrap();
