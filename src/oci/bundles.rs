@@ -15,8 +15,8 @@
 //! is for the caller to decide from its content, never from annotations, which anyone can set.
 
 use super::layout::Descriptor;
-use super::referrers::{self, Artifact, Attached};
-use super::registry::{ManifestHead, Registry};
+use super::referrers::{self, Artifact};
+use super::registry::Registry;
 use super::{ImageRef, OciError, OCI_EMPTY};
 use std::collections::BTreeMap;
 
@@ -32,19 +32,14 @@ pub(crate) const ANN_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
 /// Manifest annotation: when it was made (RFC 3339, seconds, UTC).
 pub(crate) const ANN_CREATED: &str = "org.opencontainers.image.created";
 
-/// Attaches a bundle (its JSON) holding a DSSE statement of `predicate_type` to the image `subject`.
-/// A registry refusing the manifest is [`OciError::SubjectRefused`].
-pub(crate) async fn attach(
-    registry: &Registry,
-    image: &ImageRef,
-    subject: &ManifestHead,
-    bundle: Vec<u8>,
-    predicate_type: &str,
-) -> Result<Attached, OciError> {
+/// The referrer artifact of a bundle (its JSON) holding a DSSE statement of `predicate_type`, as
+/// cosign v3 writes it (docs/cosign-bundle-layout.md §1.4): attached with [`referrers::prepare`] and
+/// [`referrers::commit`] (a registry refusing the manifest is [`OciError::SubjectRefused`]).
+pub(crate) fn artifact(bundle: Vec<u8>, predicate_type: &str) -> Artifact {
     let created = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let artifact = Artifact {
+    Artifact {
         artifact_type: BUNDLE_V03.into(),
         layer_media_type: BUNDLE_V03.into(),
         layer: bundle,
@@ -53,8 +48,7 @@ pub(crate) async fn attach(
             (ANN_PREDICATE_TYPE.to_string(), predicate_type.to_string()),
             (ANN_CREATED.to_string(), created),
         ]),
-    };
-    referrers::attach(registry, image, subject, &artifact).await
+    }
 }
 
 /// One bundle attached to an image.

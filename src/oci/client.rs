@@ -163,9 +163,20 @@ pub(crate) struct Shared {
     /// (registry, repository, push) → token
     tokens: Mutex<HashMap<(String, String, bool), SecretString>>,
     creds: Mutex<HashMap<String, Credentials>>,
-    /// registries whose referrers API answered "not here" (404, 400, 406, another type) this run
-    pub(crate) no_referrers_api: Mutex<HashSet<String>>,
+    /// registry → whether its referrers API answered (true) or said "not here" (false: 404, 400, 406,
+    /// another type) this run
+    pub(crate) referrers_api: Mutex<HashMap<String, bool>>,
+    /// registry → whether it took a blob in one `POST …/uploads/?digest=` (true: `201`) or opened a
+    /// session instead (false: `202`, or it refused the form)
+    pub(crate) monolithic: Mutex<HashMap<String, bool>>,
+    /// (registry, digest) → the repositories that blob is known to be in: pushed, mounted, or named by a
+    /// manifest that was accepted, this run (at most [`MAX_KNOWN_BLOBS`] entries)
+    pub(crate) known_blobs: Mutex<HashMap<(String, String), HashSet<String>>>,
 }
+
+/// The most (registry, digest) pairs remembered in [`Shared::known_blobs`]; past it, blobs are
+/// uploaded as if unknown (correct, one or two requests more each).
+pub(crate) const MAX_KNOWN_BLOBS: usize = 16_384;
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -292,7 +303,9 @@ impl Shared {
             hosts: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             creds: Mutex::new(HashMap::new()),
-            no_referrers_api: Mutex::new(HashSet::new()),
+            referrers_api: Mutex::new(HashMap::new()),
+            monolithic: Mutex::new(HashMap::new()),
+            known_blobs: Mutex::new(HashMap::new()),
         })
     }
 

@@ -197,7 +197,7 @@ fn parse(bytes: &[u8], sig_ref: &ImageRef) -> Result<SigManifest, OciError> {
     Ok(parsed)
 }
 
-/// What [`attach`] did.
+/// What [`commit`] did.
 #[derive(Debug, Clone)]
 pub(crate) struct Attached {
     /// the `.sig` reference written
@@ -208,10 +208,52 @@ pub(crate) struct Attached {
     pub(crate) layers: usize,
 }
 
-/// Adds `layer` to the signatures of `digest` in `image`'s repository, by the race-safe
-/// read-modify-write of [`super::rmw`]. `is_duplicate` is asked about each existing signature layer whose
-/// payload equals ours (with its annotations) and says whether it counts as this same signature already
-/// (e.g. it verifies with the signer's key).
+/// What [`prepare`] did before the signature existed: the payload uploaded, the first read of the
+/// `.sig` manifest, and (when that read found none) the config of a manifest holding only our layer
+/// uploaded.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    sig_ref: ImageRef,
+    payload_digest: String,
+    first: rmw::Read<SigManifest>,
+}
+
+/// The part of adding a signature to `digest` in `image`'s repository that needs no signature, so
+/// that it runs while the signature is made (the key decrypted, Fulcio and Rekor asked): the payload
+/// upload side by side with the first read of the `.sig` manifest, then, when that read found none,
+/// the upload of the config a first signature's manifest names (it depends only on the payload's
+/// digest). [`commit`] does the rest.
+///
+/// Requests on a registry without auth: `GET` `.sig` (404) beside the payload upload (one request on a
+/// registry taking one-request uploads, else `POST` → `202` + `PUT`), then the config upload (one or
+/// two): 3 to 5 (fewer for blobs this run already uploaded there).
+pub(crate) async fn prepare(
+    registry: &Registry,
+    image: &ImageRef,
+    digest: &str,
+    payload: &[u8],
+) -> Result<Prepared, OciError> {
+    let sig_ref = image.signature_ref(digest);
+    let (payload_digest, first) = tokio::join!(registry.push_blob(image, payload), async {
+        let first = rmw::Read::<SigManifest>::now(registry, &sig_ref).await?;
+        if first.doc.is_none() {
+            registry
+                .push_blob(image, &config_blob(&[super::sha256_digest(payload)]))
+                .await?;
+        }
+        Ok::<_, OciError>(first)
+    });
+    Ok(Prepared {
+        sig_ref,
+        payload_digest: payload_digest?,
+        first: first?,
+    })
+}
+
+/// Adds `layer` (whose payload [`prepare`] uploaded) to the signatures of `digest` in `image`'s
+/// repository, by the race-safe read-modify-write of [`super::rmw`]. `is_duplicate` is asked about
+/// each existing signature layer whose payload equals ours (with its annotations) and says whether it
+/// counts as this same signature already (e.g. it verifies with the signer's key).
 ///
 /// Media types: an existing `.sig` manifest keeps its own (Docker or OCI, manifest and config alike,
 /// as cosign's `mutate.Append` keeps them); a new one is OCI, or Docker with `docker_media_types`
@@ -219,27 +261,29 @@ pub(crate) struct Attached {
 /// `application/vnd.docker.distribution.manifest.v2+json`, config
 /// `application/vnd.docker.container.image.v1+json`; cosign `pkg/oci/mediatypes.go`).
 ///
-/// Requests for a first signature on a registry without auth: `GET` `.sig` (404) and the payload
-/// upload (`POST` mount → 202, `PUT`) side by side, then the confirming `GET` `.sig` (404) and the
-/// config upload (`POST` mount → 202, `PUT`) side by side, `PUT` `.sig`, and after the settling window
-/// one `GET` `.sig`: 8 requests in 5 round trips plus the window ([`super::rmw`] says why each read
-/// stays).
-pub(crate) async fn attach(
+/// Requests for a first signature, after [`prepare`]'s: the confirming `GET` `.sig` (404; it is also
+/// the base of the write, read just before it), `PUT` `.sig`, and after the settling window one `GET`
+/// `.sig` ([`super::rmw`] says why each read stays): 3, in 2 round trips plus the window.
+pub(crate) async fn commit(
     registry: &Registry,
     image: &ImageRef,
-    digest: &str,
+    prepared: Prepared,
     layer: &SignatureLayer,
     is_duplicate: &(dyn Fn(&BTreeMap<String, String>) -> bool + Send + Sync),
     docker_media_types: bool,
 ) -> Result<Attached, OciError> {
-    let sig_ref = image.signature_ref(digest);
-    // The payload upload and the first read of the `.sig` manifest are independent: side by side.
-    let started = std::time::Instant::now();
-    let (payload_digest, first) = tokio::join!(
-        registry.push_blob(image, &layer.payload),
-        rmw::read::<SigManifest>(registry, &sig_ref)
-    );
-    let (payload_digest, first) = (payload_digest?, first?);
+    let Prepared {
+        sig_ref,
+        payload_digest,
+        first,
+    } = prepared;
+    if super::sha256_digest(&layer.payload) != payload_digest {
+        return Err(OciError::Malformed {
+            what: "the signature layer",
+            reference: sig_ref.to_string(),
+            reason: "its payload is not the one prepared".into(),
+        });
+    }
     let ours = Descriptor {
         media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
         size: layer.payload.len() as u64,
@@ -298,15 +342,9 @@ pub(crate) async fn attach(
             Ok((bytes, manifest_type.to_string()))
         })
     };
-    let updated = rmw::update::<SigManifest>(
-        registry,
-        &sig_ref,
-        Some((first, started)),
-        ours,
-        present,
-        build,
-    )
-    .await?;
+    let updated =
+        rmw::update::<SigManifest>(registry, &sig_ref, Some(first), None, ours, present, build)
+            .await?;
     Ok(Attached {
         signature_ref: sig_ref,
         added: updated.added,

@@ -27,24 +27,29 @@
 //!   media type, like go-containerregistry's, and cosign v2.6.5's fallback entries — cosign issue 4641)
 //!   tells nothing: its manifest is fetched to learn the real one, only when a filter needs it.
 //!
-//! ## Writing ([`attach`])
+//! ## Writing ([`attach`]: [`prepare`] and [`commit`])
 //! An OCI image manifest with `artifactType`, the empty config (`{}`), one layer and `subject` = the
 //! image, pushed by digest (what cosign v3 writes, §1.4). A `4xx` refusal of it is
 //! [`OciError::SubjectRefused`], so callers can fall back. Then: an `OCI-Subject` header on the answer,
 //! or a referrers API answering for the subject, means the registry keeps the list: done. Otherwise the
 //! `sha256-<hex>` index is updated with the race care of [`super::rmw`] (re-read, merge, never drop an
 //! entry), its entry carrying the manifest's `artifactType` and annotations (as the spec asks, and as
-//! go-containerregistry does not). A registry whose API said "not here" is remembered for the run
-//! ([`Registry::lacks_referrers_api`]): the images after the first go straight to the tag schema.
+//! go-containerregistry does not). What the registry's API answered is remembered for the run
+//! ([`Registry::referrers_api`]): the images after the first are not probed again.
 //!
-//! Requests for a first bundle on a registry without auth: the empty config (`POST` mount: `201` once
-//! it is in the repository, else `202` + `PUT`) and the bundle blob (`POST` mount → `202`, `PUT`) side by
-//! side, `PUT` of the manifest by digest; with the API: done (4–5, 6–7 with the subject's `HEAD` the
-//! caller makes first). Tag schema: the probe (first image of the run only), then [`super::rmw`] on the
-//! index: `GET` (404), the confirming `GET` (404), `PUT`, and after the settling window one `GET`.
+//! In two steps, so that what needs no artifact runs while the signature is made: [`prepare`] (the
+//! empty config upload, the layer's upload opened, the probe, the index's first read), then
+//! [`commit`] (the layer, the manifest, the index). Requests for a first bundle on a registry without
+//! auth, with the API: the empty config (one request, or none once this run put it in the repository),
+//! the layer's upload opened (`POST` → `202`; none on a registry taking one-request uploads) and
+//! finished (`PUT`), the probe (first image of the run only), the manifest's `PUT`: 3 to 5 (4 to 6 with
+//! the subject's `HEAD` the caller makes first). Tag schema, besides the blobs and the manifest: the
+//! probe (first image of the run only), then [`super::rmw`] on the index: `GET` (404) in [`prepare`],
+//! the confirming `GET` (404) beside the manifest's `PUT`, `PUT`, and after the settling window one
+//! `GET`.
 
 use super::layout::Descriptor;
-use super::registry::{ManifestHead, Registry, MANIFEST_ANSWER, MANIFEST_DEADLINE};
+use super::registry::{ManifestHead, Registry, Upload, MANIFEST_ANSWER, MANIFEST_DEADLINE};
 use super::rmw::{self, Doc};
 use super::{client, ImageRef, OciError, OCI_EMPTY, OCI_EMPTY_BLOB, OCI_INDEX, OCI_MANIFEST};
 use reqwest::{Method, StatusCode};
@@ -55,7 +60,7 @@ use std::collections::BTreeMap;
 pub(crate) const MAX_REFERRER_PAGES: usize = 32;
 /// The most referrers listed for one subject (after removing duplicates).
 pub(crate) const MAX_REFERRERS: usize = 1000;
-/// Times [`attach`] pushes the blobs and PUTs the referrer manifest while the registry answers that a
+/// Times [`commit`] pushes the blobs and PUTs the referrer manifest while the registry answers that a
 /// blob it names is unknown (`MANIFEST_BLOB_UNKNOWN`, or distribution's `DIGEST_INVALID` when
 /// concurrent uploads of the same content, such as the empty config blob that every bundle names,
 /// race in its storage). 16 signers of one digest on a loaded machine needed more than 2.
@@ -474,28 +479,119 @@ fn manifest_bytes(artifact: &Artifact, layer_digest: &str, subject: &ManifestHea
 }
 
 /// Attaches `artifact` to the image `subject` (its descriptor, from [`Registry::head_manifest`]) in
-/// `image`'s repository; see the module documentation.
+/// `image`'s repository: [`prepare`], then [`commit`]; see the module documentation.
 pub(crate) async fn attach(
     registry: &Registry,
     image: &ImageRef,
     subject: &ManifestHead,
     artifact: &Artifact,
 ) -> Result<Attached, OciError> {
+    let prepared = prepare(registry, image, subject).await?;
+    commit(registry, image, subject, prepared, artifact).await
+}
+
+/// What [`prepare`] did before the artifact existed.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// the upload of the artifact's layer, opened
+    upload: Upload,
+    /// whether the registry keeps the referrers lists (its API answered)
+    api: bool,
+    /// without the API: the first read of the tag-schema index
+    index: Option<rmw::Read<Index>>,
+}
+
+/// The part of attaching an artifact to `subject` that needs no artifact, so that it runs while the
+/// signature is made: side by side, the empty config's upload (none when this run put it in the
+/// repository already; a mount from another repository of the registry where it did), the opening of
+/// the layer's upload ([`Registry::open_upload`]), and what the referrers list needs: nothing when the
+/// registry's API answered earlier in the run; else the API probe (once per registry and run,
+/// remembered either way), and without the API the first read of the `sha256-<hex>` index.
+pub(crate) async fn prepare(
+    registry: &Registry,
+    image: &ImageRef,
+    subject: &ManifestHead,
+) -> Result<Prepared, OciError> {
+    let lists = async {
+        let api = if let Some(known) = registry.referrers_api(image.registry()) {
+            known
+        } else {
+            let has = probe(registry, image, &subject.digest, None)
+                .await?
+                .is_some();
+            registry.note_referrers_api(image.registry(), has);
+            has
+        };
+        let index = if api {
+            None
+        } else {
+            let tag = tag_schema_ref(image, &subject.digest);
+            Some(rmw::Read::<Index>::now(registry, &tag).await?)
+        };
+        Ok::<_, OciError>((api, index))
+    };
+    let (config, upload, lists) = tokio::join!(
+        registry.push_blob(image, OCI_EMPTY_BLOB),
+        registry.open_upload(image),
+        lists
+    );
+    config?;
+    let (api, index) = lists?;
+    Ok(Prepared {
+        upload: upload?,
+        api,
+        index,
+    })
+}
+
+/// Attaches `artifact` to `subject` after [`prepare`]: its layer through the opened upload, the
+/// manifest `PUT` by digest (without the API, side by side with the confirming read of the
+/// `sha256-<hex>` index, which is the base of the index's write), then without the API the index
+/// update of [`super::rmw`]. Requests for a first bundle on a registry without the API: `PUT` of the
+/// layer, `PUT` of the manifest beside the `GET` of the index (404), `PUT` of the index, and after
+/// the settling window one `GET`: 5 in 3 round trips plus the window; with the API: 2.
+pub(crate) async fn commit(
+    registry: &Registry,
+    image: &ImageRef,
+    subject: &ManifestHead,
+    prepared: Prepared,
+    artifact: &Artifact,
+) -> Result<Attached, OciError> {
+    let Prepared {
+        upload,
+        api,
+        index: earlier,
+    } = prepared;
     let subject_ref = image.with_digest(&subject.digest);
+    let tag = tag_schema_ref(image, &subject.digest);
+    let mut upload = Some(upload);
     let mut tries = 0;
-    let (pushed, bytes, digest, at) = loop {
+    let (pushed, bytes, digest, at, fresh) = loop {
         tries += 1;
-        let (config, layer) = tokio::join!(
-            registry.push_blob(image, OCI_EMPTY_BLOB),
-            registry.push_blob(image, &artifact.layer)
-        );
-        config?;
-        let layer_digest = layer?;
+        let layer_digest = if let Some(opened) = upload.take() {
+            registry
+                .finish_upload(image, opened, &artifact.layer)
+                .await?
+        } else {
+            let (config, layer) = tokio::join!(
+                registry.push_blob(image, OCI_EMPTY_BLOB),
+                registry.push_blob(image, &artifact.layer)
+            );
+            config?;
+            layer?
+        };
         let bytes = manifest_bytes(artifact, &layer_digest, subject);
         let digest = super::sha256_digest(&bytes);
         let at = image.with_digest(&digest);
-        match registry.put_manifest(&at, &bytes, OCI_MANIFEST).await {
-            Ok(p) => break (p, bytes, digest, at),
+        let (put, fresh) = tokio::join!(registry.put_manifest(&at, &bytes, OCI_MANIFEST), async {
+            if api {
+                None
+            } else {
+                Some(rmw::Read::<Index>::now(registry, &tag).await)
+            }
+        });
+        match put {
+            Ok(p) => break (p, bytes, digest, at, fresh),
             // A concurrent upload of the same blob had not settled: wait a little, push the blobs
             // again.
             Err(e) if e.is_blob_unknown() && tries < BLOB_UNKNOWN_TRIES => {
@@ -524,19 +620,10 @@ pub(crate) async fn attach(
         recorded,
         index_entries,
     };
-    if pushed.oci_subject.as_deref() == Some(subject.digest.as_str()) {
+    if api || pushed.oci_subject.as_deref() == Some(subject.digest.as_str()) {
         return Ok(done(Recorded::Api, None));
     }
-    // A registry whose referrers API said "not here" once in this run is not asked again.
-    if !registry.lacks_referrers_api(image.registry()) {
-        if probe(registry, image, &subject.digest, None)
-            .await?
-            .is_some()
-        {
-            return Ok(done(Recorded::Api, None));
-        }
-        registry.note_no_referrers_api(image.registry());
-    }
+    let fresh = fresh.transpose()?;
     let mut entry = Descriptor {
         media_type: OCI_MANIFEST.into(),
         size: bytes.len() as u64,
@@ -548,13 +635,13 @@ pub(crate) async fn attach(
         "artifactType".into(),
         serde_json::Value::String(artifact.artifact_type.clone()),
     );
-    let tag = tag_schema_ref(image, &subject.digest);
     let tag_for_build = tag.clone();
     let ours = entry.clone();
     let updated = rmw::update::<Index>(
         registry,
         &tag,
-        None,
+        earlier,
+        fresh,
         entry,
         move |i: &Index| i.manifests.iter().any(|m| m.digest == ours.digest),
         move |current: Option<&Index>, entries: Vec<Descriptor>| {

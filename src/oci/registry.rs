@@ -4,10 +4,13 @@
 //! - Manifests: `HEAD`/`GET`/`PUT /v2/<name>/manifests/<tag|digest>`, `Accept` = the OCI and Docker
 //!   manifest and index types (as go-containerregistry's `remote.Get` asks); bodies at most
 //!   [`MAX_MANIFEST_BYTES`]; the digest of what was read is computed, and must equal the digest asked for.
-//! - Blobs: `HEAD` is never needed: an upload starts with a cross-repository mount from the repository
-//!   itself (`POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<name>`), which answers `201` when the
-//!   blob is there already and otherwise opens an upload session (`202` + `Location`, relative or
-//!   absolute), finished by one monolithic `PUT <location>?digest=<digest>`. A download is streamed,
+//! - Blobs: `HEAD` is never needed ([`Registry::push_blob`]): a blob this run put in the repository is
+//!   not sent again; else one `POST /v2/<name>/blobs/uploads/?digest=<digest>` with the bytes, on a
+//!   registry that takes that (tried once per registry and run); else a cross-repository mount
+//!   (`?mount=<digest>&from=<name>`, from a repository the run put it in, or the repository itself),
+//!   which answers `201` when the blob is there already and otherwise opens an upload session (`202` +
+//!   `Location`, relative or absolute), finished by one monolithic `PUT <location>?digest=<digest>`. A
+//!   session can be opened before the bytes exist ([`Registry::open_upload`]). A download is streamed,
 //!   never beyond the descriptor's size, and its sha256 is checked as it arrives.
 //!
 //! A [`Registry`] is cheap to clone and safe to share between tasks: clones made with
@@ -119,6 +122,13 @@ pub(crate) struct ManifestHead {
     pub(crate) digest: String,
 }
 
+/// An upload session opened before its blob's bytes were known ([`Registry::open_upload`]).
+#[derive(Debug)]
+pub(crate) struct Upload {
+    /// the session's absolute URL; `None`: the registry takes one-request uploads, nothing opened
+    url: Option<String>,
+}
+
 /// What a manifest `PUT` answered.
 #[derive(Debug, Clone)]
 pub(crate) struct Pushed {
@@ -181,21 +191,48 @@ impl Registry {
         }
     }
 
-    /// True when `registry`'s referrers API answered "not here" earlier in this run
-    /// ([`Registry::note_no_referrers_api`]): writers then go straight to the tag schema.
-    pub(crate) fn lacks_referrers_api(&self, registry: &str) -> bool {
-        match self.shared.no_referrers_api.lock() {
-            Ok(set) => set.contains(registry),
-            Err(poisoned) => poisoned.into_inner().contains(registry),
+    /// What `registry`'s referrers API answered earlier in this run: `Some(true)` it answered (the
+    /// registry keeps the lists), `Some(false)` "not here" (writers go straight to the tag schema),
+    /// `None` not asked yet ([`Registry::note_referrers_api`]).
+    pub(crate) fn referrers_api(&self, registry: &str) -> Option<bool> {
+        lock(&self.shared.referrers_api).get(registry).copied()
+    }
+
+    /// Remembers for the rest of the run whether `registry` has the referrers API.
+    pub(crate) fn note_referrers_api(&self, registry: &str, has: bool) {
+        lock(&self.shared.referrers_api).insert(registry.to_string(), has);
+    }
+
+    /// The repositories of `image`'s registry that blob `digest` is known to be in this run.
+    fn blob_known_in(&self, image: &ImageRef, digest: &str) -> Vec<String> {
+        lock(&self.shared.known_blobs)
+            .get(&(image.registry().to_string(), digest.to_string()))
+            .map(|repos| repos.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Remembers that blob `digest` is in `image`'s repository (up to [`client::MAX_KNOWN_BLOBS`]).
+    fn note_blob(&self, image: &ImageRef, digest: &str) {
+        let mut known = lock(&self.shared.known_blobs);
+        let key = (image.registry().to_string(), digest.to_string());
+        if known.len() < client::MAX_KNOWN_BLOBS || known.contains_key(&key) {
+            known
+                .entry(key)
+                .or_default()
+                .insert(image.repository().to_string());
         }
     }
 
-    /// Remembers for the rest of the run that `registry` has no referrers API.
-    pub(crate) fn note_no_referrers_api(&self, registry: &str) {
-        match self.shared.no_referrers_api.lock() {
-            Ok(mut set) => set.insert(registry.to_string()),
-            Err(poisoned) => poisoned.into_inner().insert(registry.to_string()),
-        };
+    /// Forgets every blob remembered in `image`'s repository (a manifest naming one was refused as
+    /// unknown: it is uploaded again).
+    fn forget_blobs(&self, image: &ImageRef) {
+        let mut known = lock(&self.shared.known_blobs);
+        for ((registry, _), repos) in known.iter_mut() {
+            if registry == image.registry() {
+                repos.remove(image.repository());
+            }
+        }
+        known.retain(|_, repos| !repos.is_empty());
     }
 
     /// Requests this handle (and its clones) sent so far.
@@ -403,14 +440,28 @@ impl Registry {
         req.body = Some(bytes::Bytes::copy_from_slice(bytes));
         let resp = self.send(image, &req).await?;
         if !resp.status().is_success() {
-            return Err(self.error(image, &image.to_string(), "push", resp).await);
+            let e = self.error(image, &image.to_string(), "push", resp).await;
+            if e.is_blob_unknown() {
+                // A blob remembered as there is not (anymore): the retry uploads them again.
+                self.forget_blobs(image);
+            }
+            return Err(e);
         }
         let oci_subject = client::header(&resp, "oci-subject");
         Ok(Pushed { oci_subject })
     }
 
-    /// Uploads a blob to `image`'s repository unless it is there already; returns its digest. One
-    /// request when it is there, two when not (see the module documentation).
+    /// Uploads a blob to `image`'s repository unless it is known to be there; returns its digest.
+    /// Requests (see the module documentation):
+    /// - known to be in this repository this run (pushed, mounted): none;
+    /// - a registry that takes a blob in one `POST …/uploads/?digest=` (distribution-spec "MAY"; tried
+    ///   once per registry and run, remembered; go-containerregistry's registry does): one; one that
+    ///   answers `202` instead (it ignored the body and opened a session: Debian's docker-registry
+    ///   2.8.2) gets the `PUT`: two, and the mount forms below from then on;
+    /// - known to be in another repository of the registry: a mount from it (`201`: one; a `202`
+    ///   opens a session, finished by a `PUT`: two);
+    /// - otherwise a mount from the repository itself: `201` when the blob is there (one), else
+    ///   `202` + `PUT` (two).
     pub(crate) async fn push_blob(
         &self,
         image: &ImageRef,
@@ -418,42 +469,130 @@ impl Registry {
     ) -> Result<String, OciError> {
         let digest = sha256_digest(data);
         let repo = image.repository();
-        let what = format!("{}/{repo}@{digest}", image.registry());
-        let mount = Req::new(
+        let known = self.blob_known_in(image, &digest);
+        if known.iter().any(|r| r == repo) {
+            return Ok(digest);
+        }
+        let monolithic = lock(&self.shared.monolithic).get(image.registry()).copied();
+        if monolithic == Some(true) || (known.is_empty() && monolithic.is_none()) {
+            let resp = self.post_upload(image, &digest, None, Some(data)).await?;
+            let status = resp.status();
+            if status == StatusCode::CREATED || status == StatusCode::ACCEPTED {
+                lock(&self.shared.monolithic)
+                    .insert(image.registry().to_string(), status == StatusCode::CREATED);
+                return self.finish_session(image, resp, &digest, data).await;
+            }
+            if !status.is_client_error()
+                || status == StatusCode::UNAUTHORIZED
+                || status == StatusCode::FORBIDDEN
+            {
+                let what = format!("{}/{repo}@{digest}", image.registry());
+                return Err(self.error(image, &what, "push", resp).await);
+            }
+            // Refused the form: the mount form from now on.
+            lock(&self.shared.monolithic).insert(image.registry().to_string(), false);
+        }
+        let from = known.first().map_or(repo, String::as_str);
+        let resp = self.post_upload(image, &digest, Some(from), None).await?;
+        self.finish_session(image, resp, &digest, data).await
+    }
+
+    /// `POST /v2/<name>/blobs/uploads/`: with `mount_from`, `?mount=<digest>&from=<repository>`; with
+    /// `body`, `?digest=<digest>` and the bytes; with neither, a plain session opening.
+    async fn post_upload(
+        &self,
+        image: &ImageRef,
+        digest: &str,
+        mount_from: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<reqwest::Response, OciError> {
+        let repo = image.repository();
+        let query = match (mount_from, body) {
+            (Some(from), _) => format!("?mount={digest}&from={from}"),
+            (None, Some(_)) => format!("?digest={}", digest.replace(':', "%3A")),
+            (None, None) => String::new(),
+        };
+        let mut post = Req::new(
             Method::POST,
             repo,
-            format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={repo}"),
-            what.clone(),
+            format!("/v2/{repo}/blobs/uploads/{query}"),
+            format!("{}/{repo}@{digest}", image.registry()),
         );
-        let resp = self.send(image, &mount).await?;
+        if let Some(b) = body {
+            post.content_type = Some("application/octet-stream".into());
+            post.body = Some(bytes::Bytes::copy_from_slice(b));
+        }
+        self.send(image, &post).await
+    }
+
+    /// The answer to an upload `POST`: `201` → the blob is there; `202` → an upload session, finished
+    /// by one monolithic `PUT <location>?digest=<digest>` with `data`; anything else → the registry's
+    /// error. Remembers the blob as in `image`'s repository.
+    async fn finish_session(
+        &self,
+        image: &ImageRef,
+        resp: reqwest::Response,
+        digest: &str,
+        data: &[u8],
+    ) -> Result<String, OciError> {
+        let what = format!("{}/{}@{digest}", image.registry(), image.repository());
         match resp.status() {
-            StatusCode::CREATED => return Ok(digest),
+            StatusCode::CREATED => {
+                self.note_blob(image, digest);
+                return Ok(digest.to_string());
+            }
             StatusCode::ACCEPTED => {}
             _ => return Err(self.error(image, &what, "push", resp).await),
         }
-        let Some(location) = client::header(&resp, "location") else {
+        let url = self.session_url(image, &resp, &what)?;
+        self.put_session(image, url, digest, data).await
+    }
+
+    /// The absolute URL of the upload session a `202` answer opened (its `Location`, relative or
+    /// absolute).
+    fn session_url(
+        &self,
+        image: &ImageRef,
+        resp: &reqwest::Response,
+        what: &str,
+    ) -> Result<String, OciError> {
+        let Some(location) = client::header(resp, "location") else {
             return Err(OciError::Registry {
                 registry: image.registry().to_string(),
-                reference: what,
+                reference: what.to_string(),
                 status: 202,
                 message: "it opened an upload without a Location".into(),
                 code: None,
             });
         };
-        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
-            location.clone()
-        } else {
-            let scheme = self.shared.scheme(image.registry());
-            format!(
-                "{scheme}://{}{}",
-                image.registry(),
-                if location.starts_with('/') {
-                    location.clone()
-                } else {
-                    format!("/{location}")
-                }
-            )
-        };
+        Ok(
+            if location.starts_with("http://") || location.starts_with("https://") {
+                location
+            } else {
+                let scheme = self.shared.scheme(image.registry());
+                format!(
+                    "{scheme}://{}{}",
+                    image.registry(),
+                    if location.starts_with('/') {
+                        location
+                    } else {
+                        format!("/{location}")
+                    }
+                )
+            },
+        )
+    }
+
+    /// Finishes the upload session at `url` with all of `data` in one `PUT …?digest=`.
+    async fn put_session(
+        &self,
+        image: &ImageRef,
+        mut url: String,
+        digest: &str,
+        data: &[u8],
+    ) -> Result<String, OciError> {
+        let repo = image.repository();
+        let what = format!("{}/{repo}@{digest}", image.registry());
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str("digest=");
         url.push_str(&digest.replace(':', "%3A"));
@@ -464,7 +603,43 @@ impl Registry {
         if !resp.status().is_success() {
             return Err(self.error(image, &what, "push", resp).await);
         }
-        Ok(digest)
+        self.note_blob(image, digest);
+        Ok(digest.to_string())
+    }
+
+    /// Opens an upload to `image`'s repository for a blob whose bytes are not known yet (e.g. a
+    /// signature being made), so that only the `PUT` of [`Registry::finish_upload`] is left for later:
+    /// one `POST` now (`202` + `Location`); none on a registry known to take one-request uploads (the
+    /// whole upload is then the one `POST` of [`Registry::push_blob`], later).
+    pub(crate) async fn open_upload(&self, image: &ImageRef) -> Result<Upload, OciError> {
+        if lock(&self.shared.monolithic).get(image.registry()) == Some(&true) {
+            return Ok(Upload { url: None });
+        }
+        let what = format!("{}/{} (a new upload)", image.registry(), image.repository());
+        let resp = self.post_upload(image, "", None, None).await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.error(image, &what, "push", resp).await);
+        }
+        Ok(Upload {
+            url: Some(self.session_url(image, &resp, &what)?),
+        })
+    }
+
+    /// Uploads `data` through `upload` (from [`Registry::open_upload`] for the same `image`); returns
+    /// its digest. One request (the `PUT`, or the one-request `POST`).
+    pub(crate) async fn finish_upload(
+        &self,
+        image: &ImageRef,
+        upload: Upload,
+        data: &[u8],
+    ) -> Result<String, OciError> {
+        match upload.url {
+            Some(url) => {
+                self.put_session(image, url, &sha256_digest(data), data)
+                    .await
+            }
+            None => self.push_blob(image, data).await,
+        }
     }
 
     /// Downloads the blob `digest` of `size` bytes (its descriptor's), streamed: never more than `size`
@@ -553,6 +728,12 @@ impl Registry {
         }
         Ok(out)
     }
+}
+
+/// The data behind a mutex, even when a panicking holder poisoned it (the maps it guards stay
+/// consistent: every update is one insert or remove).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A `Content-Type` value without its parameters (`application/json; charset=utf-8` → `application/json`).

@@ -6,7 +6,9 @@
 //! ## The protocol
 //! 1. Read the tag. A `404` before anything was seen is confirmed by a second read (a transient `404`
 //!    of a manifest that exists must not be taken as "none yet": the write would erase it). Any other
-//!    read failure is an error, and nothing is written.
+//!    read failure is an error, and nothing is written. The first read may be made early (while the
+//!    signature is being made: [`update`]'s `earlier`); the write is always built on a read made right
+//!    before it (the confirming read, or a fresh one), never on an early one.
 //! 2. Every entry ever read during the operation joins the `seen` set; the write is the current
 //!    manifest's entries, then every seen entry it lacks, then ours. So a `404` after something was
 //!    seen, or a concurrent writer's stale copy, never makes us drop what we saw.
@@ -16,13 +18,24 @@
 //!
 //! ## Why the window, and why it is enough
 //! A write that can still erase ours is one whose writer read the tag before our `PUT` landed and has
-//! not written yet. Its read-to-write time is about ours (same registry, same requests: a read, a config
-//! upload, a `PUT`), so a re-read [`SETTLE_FACTOR`] times our own read-to-write time after our `PUT`
-//! (at least [`SETTLE_MIN`], at most [`SETTLE_MAX`]) comes after any such write, and catches and repairs
-//! it. An immediate re-read would prove nothing: the stale write lands after it. No case of this layout
-//! makes the wait provably unnecessary: even when the tag did not exist before, a second writer that
-//! read the same `404` writes a manifest without our entry. The window is per operation and spent in
-//! `tokio::time::sleep`, so the waits of images signed concurrently overlap.
+//! not written yet. Every blob a write names is uploaded before the read it is built on (the payload
+//! and a first signature's config while the signature is made, by [`super::layout::prepare`]; the
+//! bundle's layer and manifest before the index's read, [`super::referrers::commit`]), so a writer
+//! following this protocol does nothing between that read and its `PUT` but build the JSON: its
+//! read-to-write time is one read and one `PUT` on the same registry, about ours. A re-read
+//! [`SETTLE_FACTOR`] times our own read-to-write time after our `PUT` (at least [`SETTLE_MIN`], at
+//! most [`SETTLE_MAX`]) therefore comes after any such write, and catches and repairs it. The factor
+//! covers the spread of round trips; the floor covers a writer on a busy machine whose process is not
+//! scheduled between its read's answer and its `PUT` (a 2-core runner shared by 16 signers gives each
+//! a few milliseconds every few tens of milliseconds), which matters where round trips are shorter
+//! than that (loopback, a registry in the same data centre); at 20 ms of round-trip time the factor
+//! alone gives about 150 ms. That floor was 250 ms while a write was built on a read made before the
+//! config upload (a read, two blob requests and a `PUT`: twice the requests a writer now makes in
+//! that time). An immediate re-read would prove nothing: the stale write lands after it. No case of
+//! this layout makes the wait provably unnecessary: even when the tag did not exist before, a second
+//! writer that read the same `404` writes a manifest without our entry. The window is per operation
+//! and spent in `tokio::time::sleep`, so the waits of images signed concurrently overlap, and so do
+//! those of the two layouts of one image.
 //!
 //! ## What each request is for, and why none of them can go (issue 15)
 //! A first entry costs, besides the blobs and the one `PUT`, three reads: the first `GET` (404), the
@@ -39,11 +52,15 @@
 //!   after the stale write could land: the window). `tests/it/batch.rs` (16 processes, both layouts),
 //!   `hostile_cases.rs` `sixteen_concurrent_signers_five_rounds` and `slow_sig_put_landing_after_the_others`,
 //!   `bundle.rs` `eight_parallel_bundle_signers_all_land`.
+//! - the first read: it cannot be the confirming read's partner made later (two reads right before
+//!   the write, one after it: the same three), and dropping it leaves one `404` to trust.
 //!
-//! What is done about their cost instead: the confirming read runs side by side with building the
-//! manifest to write (for the `.sig`, the config blob upload), so it costs no round trip of its own; the
-//! window is spent in `tokio::time::sleep`, so the windows of images signed concurrently, and of the two
-//! layouts of one image, overlap; the window starts at the confirming read, not at the first one.
+//! What is done about their cost instead: the first read is made while the signature is made (the key
+//! decrypted, Fulcio and Rekor asked), beside the blob uploads, so it is off the critical path; the
+//! confirming read is the base of the write, made right before it (for the referrers index, side by side
+//! with the referrer manifest's `PUT`), so it costs at most one round trip; the window is spent in
+//! `tokio::time::sleep`, so the windows of images signed concurrently, and of the two layouts of one
+//! image, overlap.
 //!
 //! ## A write that stalls
 //! A manifest request has a deadline ([`super::registry::MANIFEST_DEADLINE`]). A `PUT` of ours that
@@ -71,8 +88,9 @@ use std::time::{Duration, Instant};
 pub(crate) const MAX_WRITES: u32 = 12;
 /// The settling window is this many times our own read-to-write time.
 pub(crate) const SETTLE_FACTOR: u32 = 3;
-/// The shortest settling window (covers a concurrent writer slowed down by a busy machine).
-pub(crate) const SETTLE_MIN: Duration = Duration::from_millis(250);
+/// The shortest settling window (covers a concurrent writer slowed down by a busy machine; see the
+/// module documentation).
+pub(crate) const SETTLE_MIN: Duration = Duration::from_millis(100);
 /// The longest settling window.
 pub(crate) const SETTLE_MAX: Duration = Duration::from_secs(5);
 /// How often the manifest is re-read while one of our own writes may still land.
@@ -116,25 +134,66 @@ pub(crate) async fn read<D: Doc>(
     }
 }
 
-/// Adds `ours` to the manifest at `tag` by the protocol of the module documentation. `first`: the
-/// first read, when the caller made it already (e.g. side by side with a blob upload); `present` says
-/// whether a current manifest already holds our entry (then nothing is written); `build` makes the
-/// bytes and media type of the manifest to write from the current one and the entries.
+/// One read of a tag made by the caller of [`update`].
+#[derive(Debug)]
+pub(crate) struct Read<D> {
+    /// what it found (`None`: 404)
+    pub(crate) doc: Option<D>,
+    /// when it was sent
+    pub(crate) at: Instant,
+}
+
+impl<D: Doc> Read<D> {
+    /// Reads `tag` now.
+    pub(crate) async fn now(registry: &Registry, tag: &ImageRef) -> Result<Self, OciError> {
+        let at = Instant::now();
+        Ok(Read {
+            doc: read::<D>(registry, tag).await?,
+            at,
+        })
+    }
+}
+
+/// Adds `ours` to the manifest at `tag` by the protocol of the module documentation.
+///
+/// `earlier`: a read the caller made some time before (e.g. while the signature was being made):
+/// what it found joins the seen entries, a `404` counts as the first of the two, and when it already
+/// holds our entry nothing is written; it is never the base of a write (it may be old: a write built
+/// on it could erase what was added since, after the other writers' windows). `fresh`: a read the
+/// caller made just now, side by side with its last step (e.g. the referrer manifest's `PUT`): it is
+/// the base of the first write. Without `fresh`, the base is read here. `present` says whether a
+/// manifest already holds our entry (then nothing is written); `build` makes the bytes and media type
+/// of the manifest to write from the current one and the entries.
 pub(crate) async fn update<'a, D: Doc + 'a>(
     registry: &'a Registry,
     tag: &ImageRef,
-    first: Option<(Option<D>, Instant)>,
+    earlier: Option<Read<D>>,
+    fresh: Option<Read<D>>,
     ours: D::Entry,
     present: impl Fn(&D) -> bool,
     build: impl Fn(Option<&D>, Vec<D::Entry>) -> Build<'a>,
 ) -> Result<Updated, OciError> {
     let mut seen: Vec<D::Entry> = Vec::new();
     let mut writes = 0u32;
+    // A 404 read before: the next 404 confirms it.
     let mut confirmed = false;
+    match earlier.map(|r| r.doc) {
+        Some(None) => confirmed = true,
+        Some(Some(doc)) => {
+            if present(&doc) {
+                return Ok(Updated {
+                    added: false,
+                    entries: doc.entries().len(),
+                });
+            }
+            seen = doc.entries().to_vec();
+        }
+        None => {}
+    }
     // A write of ours whose answer never came (deadline passed) may still land, with an older set of
     // entries: until it no longer can, we keep re-reading and repairing.
     let mut limbo_until: Option<Instant> = None;
-    let mut first = first;
+    let mut first = fresh.map(|r| (r.doc, r.at));
     loop {
         let (current, mut started) = if let Some(read) = first.take() {
             read

@@ -34,7 +34,7 @@ use super::{Instance, SignWith, SignatureFormat};
 use crate::error::Error;
 use crate::gha::Ui;
 use crate::oci::layout::{self, ANN_SIGNATURE};
-use crate::oci::referrers::Recorded;
+use crate::oci::referrers::{self, Recorded};
 use crate::oci::registry::ManifestHead;
 use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
@@ -45,6 +45,7 @@ use base64::Engine;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use tokio::sync::Semaphore;
 
 /// How many images (and `recursive` children) are signed at once unless told otherwise: the work is
@@ -291,10 +292,16 @@ async fn children(
 /// Signs every image of the request. Errors that concern the whole run (the key, the token, the
 /// certificate, the registry client) are returned; an image's own failure ends up in the report.
 ///
-/// Two stages: every image is resolved (its digest, and with `recursive` its children) while the signer
-/// is being prepared (the key decrypted, or the token and certificate fetched), so that the first
-/// requests do not wait for the key; then the images are signed. Both stages run `max_workers` images
-/// at a time.
+/// Two stages per image, `max_workers` images at a time, while the signer is being prepared (the key
+/// decrypted, or the token and certificate fetched) beside them: stage 1 resolves the image (its
+/// digest, and with `recursive` its children) and does what each manifest's layouts need before a
+/// signature exists (blob uploads, the first reads: [`Prelude`]), so that neither waits for the key;
+/// stage 2 waits for the signer, then signs and writes (only the requests that need the signature
+/// are left: a `.sig` write and its checks, the bundle's layer, manifest and index). A run whose
+/// signer cannot be prepared (a wrong password, Fulcio refusing) may thus leave blobs that nothing
+/// names (a payload, a config, an opened upload) in the repository; no manifest or tag is written
+/// before a signature exists, and nothing of the `.sig` layout is sent while a Rekor v2 log may still
+/// rule it out ([`format_known_early`]).
 pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Error> {
     if !req.tlog_upload {
         ui.warn("--tlog-upload=false: the signatures are not in the transparency log; verifiers must skip the log check (cosign: --insecure-ignore-tlog)");
@@ -305,9 +312,61 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     }
     let workers = req.max_workers.clamp(1, MAX_MAX_WORKERS);
     let registry = &registry;
+    // At most `workers` manifests are being prepared or signed at once in the whole run, children
+    // included; an image waits for a slot only around each manifest, never while holding one for its
+    // children.
+    let slots = Semaphore::new(workers);
+    let slots = &slots;
     // Every capture is made once the registry's secrets are masked; stage 1 sees no other secret.
     let captures: Vec<_> = req.images.iter().map(|_| ui.capture()).collect();
-    let resolving = futures_util::stream::iter(req.images.iter().zip(captures))
+    // The signer is prepared beside the images' first stage, into a capture of its own, written out
+    // before any image's log.
+    let (mut prep_ui, prep_captured) = ui.capture();
+    let signer_cell: OnceLock<Signer> = OnceLock::new();
+    let format_cell: OnceLock<SignatureFormat> = OnceLock::new();
+    let format_cell = &format_cell;
+    // A capture of the signer's log after preparing: it carries every mask (the identity token).
+    let masks: OnceLock<Ui> = OnceLock::new();
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let (signer_cell, masks, done_rx) = (&signer_cell, &masks, &done_rx);
+    let prepare = async move {
+        let prepared = Signer::prepare(
+            &req.sign_with,
+            &req.instance,
+            req.tlog_upload,
+            "the signatures, public key and image digests go to the public Rekor log",
+            req.format.bundle(),
+            &mut prep_ui,
+        )
+        .await;
+        let prepared = prepared.map(|signer| {
+            let _ = format_cell.set(effective_format(req.format, &signer, &mut prep_ui));
+            // the only place the cell is set
+            let _ = signer_cell.set(signer);
+        });
+        let _ = masks.set(prep_ui.capture().0);
+        // Every image waiting for the signer goes on (without one, it stops).
+        let _ = done_tx.send(true);
+        prepared
+    };
+    // Without `keep_going`, the first failure stops the run: no image starts after it.
+    let stopped = AtomicBool::new(false);
+    // The registry's refusal of bundles is warned about once per run.
+    let warned_refusal = AtomicBool::new(false);
+    let shared = Shared {
+        early_format: format_known_early(req),
+        format: format_cell,
+        signer: signer_cell,
+        prepared: done_rx,
+        masks,
+        slots,
+        warned_refusal: &warned_refusal,
+    };
+    let (shared, stopped) = (&shared, &stopped);
+    // Each image: resolved (stage 1), then signed (stage 2: each manifest's requests that need no
+    // signature run while the signer is prepared). `workers` images at a time, their output in the
+    // input order.
+    let results = futures_util::stream::iter(req.images.iter().zip(captures))
         .map(|(image, (mut task_ui, captured))| async move {
             if req.keep_going {
                 task_ui.group(&format!("Sign {image}"));
@@ -315,60 +374,11 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
             // One handle per image: it counts the image's own requests.
             let handle = registry.for_image(true);
             let targets = resolve_targets(req, &handle, image, &mut task_ui).await;
-            (image, targets.map(|t| (t, handle)), task_ui, captured)
-        })
-        .buffered(workers)
-        .collect::<Vec<_>>();
-    let (signer, resolved) = tokio::join!(
-        Signer::prepare(
-            &req.sign_with,
-            &req.instance,
-            req.tlog_upload,
-            "the signatures, public key and image digests go to the public Rekor log",
-            req.format.bundle(),
-            ui,
-        ),
-        resolving
-    );
-    let signer = signer?;
-    let format = effective_format(req.format, &signer, ui);
-    // Preparing the signer may have masked a secret (the identity token): the captures redact it too.
-    let resolved: Vec<_> = resolved
-        .into_iter()
-        .map(|(image, targets, mut task_ui, captured)| {
-            task_ui.adopt_masks(ui);
-            (image, targets, task_ui, captured)
-        })
-        .collect();
-    let mut report = SignReport {
-        signed_by: signer.signed_by(),
-        trust: signer
-            .trust()
-            .map(|t| t.source().provenance(jiff::Timestamp::now())),
-        images: Vec::new(),
-        failed: Vec::new(),
-    };
-    // At most `workers` manifests are being signed at once in the whole run, children included; an
-    // image waits for a slot only around each manifest, never while holding one for its children.
-    let slots = Semaphore::new(workers);
-    // Without `keep_going`, the first failure stops the run: no image starts signing after it.
-    let stopped = AtomicBool::new(false);
-    // The registry's refusal of bundles is warned about once per run.
-    let warned_refusal = AtomicBool::new(false);
-    let shared = Shared {
-        format,
-        signer: &signer,
-        slots: &slots,
-        warned_refusal: &warned_refusal,
-    };
-    let (shared, stopped) = (&shared, &stopped);
-    let mut results = futures_util::stream::iter(resolved)
-        .map(|(image, targets, mut task_ui, captured)| async move {
             if stopped.load(Ordering::SeqCst) {
                 return (image, None, captured);
             }
             let result = match targets {
-                Ok(((targets, resolved_tag), handle)) => {
+                Ok((targets, resolved_tag)) => {
                     sign_targets(
                         req,
                         shared,
@@ -382,6 +392,13 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
                 }
                 Err(e) => Err(e),
             };
+            // Without a signer the run fails with its error, not the images'.
+            if shared.signer().await.is_none() {
+                return (image, None, captured);
+            }
+            if let Some(m) = masks.get() {
+                task_ui.adopt_masks(m);
+            }
             if let Err(error) = &result {
                 if req.keep_going {
                     task_ui.error(
@@ -398,19 +415,53 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
             (image, Some(result), captured)
         })
         .buffered(workers);
-    // In the input order, whatever order they finish in.
-    while let Some((image, result, captured)) = results.next().await {
-        ui.replay(&captured);
-        match result {
-            None => {}
-            Some(Ok(mut signed)) => report.images.append(&mut signed),
-            Some(Err(error)) => report.failed.push(FailedImage {
-                image: image.to_string(),
-                error,
-            }),
+    let mut images = Vec::new();
+    let mut failed = Vec::new();
+    let mut prep_written = false;
+    let (prepared, ()) = tokio::join!(prepare, async {
+        let mut results = results;
+        // In the input order, whatever order they finish in; the signer's log first.
+        while let Some((image, result, captured)) = results.next().await {
+            if !prep_written {
+                let _ = done_rx.clone().wait_for(|done| *done).await;
+                if let Some(m) = masks.get() {
+                    ui.adopt_masks(m);
+                }
+                ui.replay(&prep_captured);
+                prep_written = true;
+            }
+            ui.replay(&captured);
+            match result {
+                None => {}
+                Some(Ok(mut signed)) => images.append(&mut signed),
+                Some(Err(error)) => failed.push(FailedImage {
+                    image: image.to_string(),
+                    error,
+                }),
+            }
         }
+    });
+    if !prep_written {
+        if let Some(m) = masks.get() {
+            ui.adopt_masks(m);
+        }
+        ui.replay(&prep_captured);
     }
-    Ok(report)
+    prepared?;
+    let Some(signer) = signer_cell.get() else {
+        // `prepared` is Ok only once the cell is set
+        return Err(Error::Oci(OciError::Options(
+            "the signer was not prepared".into(),
+        )));
+    };
+    Ok(SignReport {
+        signed_by: signer.signed_by(),
+        trust: signer
+            .trust()
+            .map(|t| t.source().provenance(jiff::Timestamp::now())),
+        images,
+        failed,
+    })
 }
 
 /// The layouts written: the request's, except that with a Rekor v2 log `both` writes the bundle alone
@@ -429,17 +480,65 @@ fn effective_format(format: SignatureFormat, signer: &Signer, ui: &mut Ui) -> Si
     format
 }
 
+/// The layouts written, when the flags tell before the signer is prepared: they are the request's
+/// unless a Rekor v2 log turns `both` into the bundle alone, or refuses `legacy`
+/// ([`effective_format`]); a Rekor v2 log is ruled out without a log, with `--rekor-version 1`, or with
+/// `--rekor-url` and no `--rekor-version 2` (a named log is v1 unless told). `None`: the signing
+/// config decides, once loaded.
+fn format_known_early(req: &SignImages) -> Option<SignatureFormat> {
+    let no_v2 = !req.tlog_upload
+        || req.instance.rekor_version == Some(1)
+        || (req.instance.rekor_url.is_some() && req.instance.rekor_version != Some(2));
+    (req.format == SignatureFormat::Bundle || no_v2).then_some(req.format)
+}
+
 /// What the images signed at once share: the layouts written, the signer, the run's slots, the
 /// once-per-run warning.
 struct Shared<'a> {
-    format: SignatureFormat,
-    signer: &'a Signer,
+    /// the layouts written when known before the signer is prepared ([`format_known_early`])
+    early_format: Option<SignatureFormat>,
+    /// the layouts written ([`effective_format`]), set once the signer is prepared
+    format: &'a OnceLock<SignatureFormat>,
+    /// set once the signer is prepared
+    signer: &'a OnceLock<Signer>,
+    /// becomes true once preparing the signer ended (with or without one)
+    prepared: &'a tokio::sync::watch::Receiver<bool>,
+    /// a capture of the signer's log after preparing: it carries every mask (the identity token)
+    masks: &'a OnceLock<Ui>,
     slots: &'a Semaphore,
     warned_refusal: &'a AtomicBool,
 }
 
+impl Shared<'_> {
+    /// Whether the `.sig` layout is written: known at once when [`format_known_early`] knew the
+    /// layouts, else once the signer is prepared (so that nothing of it is uploaded for a run that
+    /// writes the bundle alone, or is refused).
+    async fn writes_legacy(&self) -> bool {
+        if let Some(f) = self.early_format {
+            return f.legacy();
+        }
+        self.signer().await;
+        self.format.get().is_some_and(|f| f.legacy())
+    }
+
+    /// Waits until the signer is prepared: `None` when preparing it failed (the run's error).
+    async fn signer(&self) -> Option<&Signer> {
+        let _ = self.prepared.clone().wait_for(|done| *done).await;
+        self.signer.get()
+    }
+
+    /// Waits for the signer, and makes `ui` redact what preparing it masked.
+    async fn signer_for(&self, ui: &mut Ui) -> Result<&Signer, Error> {
+        let signer = self.signer().await;
+        if let Some(m) = self.masks.get() {
+            ui.adopt_masks(m);
+        }
+        signer.ok_or_else(|| Error::Oci(OciError::Options("the signer was not prepared".into())))
+    }
+}
+
 /// One manifest to sign.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Target {
     /// its digest
     digest: String,
@@ -491,12 +590,18 @@ async fn sign_targets(
         .map(|(target, (mut target_ui, captured))| async move {
             // The run's semaphore is never closed, so a slot always comes.
             let _slot = shared.slots.acquire().await.ok();
-            let result = sign_target(req, shared, registry, image, target, &mut target_ui).await;
+            let result = Box::pin(sign_target(
+                req,
+                shared,
+                registry,
+                image,
+                target,
+                &mut target_ui,
+            ))
+            .await;
             (result, captured)
         })
         .buffered(req.max_workers.clamp(1, MAX_MAX_WORKERS));
-    // One log for every layout and manifest of the image: the signer's (none without the log).
-    let rekor_url = shared.signer.log_url().map(str::to_string);
     let mut signed = Vec::new();
     while let Some((result, captured)) = results.next().await {
         ui.replay(&captured);
@@ -504,15 +609,21 @@ async fn sign_targets(
         if s.parent.is_none() {
             s.resolved_tag.clone_from(&resolved_tag);
         }
-        s.rekor_url.clone_from(&rekor_url);
         signed.push(s);
     }
     drop(results);
+    // Every target was signed: the signer is there.
+    let signer = shared.signer_for(ui).await?;
+    // One log for every layout and manifest of the image: the signer's (none without the log).
+    let rekor_url = signer.log_url().map(str::to_string);
+    for s in &mut signed {
+        s.rekor_url.clone_from(&rekor_url);
+    }
     if let Some(first) = signed.first_mut() {
         first.requests = registry.requests();
     }
     if req.verify_after {
-        let result = verify_signed(req, shared.signer, &signed, ui).await;
+        let result = verify_signed(req, signer, &signed, ui).await;
         for s in &mut signed {
             s.verified = Some(result.is_ok());
         }
@@ -531,7 +642,6 @@ async fn sign_target(
     target: Target,
     ui: &mut Ui,
 ) -> Result<SignedManifest, Error> {
-    let signer = shared.signer;
     let Target {
         digest: target,
         parent,
@@ -540,8 +650,8 @@ async fn sign_target(
     let at = image.with_digest(&target);
     let (legacy, bundle) = tokio::join!(
         async {
-            if shared.format.legacy() {
-                write_legacy(req, signer, registry, image, &target)
+            if shared.writes_legacy().await {
+                write_legacy(req, shared, registry, image, &target)
                     .await
                     .map(Some)
             } else {
@@ -549,8 +659,8 @@ async fn sign_target(
             }
         },
         async {
-            if shared.format.bundle() {
-                write_bundle(req, signer, registry, image, &target, head.as_ref())
+            if req.format.bundle() {
+                write_bundle(req, shared, registry, image, &target, head.as_ref())
                     .await
                     .map(Some)
             } else {
@@ -558,6 +668,10 @@ async fn sign_target(
             }
         }
     );
+    // Preparing the signer may have masked a secret (the identity token): this log redacts it too.
+    if let Some(m) = shared.masks.get() {
+        ui.adopt_masks(m);
+    }
     let legacy = legacy?;
     if let Some(l) = &legacy {
         if let Some(i) = l.rekor_log_index {
@@ -575,7 +689,7 @@ async fn sign_target(
     let (bundle, bundle_refused) = match bundle {
         Ok(b) => (b, None),
         Err(Error::Oci(OciError::SubjectRefused { message, .. }))
-            if shared.format == SignatureFormat::Both =>
+            if shared.format.get() == Some(&SignatureFormat::Both) =>
         {
             if !shared.warned_refusal.swap(true, Ordering::SeqCst) {
                 ui.warn(&format!(
@@ -622,16 +736,27 @@ async fn sign_target(
     })
 }
 
-/// Signs `target` in the `.sig` layout.
+/// Signs `target` in the `.sig` layout: what needs no signature ([`layout::prepare`]: the payload
+/// and config uploads, the first read) side by side with signing the payload (once the signer is
+/// prepared), then the write ([`layout::commit`]).
 async fn write_legacy(
     req: &SignImages,
-    signer: &Signer,
+    shared: &Shared<'_>,
     registry: &Registry,
     image: &ImageRef,
     target: &str,
 ) -> Result<LegacyWritten, Error> {
     let payload = SimpleSigning::new(&image.payload_name(), target, &req.annotations).to_bytes();
-    let layer = signer.sign_layer(&payload).await?;
+    let (prepared, signed) =
+        tokio::join!(layout::prepare(registry, image, target, &payload), async {
+            let signer = shared.signer().await.ok_or_else(|| {
+                Error::Oci(OciError::Options("the signer was not prepared".into()))
+            })?;
+            let layer = signer.sign_layer(&payload).await?;
+            Ok::<_, Error>((signer, layer))
+        });
+    let (signer, layer) = signed?;
+    let prepared = prepared?;
     let rekor_log_index = layer.bundle.as_deref().and_then(bundle_log_index);
     let key = signer.public_key().cloned();
     let hash = signer.digest_alg();
@@ -645,10 +770,10 @@ async fn write_legacy(
         B64.decode(sig)
             .is_ok_and(|der| key.verify_with(hash, &payload_for_check, &der).is_ok())
     };
-    let attached = layout::attach(
+    let attached = layout::commit(
         registry,
         image,
-        target,
+        prepared,
         &layer,
         &is_duplicate,
         req.docker_media_types,
@@ -662,26 +787,18 @@ async fn write_legacy(
     })
 }
 
-/// Signs `target` in the bundle layout: the statement, its DSSE bundle, the referrer. `head`: the
-/// target's descriptor when known (else one `HEAD` asks for it).
+/// Signs `target` in the bundle layout: what needs no signature ([`referrers::prepare`]) side by side
+/// with signing the statement into a DSSE bundle (once the signer is prepared), then the referrer
+/// ([`referrers::commit`]). `head`: the target's descriptor when known (else one `HEAD` asks for it).
 async fn write_bundle(
     req: &SignImages,
-    signer: &Signer,
+    shared: &Shared<'_>,
     registry: &Registry,
     image: &ImageRef,
     target: &str,
     head: Option<&ManifestHead>,
 ) -> Result<BundleWritten, Error> {
     let at = image.with_digest(target);
-    let subject = match head {
-        Some(h) => h.clone(),
-        None => registry
-            .head_manifest(&at)
-            .await?
-            .ok_or_else(|| OciError::NotFound {
-                reference: at.to_string(),
-            })?,
-    };
     let statement = Statement::image_signature(&image.name(), target, &req.annotations);
     let hex = target.strip_prefix("sha256:").unwrap_or(target);
     let mut subject_digest = [0u8; 32];
@@ -690,17 +807,33 @@ async fn write_bundle(
         reference: at.to_string(),
         reason: "not a sha256 digest".into(),
     })?;
-    let signed = signer
-        .sign_statement(&statement.to_bytes(), &subject_digest)
-        .await?;
-    let attached = bundles::attach(
-        registry,
-        image,
-        &subject,
-        signed.json,
-        COSIGN_SIGN_PREDICATE,
-    )
-    .await?;
+    let (prepared, signed) = tokio::join!(
+        async {
+            let subject = match head {
+                Some(h) => h.clone(),
+                None => registry
+                    .head_manifest(&at)
+                    .await?
+                    .ok_or_else(|| OciError::NotFound {
+                        reference: at.to_string(),
+                    })?,
+            };
+            let prepared = referrers::prepare(registry, image, &subject).await?;
+            Ok::<_, OciError>((subject, prepared))
+        },
+        async {
+            let signer = shared.signer().await.ok_or_else(|| {
+                Error::Oci(OciError::Options("the signer was not prepared".into()))
+            })?;
+            signer
+                .sign_statement(&statement.to_bytes(), &subject_digest)
+                .await
+        }
+    );
+    let signed = signed?;
+    let (subject, prepared) = prepared?;
+    let artifact = bundles::artifact(signed.json, COSIGN_SIGN_PREDICATE);
+    let attached = referrers::commit(registry, image, &subject, prepared, &artifact).await?;
     Ok(BundleWritten {
         referrer: attached.manifest.to_string(),
         recorded: attached.recorded,

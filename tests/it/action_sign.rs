@@ -613,12 +613,13 @@ fn keyless_failures_leak_no_token() {
 /// The `json` output's `requests` per image is what the registry saw (counted by the proxy in front of
 /// it), and a first signature on a registry without auth and without the referrers API
 /// (docker-registry) costs, per `--signature-format`:
-/// - `legacy`: the sequence of `oci::layout::attach`'s documentation: `HEAD` of the image, `GET .sig`
-///   (404) beside the payload upload (`POST` mount → 202, `PUT`), the confirming `GET` beside the config
-///   upload, `PUT .sig`, one re-read `GET .sig`: 9.
-/// - `bundle`: `HEAD` of the image (its descriptor is the `subject`), the empty config and the bundle
-///   uploads (2 + 2), `PUT` of the referrer, the referrers API probe (404: the first image of the run),
-///   then the tag-schema index: `GET` (404), the confirming `GET`, `PUT`, one re-read: 11.
+/// - `legacy`: the sequence of `oci::layout::prepare`'s and `commit`'s documentation: `HEAD` of the
+///   image, `GET .sig` (404) beside the payload upload (`POST` → 202, `PUT`), the config upload (2),
+///   the confirming `GET`, `PUT .sig`, one re-read `GET .sig`: 9.
+/// - `bundle`: `HEAD` of the image (its descriptor is the `subject`), the empty config upload (2), the
+///   bundle's upload opened and finished (2), the referrers API probe (404: the first image of the run),
+///   the tag-schema index `GET` (404), `PUT` of the referrer beside the confirming `GET`, `PUT` of the
+///   index, one re-read: 11.
 /// - `both`: the two side by side over one `HEAD`: 19.
 #[test]
 fn requests_per_image_are_counted_per_signature_format() {
@@ -664,5 +665,57 @@ fn requests_per_image_are_counted_per_signature_format() {
         );
         let sig = if format == "bundle" { 0 } else { 1 };
         assert_eq!(reg.sig_layers(repo, &digest).len(), sig, "{format}");
+    }
+}
+
+/// On a registry that takes a blob in one `POST …/uploads/?digest=` and has the referrers API
+/// (go-containerregistry's, tests/peers/referrers-registry), a first signature costs at most 7 requests
+/// per layout (issue 15), counted in the `json` output's `requests` and by a proxy in front of it. Two
+/// images, one after the other (`max-workers: 1`), in two repositories:
+/// - `legacy`, each image: `HEAD`, the payload (one `POST`) beside `GET .sig` (404), the config (one
+///   `POST`), the confirming `GET .sig`, `PUT .sig`, the re-read: 7.
+/// - `bundle`, first image: `HEAD`, the empty config (one `POST`: the run learns the form), the
+///   layer's upload opened (`POST` → 202), the referrers API probe, then the layer's `PUT` and the
+///   referrer manifest's `PUT`: 6. Second image: the empty config (one `POST`), the probe and the
+///   opening skipped (the run knows the API and the form), the layer (one `POST`), the manifest: 4.
+/// - `both`: one `HEAD`, then both: 12, then 10.
+#[test]
+fn requests_per_image_with_one_request_uploads_and_the_referrers_api() {
+    for (format, want) in [("legacy", [7, 7]), ("bundle", [6, 4]), ("both", [12, 10])] {
+        let reg = crate::bundle_peers::ReferrersRegistry::start();
+        let proxy = proxy::FaultProxy::start(&reg.addr, vec![]);
+        let images: Vec<String> = ["acme/one", "acme/two"]
+            .iter()
+            .map(|repo| {
+                let digest = reg.push_image(repo, "v1", &format!("{format} {repo}"));
+                format!("{}/{repo}@{digest}", proxy.addr)
+            })
+            .collect();
+        let r = Runner::new();
+        let pem = make_key(r.path());
+        let mut c = key_action(&r, &pem, &images.join("\n"));
+        input(&mut c, "signature-format", format);
+        input(&mut c, "max-workers", "1");
+        run(&mut c).ok();
+        let json: serde_json::Value = serde_json::from_str(&output(&r, "json")).unwrap();
+        let seen: Vec<String> = proxy
+            .requests()
+            .iter()
+            .map(|s| format!("{} {} {}", s.method, s.path, s.status))
+            .collect();
+        for (i, want) in want.iter().enumerate() {
+            let repo = ["acme/one", "acme/two"][i];
+            let sent = seen
+                .iter()
+                .filter(|s| s.contains(&format!(" /v2/{repo}/")))
+                .count();
+            assert_eq!(json["images"][i]["requests"], sent, "{format}: {seen:#?}");
+            assert_eq!(sent, *want, "{format}, image {}: {seen:#?}", i + 1);
+        }
+        assert_eq!(
+            seen.len(),
+            want.iter().sum::<usize>(),
+            "{format}: {seen:#?}"
+        );
     }
 }
