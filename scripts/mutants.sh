@@ -74,10 +74,10 @@ it_filters() {
     src/ops/verify_image.rs) echo "verify:: guards::a_signature_replayed referrers::" ;;
     src/sigstore/verify/*) echo "verify:: guards::bundles_signed_by_sigstore_js" ;;
     src/sigstore/rekor.rs) echo "guards::signing_refuses keyless::keyless_blob_with keyless::key_mode" ;;
-    src/sigstore/rekor_v2.rs | src/sigstore/tsa.rs) echo "trust::rekor_v2 trust::images_are_timestamped verify::rekor_v2" ;;
+    src/sigstore/rekor_v2.rs | src/sigstore/tsa.rs) echo "trust::rekor_v2 trust::images_are_timestamped verify::rekor_v2 bundle::an_image_signature_is_not_attached_with_another_rekor_v2_entry" ;;
     src/sigstore/fulcio.rs) echo "guards::signing_refuses keyless::keyless_faults keyless::keyless_blob_with" ;;
     src/sigstore/bundle.rs) echo "bundle:: verify::our_own_bundles" ;;
-    src/oci/layout.rs | src/oci/rmw.rs) echo "registry:: verify::tampered_image" ;;
+    src/oci/layout.rs | src/oci/rmw.rs) echo "registry:: verify::tampered_image hostile_cases::one_transient_404" ;;
     src/oci/referrers.rs) echo "referrers::" ;;
     src/stores/github.rs) echo "secrets::" ;;
     src/gha/* | src/secret.rs | src/front/inputs.rs) echo "leaks:: action::" ;;
