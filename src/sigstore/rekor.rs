@@ -59,9 +59,13 @@ pub(crate) enum RekorError {
     /// The answer cannot be read.
     #[error("Rekor's answer cannot be read: {0}")]
     BadAnswer(String),
-    /// The answer does not hold up: wrong entry, bad SET, bad proof, untrusted log.
+    /// The answer does not hold up: bad SET, bad proof, untrusted log, no verifiable time.
     #[error("Rekor's answer does not verify: {0}")]
     Unverified(String),
+    /// The answer is a genuine-looking entry of another signature: another artifact, signature, key
+    /// or certificate than ours (a log that answers with someone else's entry).
+    #[error("Rekor's answer does not verify: it is not this signature's entry ({0})")]
+    NotOurs(String),
 }
 
 impl RekorError {
@@ -80,6 +84,9 @@ impl RekorError {
             }
             RekorError::Unverified(_) => {
                 "pass the trusted root that lists this Rekor's key with --trusted-root (or check --rekor-url)".into()
+            }
+            RekorError::NotOurs(_) => {
+                "nothing was attached or written: the log answered with another signature's entry (a misbehaving log, or not the one meant); check --rekor-url, and report it to the log's operator".into()
             }
         })
     }

@@ -284,7 +284,7 @@ mod recorded {
         let refused = |r: Result<(), RekorError>, why: &str| {
             let e = r.unwrap_err();
             assert!(
-                matches!(&e, RekorError::Unverified(m) if m.contains(why)),
+                matches!(&e, RekorError::Unverified(m) | RekorError::NotOurs(m) if m.contains(why)),
                 "{e}: want {why:?}"
             );
         };
@@ -314,6 +314,15 @@ mod recorded {
             check_with(&swapped, &kt, &digest, LoggedBy::Key(&key)),
             "does not describe this signature",
         );
+        // Another signature's entry is told apart (its hint: the log answered with it) from one that
+        // does not hold up (its hint: the trusted root).
+        for other in [
+            check_with(&k, &kt, &[0u8; 32], LoggedBy::Key(&key)),
+            check_with(&k, &kt, &digest, LoggedBy::Key(&stranger)),
+            check_with(&swapped, &kt, &digest, LoggedBy::Key(&key)),
+        ] {
+            assert!(matches!(other, Err(RekorError::NotOurs(_))), "{other:?}");
+        }
         // An inclusion proof that does not lead to the signed checkpoint's root.
         let mut forged = fixtures::key_signed();
         forged.entry["inclusionProof"]["hashes"][0] = serde_json::json!(B64.encode([7u8; 32]));
@@ -321,6 +330,10 @@ mod recorded {
             check_with(&forged, &kt, &digest, LoggedBy::Key(&key)),
             "inclusion proof verification failed",
         );
+        assert!(matches!(
+            check_with(&forged, &kt, &digest, LoggedBy::Key(&key)),
+            Err(RekorError::Unverified(_))
+        ));
     }
 
     #[test]

@@ -1602,7 +1602,11 @@ fn an_image_signature_is_not_attached_with_another_rekor_v2_entry() {
             &["--signing-config", "signing_config.json"],
             &image,
         )
-        .fails(1, "Rekor's answer does not verify");
+        .fails(
+            1,
+            "Rekor's answer does not verify: it is not this signature's entry",
+        )
+        .hint("the log answered with another signature's entry");
         assert!(
             r.stderr.contains("for other data"),
             "key {key}: {}",

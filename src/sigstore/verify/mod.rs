@@ -296,7 +296,9 @@ pub(crate) enum LogApi {
 /// exactly this signer: `by`'s public key, or its certificate's identity and issuer (the embedded SCT
 /// checked when the certificate has one). Used by [`RekorEntry::check`] (v1) and
 /// [`crate::sigstore::rekor_v2::check`] (v2). Errors: [`RekorError::BadAnswer`] when the answer does not
-/// make a bundle the verifier reads; [`RekorError::Unverified`] with the verifier's reason otherwise.
+/// make a bundle the verifier reads; [`RekorError::NotOurs`] when it is another signature's entry
+/// (other data, signature, key, identity or issuer); [`RekorError::Unverified`] with the verifier's
+/// reason otherwise (proof, log, time, SCT).
 ///
 /// [`RekorEntry::check`]: crate::sigstore::rekor::RekorEntry::check
 pub(crate) fn check_logged(
@@ -332,7 +334,14 @@ pub(crate) fn check_logged(
     };
     verify_bundle(trust, &parsed, Artifact::Digest(artifact), expected)
         .map(|_| ())
-        .map_err(|e| RekorError::Unverified(e.to_string()))
+        .map_err(|e| match e {
+            VerifyError::BadSignature(_)
+            | VerifyError::ArtifactMismatch(_)
+            | VerifyError::EntryMismatch(_)
+            | VerifyError::IdentityMismatch { .. }
+            | VerifyError::IssuerMismatch { .. } => RekorError::NotOurs(e.to_string()),
+            e => RekorError::Unverified(e.to_string()),
+        })
 }
 
 /// Checks a bundle's signature over `artifact`, with the trust material of `trust`.
