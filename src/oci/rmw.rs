@@ -8,7 +8,8 @@
 //!    of a manifest that exists must not be taken as "none yet": the write would erase it). Any other
 //!    read failure is an error, and nothing is written. The first read may be made early (while the
 //!    signature is being made: [`update`]'s `earlier`); the write is always built on a read made right
-//!    before it (the confirming read, or a fresh one), never on an early one.
+//!    before it (the confirming read, or a fresh one), never on an early one
+//!    (`tests/it/hostile_cases.rs` `a_signature_added_while_ours_was_being_made_is_kept`).
 //! 2. Every entry ever read during the operation joins the `seen` set; the write is the current
 //!    manifest's entries, then every seen entry it lacks, then ours. So a `404` after something was
 //!    seen, or a concurrent writer's stale copy, never makes us drop what we saw.

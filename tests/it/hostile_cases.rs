@@ -547,6 +547,73 @@ fn slow_sig_put_landing_after_the_others() {
     }
 }
 
+/// A write is built on a read made right before it, never on the early read made while the signature
+/// is being made (src/oci/rmw.rs, "The protocol"): a signature that another signer added AND finished
+/// checking (its settling window over) in between is kept. The signer under test reads the `.sig`
+/// early, then its payload upload (made beside that read, before the write) is held by the proxy while
+/// another signer, straight to the registry, adds its signature and exits; only then does ours write.
+#[test]
+fn a_signature_added_while_ours_was_being_made_is_kept() {
+    let repo = "acme/early";
+    let (reg, digest, dir) = signed_image(repo);
+    let hold = Duration::from_secs(10);
+    let proxy = FaultProxy::start(
+        &reg.addr,
+        vec![Fault::Hold {
+            on: On::req("PUT", r"^/v2/.+/blobs/uploads/"),
+            times: 1,
+            until_others: usize::MAX,
+            max: hold,
+        }],
+    );
+    let ours = format!("{}/{repo}@{digest}", proxy.addr);
+    let held_since = Instant::now();
+    let child = plain(dir.path())
+        .args(strs(&sign_args(&ours, "ours")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Our early read has been answered (and found the first signature)…
+    while proxy.count("GET", SIG_MANIFEST_PATH) == 0 {
+        assert!(held_since.elapsed() < hold, "no early read of the .sig");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // …and another signer adds its signature and finishes before our write.
+    sign_direct(
+        dir.path(),
+        &format!("{}/{repo}@{digest}", reg.addr),
+        "meanwhile",
+    );
+    assert!(
+        held_since.elapsed() + Duration::from_secs(1) < hold,
+        "the other signer took {:?}, longer than the hold: raise it",
+        held_since.elapsed()
+    );
+    let layers = |reg: &TestRegistry| -> Vec<String> {
+        reg.sig_layers(repo, &digest)
+            .iter()
+            .map(|l| l["digest"].as_str().expect("digest").to_string())
+            .collect()
+    };
+    let before = layers(&reg);
+    assert_eq!(before.len(), 2, "first + meanwhile: {before:?}");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = layers(&reg);
+    for d in &before {
+        assert!(
+            after.contains(d),
+            "{d} lost: before {before:?}, after {after:?}"
+        );
+    }
+    assert_eq!(after.len(), 3, "ours added: {after:?}");
+}
+
 #[test]
 fn sixteen_concurrent_signers_five_rounds() {
     for rtt in [0u64, 20] {
