@@ -1146,18 +1146,7 @@ fn sigstore_python_verifies_the_bundle_pulled_from_the_registry() {
     let refs = bundle_referrers(&reg, "acme/app", &digest);
     let bundle: PathBuf = p.join("image.sigstore.json");
     std::fs::write(&bundle, &refs[0].bundle_bytes).expect("write bundle");
-    let py = |identity: &str, want: &str| {
-        run(Command::new(sigstore_venv().join("bin/python"))
-            .arg(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/peers/sigstore/py_verify_dsse.py"),
-            )
-            .arg(fake.trust_config())
-            .arg(&bundle)
-            .arg(identity)
-            .arg(fake.issuer())
-            .arg(want))
-    };
+    let py = |identity: &str, want: &str| fake.py_verify_dsse(&bundle, identity, want);
     let ok = py(&fake.identity(), &digest);
     assert_eq!(ok.code, 0, "sigstore-python: {}", ok.all());
     assert!(ok.stdout.contains(SIGN_PREDICATE), "{}", ok.stdout);
@@ -1326,13 +1315,7 @@ fn image_bundles_carry_the_tsa_timestamp() {
     assert!(c.stdout.contains(SIGN_PREDICATE), "{}", c.stdout);
     let file = p.join("a.sigstore.json");
     std::fs::write(&file, &ra.bundle_bytes).expect("write bundle");
-    let py = run(Command::new(sigstore_venv().join("bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore/py_verify_dsse.py"))
-        .arg(fake.trust_config())
-        .arg(&file)
-        .arg(fake.identity())
-        .arg(fake.issuer())
-        .arg(&a));
+    let py = fake.py_verify_dsse(&file, &fake.identity(), &a);
     assert_eq!(py.code, 0, "sigstore-python: {}", py.all());
     fs_verify(&fake, p, Mode::Keyless, &[], &at(&a)).ok();
     // B's bundle with A's timestamp instead of its own: the only bundle B has
@@ -1489,13 +1472,7 @@ fn image_bundles_log_to_rekor_v2_and_verify_in_cosign_v3_and_sigstore_python() {
     assert!(c.stdout.contains(SIGN_PREDICATE), "{}", c.stdout);
     let file = p.join("a.sigstore.json");
     std::fs::write(&file, &ra.bundle_bytes).expect("write bundle");
-    let py = run(Command::new(sigstore_venv().join("bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sigstore/py_verify_dsse.py"))
-        .arg(fake.trust_config())
-        .arg(&file)
-        .arg(fake.identity())
-        .arg(fake.issuer())
-        .arg(&a));
+    let py = fake.py_verify_dsse(&file, &fake.identity(), &a);
     assert_eq!(py.code, 0, "sigstore-python: {}", py.all());
     let v = fs_verify(&fake, p, Mode::Keyless, &[], &at(&a)).ok();
     assert!(

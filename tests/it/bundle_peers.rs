@@ -9,7 +9,7 @@
 //!
 //! docs/cosign-bundle-layout.md has the facts these tests pin and where each comes from.
 
-use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
+use crate::sigstore_fake::FakeSigstore;
 use crate::support::registry::{sha256, TestRegistry, OCI_INDEX, OCI_MANIFEST};
 use crate::support::*;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -570,18 +570,7 @@ fn cosign_v3_bundles_on_the_referrers_api_with_dsse_log_entries() {
             assert_eq!(verifier, cert_pem(&der));
             let bundle = p.join("keyless.sigstore.json");
             std::fs::write(&bundle, &r.bundle_bytes).expect("write bundle");
-            let py = |identity: &str, want: &str| {
-                run(Command::new(sigstore_venv().join("bin/python"))
-                    .arg(
-                        Path::new(env!("CARGO_MANIFEST_DIR"))
-                            .join("tests/peers/sigstore/py_verify_dsse.py"),
-                    )
-                    .arg(fake.trust_config())
-                    .arg(&bundle)
-                    .arg(identity)
-                    .arg(fake.issuer())
-                    .arg(want))
-            };
+            let py = |identity: &str, want: &str| fake.py_verify_dsse(&bundle, identity, want);
             let ok = py(&fake.identity(), &digest);
             assert_eq!(ok.code, 0, "sigstore-python: {}", ok.all());
             assert!(ok.stdout.contains(SIGN_PREDICATE), "{}", ok.stdout);

@@ -145,6 +145,25 @@ impl FakeSigstore {
             .to_string()
     }
 
+    /// sigstore-python's API verifying the DSSE `bundle` (a file) against this instance's trust config,
+    /// for the signer `identity` (with this instance's OIDC issuer) and the statement subject `want`
+    /// (`sha256:…`):
+    /// tests/peers/sigstore/py_verify_dsse.py, exit 0 when it verifies.
+    pub fn py_verify_dsse(&self, bundle: &Path, identity: &str, want: &str) -> crate::support::Run {
+        crate::support::run(
+            Command::new(sigstore_venv().join("bin/python"))
+                .arg(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/peers/sigstore/py_verify_dsse.py"),
+                )
+                .arg(self.trust_config())
+                .arg(bundle)
+                .arg(identity)
+                .arg(self.issuer())
+                .arg(want),
+        )
+    }
+
     pub fn url(&self) -> String {
         self.get("url")
     }
