@@ -177,12 +177,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// The `publicKey.hint` of a key-signed bundle: base64 SHA-256 of the DER public key.
-pub(crate) fn key_hint(key: &PublicKey) -> String {
-    use sha2::Digest;
-    B64.encode(sha2::Sha256::digest(key.to_der()))
-}
-
 /// Signs a file with a key or keylessly; records the signature in Rekor unless told not to; writes
 /// the signature file, certificate and bundle asked for; the report holds the base64 signature.
 pub(crate) async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobReport, Error> {
@@ -214,7 +208,9 @@ pub(crate) async fn sign_blob(req: &SignBlob, ui: &mut Ui) -> Result<SignBlobRep
             ..Default::default()
         },
         (public, None) => VerificationMaterial {
-            public_key: public.map(|p| PublicKeyIdentifier { hint: key_hint(p) }),
+            public_key: public.map(|p| PublicKeyIdentifier {
+                hint: crate::sigstore::bundle::key_hint(p),
+            }),
             ..Default::default()
         },
     };
