@@ -1,7 +1,8 @@
 //! Test-only: a recorded Rekor v2 signing made by the fake Sigstore with real cryptography
 //! (`testdata/rekor_v2/README.md`: its trusted root, a key-signed and a keyless bundle, each with a
 //! `hashedrekord` 0.0.2 entry and an RFC 3161 timestamp), and a loopback server giving one canned HTTP
-//! answer, for the unit tests of the Rekor v2 and TSA answer checks (issue 16's mutation run).
+//! answer, for the unit tests of the Rekor v2 and TSA answer checks (issue 16's mutation run), with an
+//! HTTP client that does not retry ([`http_once`]), so that a canned failure is answered once.
 
 use crate::signing::PublicKey;
 use crate::sigstore::fulcio::{check_certificate, SigningCertificate};
@@ -170,4 +171,16 @@ pub(crate) fn recording(
         }
     });
     (url, seen)
+}
+
+/// An HTTP client with the default limits and no retries: each request is sent once.
+pub(crate) fn http_once() -> crate::net::Http {
+    crate::net::Http::new(crate::net::HttpOptions {
+        retry: crate::net::Retry {
+            retries: 0,
+            ..crate::net::Retry::default()
+        },
+        ..crate::net::HttpOptions::default()
+    })
+    .unwrap()
 }

@@ -354,7 +354,6 @@ mod tests {
 #[cfg(test)]
 mod recorded {
     use super::*;
-    use crate::net::{HttpOptions, Retry};
     use crate::sigstore::fixtures;
 
     /// The keyless fixture's leaf: DER, its key, notBefore and notAfter.
@@ -412,15 +411,7 @@ mod recorded {
     }
 
     fn fulcio(url: &str) -> Fulcio {
-        let http = Http::new(HttpOptions {
-            retry: Retry {
-                retries: 0,
-                ..Retry::default()
-            },
-            ..HttpOptions::default()
-        })
-        .unwrap();
-        Fulcio::new(http, url)
+        Fulcio::new(fixtures::http_once(), url)
     }
 
     fn token() -> IdentityToken {

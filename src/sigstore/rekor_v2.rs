@@ -249,7 +249,6 @@ mod tests {
 #[cfg(test)]
 mod recorded {
     use super::*;
-    use crate::net::{HttpOptions, Retry};
     use crate::sigstore::fixtures::{self, Signed};
 
     fn check_with(
@@ -353,15 +352,7 @@ mod recorded {
     }
 
     fn log(url: &str) -> RekorV2 {
-        let http = Http::new(HttpOptions {
-            retry: Retry {
-                retries: 0,
-                ..Retry::default()
-            },
-            ..HttpOptions::default()
-        })
-        .unwrap();
-        RekorV2::new(http, url)
+        RekorV2::new(fixtures::http_once(), url)
     }
 
     #[tokio::test]
