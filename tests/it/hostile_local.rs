@@ -81,25 +81,17 @@ fn check(case: &str, test: &str, m: &Measured, code: i32, needles: &[&str], rss_
         .find(|l| l.starts_with("error:"))
         .unwrap_or_default()
         .to_string();
-    let out = std::env::var("FERROSIGN_HOSTILE_OUT").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/hostile-local.rows.md"),
-        PathBuf::from,
+    crate::support::append_row(
+        "FERROSIGN_HOSTILE_OUT",
+        "hostile-local.rows.md",
+        &format!(
+            "| {case} | {} | `{}` | {:.0} MiB | {:.2} s |\n",
+            m.code,
+            error.replace('|', "\\|"),
+            m.rss_mib,
+            m.wall_s
+        ),
     );
-    if let Some(dir) = out.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let row = format!(
-        "| {case} | {} | `{}` | {:.0} MiB | {:.2} s |\n",
-        m.code,
-        error.replace('|', "\\|"),
-        m.rss_mib,
-        m.wall_s
-    );
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&out)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
     assert_eq!(m.code, code, "{case}: exit code\n{}", m.stderr);
     crate::support::bounded(
         case,

@@ -205,22 +205,14 @@ pub fn bounded(
     rss_bound_mib: f64,
     wall_bound_s: f64,
 ) {
-    let out = std::env::var("FERROSIGN_HOSTILE_SUMMARY").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/hostile-summary.rows.md"),
-        PathBuf::from,
+    append_row(
+        "FERROSIGN_HOSTILE_SUMMARY",
+        "hostile-summary.rows.md",
+        &format!(
+            "| {case} | `{test}` | {exit} | {:.0} MiB (bound {rss_bound_mib:.0}) | {:.2} s (bound {wall_bound_s:.0}) |\n",
+            u.rss_mib, u.wall_s
+        ),
     );
-    if let Some(dir) = out.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let row = format!(
-        "| {case} | `{test}` | {exit} | {:.0} MiB (bound {rss_bound_mib:.0}) | {:.2} s (bound {wall_bound_s:.0}) |\n",
-        u.rss_mib, u.wall_s
-    );
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&out)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
     assert!(
         u.rss_mib < rss_bound_mib,
         "{case}: peak RSS {:.0} MiB, bound {rss_bound_mib} MiB",
@@ -283,4 +275,26 @@ pub fn empty_trusted_root(dir: &Path) -> PathBuf {
 
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
+}
+
+/// Appends one measured table row to the file named by the environment variable `var`, else to
+/// `.cache/<default_name>` in the crate (best effort: a row that cannot be written is not a test
+/// failure; the scripts that build docs/hostile-cases.md read these files).
+pub fn append_row(var: &str, default_name: &str, row: &str) {
+    let out = std::env::var(var).map_or_else(
+        |_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(".cache")
+                .join(default_name)
+        },
+        PathBuf::from,
+    );
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&out)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
 }
