@@ -157,6 +157,38 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
+fn p384_key(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "p384.pem",
+        ],
+    );
+}
+
+/// `DIR/p521.pem`: a new ECDSA P-521 key (PKCS#8 PEM, openssl).
+fn p521_key(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-out",
+            "p521.pem",
+        ],
+    );
+}
+
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -911,30 +943,8 @@ fn a5_algorithms_on_blobs() {
     let d = dir.path();
     write(d, "f.txt", "algorithms\n");
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "2048"]);
-    openssl(
-        d,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "p384.pem",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-out",
-            "p521.pem",
-        ],
-    );
+    p384_key(d);
+    p521_key(d);
     openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     for name in ["rsa", "p384", "p521", "ed"] {
         run(ferrosign(d)
@@ -1087,18 +1097,7 @@ fn a5_algorithms_on_images() {
     let fake = crate::sigstore_fake::FakeSigstore::start(&[]);
     let root = fake.trusted_root();
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "2048"]);
-    openssl(
-        d,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "p384.pem",
-        ],
-    );
+    p384_key(d);
     openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     openssl(d, &["genrsa", "-out", "other-rsa.pem", "2048"]);
     openssl(
@@ -1957,30 +1956,8 @@ fn a5_algorithms_with_a_log_entry() {
     write(d, "f.txt", "logged algorithms\n");
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "3072"]);
     openssl(d, &["genpkey", "-algorithm", "RSA", "-out", "rsa2048.pem"]);
-    openssl(
-        d,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "p384.pem",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-out",
-            "p521.pem",
-        ],
-    );
+    p384_key(d);
+    p521_key(d);
     for name in ["rsa", "rsa2048", "p384", "p521"] {
         run(ferrosign(d)
             .args([
