@@ -144,19 +144,6 @@ fn verify_blob(t: Tool, dir: &Path, key: &str, sig: &str, file: &str) -> Command
     c
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
 fn p384_key(dir: &Path) {
     openssl(

@@ -178,12 +178,18 @@ fn cosign_keys_load_in_ferrosign() {
 
 /// Makes a cosign-format encrypted P-384 key with `cosign import-key-pair` (cosign imports other curves).
 fn p384_key(dir: &Path) {
-    let st = std::process::Command::new("openssl")
-        .args(["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out"])
-        .arg(dir.join("p384.pem"))
-        .status()
-        .expect("openssl");
-    assert!(st.success());
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "p384.pem",
+        ],
+    );
     let r = run(cosign(2, dir)
         .args([
             "import-key-pair",

@@ -269,12 +269,7 @@ fn an_imported_rsa_key_signs_in_the_action_and_is_masked_first() {
     let digest = reg.push_image("acme/app", "v1", "imported-rsa");
     let r = Runner::new();
     let d = r.path();
-    let made = std::process::Command::new("openssl")
-        .current_dir(d)
-        .args(["genrsa", "-out", "rsa.pem", "3072"])
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "openssl genrsa: {made:?}");
+    crate::support::openssl(d, &["genrsa", "-out", "rsa.pem", "3072"]);
     let plain = std::fs::read_to_string(d.join("rsa.pem")).unwrap();
     let imported = run(ferrosign(d)
         .args(["import-key-pair", "--key", "rsa.pem", "-o", "rsa"])

@@ -595,18 +595,7 @@ fn k8s_secret_is_immutable_opaque_and_holds_a_working_key() {
 
 /// Makes a CA, a server certificate for 127.0.0.1 and a client certificate with openssl.
 fn pki(dir: &Path, ca: &str) {
-    let sh = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let sh = |args: &[&str]| openssl(dir, args);
     let ec = [
         "-newkey",
         "ec",

@@ -298,3 +298,18 @@ pub fn append_row(var: &str, default_name: &str, row: &str) {
         .open(&out)
         .and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
 }
+
+/// Runs `openssl ARGS` in `dir` (the system's openssl, installed by scripts/peers.sh); panics with its
+/// stderr when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
