@@ -41,19 +41,8 @@ fn measured(cmd: &Command) -> Measured {
         .arg("--")
         .arg("/usr/bin/time")
         .args(["-f", "%M", "-o"])
-        .arg(&time_out)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear();
-    if let Some(d) = cmd.get_current_dir() {
-        c.current_dir(d);
-    }
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
+        .arg(&time_out);
+    let mut c = crate::support::wrapping(c, cmd);
     let started = Instant::now();
     let r = run(&mut c);
     let wall_s = started.elapsed().as_secs_f64();

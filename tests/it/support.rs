@@ -140,22 +140,29 @@ pub struct Usage {
 /// exit code is the program's. Stdin is closed (as [`ferrosign`] sets it).
 pub fn under_time(cmd: &Command, out: &Path) -> Command {
     let mut c = Command::new("/usr/bin/time");
-    c.args(["-f", "%M %e", "-o"])
-        .arg(out)
+    c.args(["-f", "%M %e", "-o"]).arg(out);
+    let mut c = wrapping(c, cmd);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// `wrapper` (a program and its first arguments, e.g. `/usr/bin/time -o F`) followed by `cmd`'s
+/// program and arguments, run with exactly `cmd`'s environment and directory.
+pub fn wrapping(mut wrapper: Command, cmd: &Command) -> Command {
+    wrapper
         .arg(cmd.get_program())
         .args(cmd.get_args())
-        .env_clear()
-        .stdin(Stdio::null());
+        .env_clear();
     if let Some(d) = cmd.get_current_dir() {
-        c.current_dir(d);
+        wrapper.current_dir(d);
     }
     for (k, v) in cmd.get_envs() {
         match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
+            Some(v) => wrapper.env(k, v),
+            None => wrapper.env_remove(k),
         };
     }
-    c
+    wrapper
 }
 
 /// What `/usr/bin/time` wrote to `out` ([`under_time`]).
