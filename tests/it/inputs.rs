@@ -144,6 +144,22 @@ fn verify_blob(t: Tool, dir: &Path, key: &str, sig: &str, file: &str) -> Command
     c
 }
 
+/// `verify --key KEY --insecure-ignore-tlog --allow-http-registry EXTRA… IMAGE` for tool `t` (the
+/// image signatures of these rows carry no log entry), run in `dir`.
+fn verify_image_with_key(t: Tool, dir: &Path, key: &str, extra: &[&str], image: &str) -> Command {
+    let mut c = tool(t, dir);
+    c.args([
+        "verify",
+        "--key",
+        key,
+        "--insecure-ignore-tlog",
+        "--allow-http-registry",
+    ])
+    .args(extra)
+    .arg(image);
+    c
+}
+
 /// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
 fn p384_key(dir: &Path) {
     openssl(
@@ -324,29 +340,13 @@ fn a1_annotations() {
     for t in TOOLS {
         let ok = run(v2_root(
             t,
-            tool(t, d)
-                .args([
-                    "verify",
-                    "--key",
-                    "k.pub",
-                    "--insecure-ignore-tlog",
-                    "--allow-http-registry",
-                ])
-                .args(["-a", "a=1", "-a", "b=2", &image]),
+            &mut verify_image_with_key(t, d, "k.pub", &["-a", "a=1", "-a", "b=2"], &image),
             &root,
         ));
         decided("A1j", t, Accept, &ok);
         let bad = run(v2_root(
             t,
-            tool(t, d)
-                .args([
-                    "verify",
-                    "--key",
-                    "k.pub",
-                    "--insecure-ignore-tlog",
-                    "--allow-http-registry",
-                ])
-                .args(["-a", "a=2", &image]),
+            &mut verify_image_with_key(t, d, "k.pub", &["-a", "a=2"], &image),
             &root,
         ));
         // cosign v2.6.5 reads the image's Sigstore bundle (ferrosign's default `both` attaches one)
@@ -358,15 +358,13 @@ fn a1_annotations() {
     for t in TOOLS {
         let r = run(v2_root(
             t,
-            tool(t, d)
-                .args([
-                    "verify",
-                    "--key",
-                    "k.pub",
-                    "--insecure-ignore-tlog",
-                    "--allow-http-registry",
-                ])
-                .args(["-a", "url=https://ci.example/run?id=42", &image]),
+            &mut verify_image_with_key(
+                t,
+                d,
+                "k.pub",
+                &["-a", "url=https://ci.example/run?id=42"],
+                &image,
+            ),
             &root,
         ));
         decided("A1a verify", t, want_of([Refuse, Accept, Accept], t), &r);
@@ -1131,16 +1129,13 @@ fn a5_algorithms_on_images() {
             for v in TOOLS {
                 let r = run(v2_root(
                     v,
-                    tool(v, d).args([
-                        "verify",
-                        "--key",
+                    &mut verify_image_with_key(
+                        v,
+                        d,
                         &format!("{key}.pub"),
-                        "--insecure-ignore-tlog",
-                        "--allow-http-registry",
-                        "--signature-digest-algorithm",
-                        alg,
+                        &["--signature-digest-algorithm", alg],
                         &image,
-                    ]),
+                    ),
                     &root,
                 ));
                 decided(&format!("A5k image {key} signed by {s:?}"), v, Accept, &r);
@@ -1149,43 +1144,40 @@ fn a5_algorithms_on_images() {
                 // ferrosign's default writes both layouts: each verifies on its own, in ferrosign
                 // and in cosign v3 (its default reads the bundle; `=false` reads the `.sig`).
                 for format in ["legacy", "bundle"] {
-                    let r = run(ferrosign(d).args([
-                        "verify",
-                        "--key",
+                    let r = run(&mut verify_image_with_key(
+                        Fs,
+                        d,
                         &format!("{key}.pub"),
-                        "--insecure-ignore-tlog",
-                        "--allow-http-registry",
-                        "--signature-digest-algorithm",
-                        alg,
-                        "--signature-format",
-                        format,
+                        &[
+                            "--signature-digest-algorithm",
+                            alg,
+                            "--signature-format",
+                            format,
+                        ],
                         &image,
-                    ]));
+                    ));
                     decided(&format!("A5k image {key} ({format})"), Fs, Accept, &r);
                 }
-                let r = run(tool(V3, d).args([
-                    "verify",
-                    "--key",
+                let r = run(&mut verify_image_with_key(
+                    V3,
+                    d,
                     &format!("{key}.pub"),
-                    "--insecure-ignore-tlog",
-                    "--allow-http-registry",
-                    "--new-bundle-format=false",
-                    "--signature-digest-algorithm",
-                    alg,
+                    &[
+                        "--new-bundle-format=false",
+                        "--signature-digest-algorithm",
+                        alg,
+                    ],
                     &image,
-                ]));
+                ));
                 decided(&format!("A5k image {key} (.sig)"), V3, Accept, &r);
                 // Another key of the same type verifies neither layout.
-                let other = run(ferrosign(d).args([
-                    "verify",
-                    "--key",
+                let other = run(&mut verify_image_with_key(
+                    Fs,
+                    d,
                     &format!("other-{key}.pub"),
-                    "--insecure-ignore-tlog",
-                    "--allow-http-registry",
-                    "--signature-digest-algorithm",
-                    alg,
+                    &["--signature-digest-algorithm", alg],
                     &image,
-                ]));
+                ));
                 decided(&format!("A5k image {key}, other key"), Fs, Refuse, &other);
             }
         }
@@ -1208,16 +1200,13 @@ fn a5_algorithms_on_images() {
             "cosign v3 wrote a .sig: the bundle path is not exercised"
         );
         for v in [V3, Fs] {
-            let r = run(tool(v, d).args([
-                "verify",
-                "--key",
+            let r = run(&mut verify_image_with_key(
+                v,
+                d,
                 &format!("{key}.pub"),
-                "--insecure-ignore-tlog",
-                "--allow-http-registry",
-                "--signature-digest-algorithm",
-                alg,
+                &["--signature-digest-algorithm", alg],
                 &image,
-            ]));
+            ));
             decided(&format!("A5k image {key} (v3 bundle)"), v, Accept, &r);
         }
     }
