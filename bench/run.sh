@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Benchmark (issue 15; not part of the default tests): sign N fresh images in Debian's docker-registry on
-# loopback, reached through toxiproxy adding 0 or 20 ms of round-trip time (half each way, every exchange),
+# Benchmark (issue 15; not part of the default tests): sign N fresh images in a registry on loopback
+# (Debian's docker-registry, or with --registry referrers go-containerregistry's registry with the OCI 1.1
+# referrers API, tests/peers/referrers-registry, which takes one-request uploads), reached through toxiproxy adding 0 or 20 ms of round-trip time (half each way, every exchange),
 # in key mode (no log) and keyless (the test Sigstore instance of tests/peers/sigstore, behind the same
 # latency). ferrosign signs the N images in ONE process; cosign v2 and v3 run one process per image (how
 # workflows call it). The tools take turns within each cell (the order rotates each round), so every ratio
 # is measured side by side on the same machine load.
 # Reported per cell: wall time (median of the rounds), registry requests per image (the registry's access
-# log), peak RSS (GNU time, the largest process); per tool: time from process start to its first
+# log), peak RSS (GNU time, the largest process), CPU seconds (user + system) of the signing tool's
+# processes (GNU time), of the registry, of toxiproxy and of the test Sigstore instance (/proc/PID/stat,
+# read before and after the signing; pushing the images is not counted), the registry's CPU per request,
+# and the CPU the whole machine spent meanwhile (/proc/stat, all cores, other users' work included); per tool: time from process start to its first
 # connection (key mode), binary sizes; then each target of issue 15, met or not.
 #   bash bench/run.sh                                   # everything (about 20-30 min on 2 cores)
 #   bash bench/run.sh --n "1 10" --rtt 20 --modes key   # a part
 #   bash bench/run.sh --bin /path/to/ferrosign --label main-de8742b   # another ferrosign binary
-# Options: --n LIST, --cosign-n LIST (the N at which cosign runs too; default: every N), --rtt LIST (ms), --modes "key keyless", --tools "ferrosign cosign-v2 cosign-v3"
+# Options: --registry docker|referrers (default docker), --n LIST, --cosign-n LIST (the N at which cosign runs too; default: every N), --rtt LIST (ms), --modes "key keyless", --tools "ferrosign cosign-v2 cosign-v3"
 # (also ferrosign-legacy and ferrosign-bundle: one layout, key mode only),
 # --rounds R (rounds for N <= 10; N = 100 runs once), --bin PATH (default: the static build, as the
 # container image ships it), --fs-args "ARGS" (more flags for ferrosign's sign, e.g. "--max-workers 32"), --label NAME, --out DIR (default .cache/bench/LABEL). Results: DIR/results.md,
@@ -22,7 +26,7 @@ repo_root=$PWD
 source scripts/peers.sh
 
 sizes="1 10 100" cosign_sizes="" rtts="0 20" modes="key keyless" tools="ferrosign cosign-v2 cosign-v3"
-rounds=3 bin="" label="" out="" fs_args=""
+rounds=3 bin="" label="" out="" fs_args="" registry=docker
 while [ $# -gt 0 ]; do
   case $1 in
     --n) sizes=$2; shift 2 ;;
@@ -35,11 +39,16 @@ while [ $# -gt 0 ]; do
     --label) label=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --fs-args) fs_args=$2; shift 2 ;;
+    --registry) registry=$2; shift 2 ;;
     *) echo "unknown option $1 (see the header of $0)"; exit 2 ;;
   esac
 done
 
-apt_install /usr/bin/docker-registry docker-registry
+case $registry in
+  docker) apt_install /usr/bin/docker-registry docker-registry ;;
+  referrers) install_referrers_registry ;;
+  *) echo "--registry is docker or referrers, not $registry"; exit 2 ;;
+esac
 apt_install /usr/bin/time time
 apt_install curl curl
 install_cosign v2 "$COSIGN_V2_VERSION"
@@ -53,7 +62,7 @@ if [ -z "$bin" ]; then
 fi
 bin=$(realpath "$bin")
 [ -n "$label" ] || label="$(git rev-parse --abbrev-ref HEAD)-$(git rev-parse --short HEAD)"
-out=${out:-$repo_root/.cache/bench/$label}
+out=${out:-$repo_root/.cache/bench/$label-$registry}
 mkdir -p "$out"
 out=$(realpath "$out")
 helper="python3 $repo_root/bench/helper.py"
@@ -62,6 +71,7 @@ work=$(mktemp -d)
 TOXI_PID= SIG_PID= SIG= oidc_url= oidc_token= TOKEN=
 cleanup() {
   stop_local_registry
+  stop_referrers_registry
   { [ -n "$TOXI_PID" ] && kill "$TOXI_PID" 2>/dev/null && wait "$TOXI_PID" 2>/dev/null; } || true
   { [ -n "$SIG_PID" ] && kill "$SIG_PID" 2>/dev/null && wait "$SIG_PID" 2>/dev/null; } || true
   rm -rf "$work"
@@ -74,7 +84,17 @@ export COSIGN_PASSWORD=bench TUF_ROOT="$work/tuf" DOCKER_CONFIG="$work/docker" S
 cd "$work"
 "$bin" generate-key-pair >/dev/null 2>&1
 
-start_local_registry "$work" "{level: info, accesslog: {disabled: false}}"
+# The registry, its access log in $work/registry.log (both write `"METHOD URI PROTO" STATUS …` lines).
+if [ "$registry" = docker ]; then
+  start_local_registry "$work" "{level: info, accesslog: {disabled: false}}"
+  REG_PID=$REGISTRY_PID
+  reg_version="$(/usr/bin/docker-registry --version 2>/dev/null | head -1)"
+else
+  start_referrers_registry "$work" -access-log "$work/registry.log"
+  REG_PID=$RR_PID REGISTRY=$RR_REGISTRY
+  reg_version="go-containerregistry $(sed -n 's#^require github.com/google/go-containerregistry ##p' \
+    "$repo_root/tests/peers/referrers-registry/go.mod") pkg/registry with the referrers API (tests/peers/referrers-registry)"
+fi
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # toxiproxy: its API on a free port, one proxy for the registry and one for the Sigstore instance.
@@ -145,36 +165,49 @@ sign() {
   esac
   # shellcheck disable=SC2206  # --fs-args is split into words on purpose
   if [[ $tool == ferrosign* ]]; then cmd+=($fs_args); fi
-  /usr/bin/time -f %M -o "$work/rss" "${cmd[@]}" "$@" > /dev/null 2>> "$work/err.log"
+  /usr/bin/time -f '%M %U %S' -o "$work/rss" "${cmd[@]}" "$@" > /dev/null 2>> "$work/err.log"
 }
 token() { if [ "$1" = keyless ]; then TOKEN=$($helper token "$oidc_url" "$oidc_token"); else TOKEN=; fi; }
 
+# CPU ticks (user + system) a process has used so far (0 when there is none), and the machine's busy
+# ticks on all cores (everything but idle and iowait).
+ticks() { if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; else echo 0; fi; }
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+clk=$(getconf CLK_TCK)
 requests() { grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /' "$work/registry.log" || true; }
 request_lines() { grep -E '"(GET|HEAD|PUT|POST|PATCH|DELETE) /' "$work/registry.log" |
   sed -E 's/.*"(GET|HEAD|PUT|POST|PATCH|DELETE) ([^ ?]*)[^"]*" ([0-9]{3}) .*/\1 \2 \3/; s/sha256[:-][0-9a-f]{64}/<digest>/g;
-    s#/uploads/[0-9a-f-]{36}#/uploads/<id>#; s#^([A-Z]+) /v2/bench/[^/]+/#\1 /v2/<repo>/#' | sed -n "$1,\$p"; }
+    s#/uploads/[^ ]+#/uploads/<id>#; s#^([A-Z]+) /v2/bench/[^/]+/#\1 /v2/<repo>/#' | sed -n "$1,\$p"; }
 now_ns() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# One measured run: TOOL MODE N -> "wall_s requests peak_kb" (and checks every image got one signature).
-# The wall time of a cosign loop is the sum of its processes' (the token fetches between them left out).
+# One measured run: TOOL MODE N -> "wall_s requests peak_kb tool_cpu_s registry_cpu_s proxy_cpu_s
+# sigstore_cpu_s machine_cpu_s" (and checks every image got one signature). The wall time and the CPU of a
+# cosign loop are the sums over its processes (the token fetches between them left out).
 measure() {
-  local tool=$1 mode=$2 n=$3 refs r before after wall=0 kb=0 t0 t1 k layers
+  local tool=$1 mode=$2 n=$3 refs r before after wall=0 kb=0 t0 t1 k u sy layers
+  local cpu=0 reg=0 tox=0 sg=0 mach=0 c0 c1
   mapfile -t refs < <($helper push "$REGISTRY" "$REG" "bench/$tool-$mode-$n-$RANDOM$RANDOM" "$n")
   before=$(requests)
   fail() { echo "$tool $mode failed:"; tail -5 "$work/err.log"; exit 1; }
-  if [[ $tool == ferrosign* ]]; then
-    token "$mode"; t0=$(now_ns)
-    sign "$tool" "$mode" "${refs[@]}" || fail
+  # one_run REFS…: one process, its wall time, peak RSS and CPU added to the totals; the others' CPU too.
+  one_run() {
+    c0="$(ticks "$REG_PID") $(ticks "$TOXI_PID") $(ticks "$SIG_PID") $(busy)"
+    t0=$(now_ns)
+    sign "$tool" "$mode" "$@" || fail
     t1=$(now_ns)
-    wall=$(( t1 - t0 )); kb=$(cat "$work/rss")
+    c1="$(ticks "$REG_PID") $(ticks "$TOXI_PID") $(ticks "$SIG_PID") $(busy)"
+    read -r k u sy < "$work/rss"
+    wall=$(( wall + t1 - t0 )); [ "$k" -gt "$kb" ] && kb=$k
+    cpu=$(awk -v a="$cpu" -v u="$u" -v s="$sy" 'BEGIN {printf "%.2f", a + u + s}')
+    read -r reg tox sg mach < <(awk -v c0="$c0" -v c1="$c1" -v reg="$reg" -v tox="$tox" -v sg="$sg" -v m="$mach" 'BEGIN {
+      split(c0, a, " "); split(c1, b, " ")
+      print reg + b[1] - a[1], tox + b[2] - a[2], sg + b[3] - a[3], m + b[4] - a[4] }')
+  }
+  if [[ $tool == ferrosign* ]]; then
+    token "$mode"; one_run "${refs[@]}"
   else
-    for r in "${refs[@]}"; do
-      token "$mode"; t0=$(now_ns)
-      sign "$tool" "$mode" "$r" || fail
-      t1=$(now_ns)
-      wall=$(( wall + t1 - t0 )); k=$(cat "$work/rss"); [ "$k" -gt "$kb" ] && kb=$k
-    done
+    for r in "${refs[@]}"; do token "$mode"; one_run "$r"; done
   fi
   after=$(requests)
   if [ "$n" = 1 ] && [ ! -s "$out/sequence-$tool-$mode.txt" ]; then
@@ -188,35 +221,45 @@ measure() {
       [ "$layers" = 1 ] || { echo "$tool left $layers signatures on $r"; exit 1; }
     done
   fi
-  echo "$(awk -v w="$wall" 'BEGIN {printf "%.3f", w / 1e9}') $(( after - before )) $kb"
+  echo "$(awk -v w="$wall" 'BEGIN {printf "%.3f", w / 1e9}') $(( after - before )) $kb $cpu" \
+    "$(awk -v r="$reg" -v t="$tox" -v s="$sg" -v m="$mach" -v c="$clk" 'BEGIN {printf "%.2f %.2f %.2f %.2f", r / c, t / c, s / c, m / c}')"
 }
 
-printf 'rtt_ms\tmode\tn\ttool\twall_s\ts_per_image\trequests_per_image\tpeak_rss_mib\truns\n' > "$out/results.tsv"
-echo "== $label: $bin" >&2
+printf 'rtt_ms\tmode\tn\ttool\twall_s\ts_per_image\trequests_per_image\tpeak_rss_mib\truns\ttool_cpu_s\tregistry_cpu_s\tproxy_cpu_s\tsigstore_cpu_s\tmachine_cpu_s\tregistry_ms_per_request\n' > "$out/results.tsv"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== $label: $bin, registry $registry, load average $load_start" >&2
 for rtt in $rtts; do
   set_rtt "$rtt"
   for mode in $modes; do
     for n in $sizes; do
       rr=$rounds; [ "$n" -gt 10 ] && rr=1
-      declare -A walls=() reqs=() rss=()
+      declare -A walls=() reqs=() rss=() cpus=()
       read -ra tl <<< "$tools"
       if [ -n "$cosign_sizes" ] && [[ " $cosign_sizes " != *" $n "* ]]; then tl=(ferrosign); fi
       for round in $(seq "$rr"); do
         for i in $(seq 0 $(( ${#tl[@]} - 1 ))); do
           tool=${tl[$(( (i + round) % ${#tl[@]} ))]}
           measure "$tool" "$mode" "$n" > "$work/m"
-          read -r w q k < "$work/m"
+          read -r w q k c_tool c_reg c_tox c_sig c_mach < "$work/m"
           walls[$tool]+="$w "; reqs[$tool]=$q
           [ "${rss[$tool]:-0}" -lt "$k" ] && rss[$tool]=$k
-          echo "   rtt=$rtt $mode N=$n round $round $tool: ${w}s, $q requests, $(( k / 1024 )) MiB" >&2
+          # The CPU figures of the round whose wall time is the median are reported with it.
+          cpus[$tool]+="$w:$c_tool:$c_reg:$c_tox:$c_sig:$c_mach "
+          echo "   rtt=$rtt $mode N=$n round $round $tool: ${w}s, $q requests, $(( k / 1024 )) MiB;" \
+            "CPU s: $tool $c_tool, registry $c_reg, toxiproxy $c_tox, sigstore $c_sig, machine $c_mach" >&2
         done
       done
       for tool in "${tl[@]}"; do
         w=$(tr ' ' '\n' <<< "${walls[$tool]}" | grep . | median)
+        # the round nearest the median wall time (with an even count the median lies between two)
+        c=$(tr ' ' '\n' <<< "${cpus[$tool]}" | grep . | awk -F: -v w="$w" '{d = $1 - w; if (d < 0) d = -d} NR == 1 || d < best {best = d; line = $0} END {print line}')
+        IFS=: read -r _ c_tool c_reg c_tox c_sig c_mach <<< "$c"
         awk -v rtt="$rtt" -v mode="$mode" -v n="$n" -v tool="$tool" -v w="$w" -v q="${reqs[$tool]}" -v k="${rss[$tool]}" -v runs="$rr" \
-          'BEGIN {printf "%s\t%s\t%d\t%s\t%.2f\t%.3f\t%.1f\t%.1f\t%d\n", rtt, mode, n, tool, w, w / n, q / n, k / 1024, runs}' >> "$out/results.tsv"
+          -v ct="$c_tool" -v cr="$c_reg" -v cx="$c_tox" -v cs="$c_sig" -v cm="$c_mach" \
+          'BEGIN {printf "%s\t%s\t%d\t%s\t%.2f\t%.3f\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n", rtt, mode, n, tool, w, w / n, q / n, k / 1024, runs,
+            ct, cr, cx, cs, cm, (q > 0 ? sprintf("%.2f", 1000 * cr / q) : "-")}' >> "$out/results.tsv"
       done
-      unset walls reqs rss
+      unset walls reqs rss cpus
     done
   done
 done
@@ -255,25 +298,29 @@ verdict() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "not 
 {
   echo "# Benchmark: $label"
   echo
-  echo "- date: $(date -u +%FT%TZ); machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- date: $(date -u +%FT%TZ); machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- ferrosign: \`$("$bin" --version)\` ($bin); cosign $COSIGN_V2_VERSION and $COSIGN_V3_VERSION (go install)"
-  echo "- registry: $(/usr/bin/docker-registry --version 2>/dev/null | head -1) behind toxiproxy $("$FERROSIGN_TOXIPROXY" -version 2>/dev/null | head -1)"
-  echo "- command: \`bash bench/run.sh --n \"$sizes\"${cosign_sizes:+ --cosign-n \"$cosign_sizes\"} --rtt \"$rtts\" --modes \"$modes\" --rounds $rounds${fs_args:+ --fs-args \"$fs_args\"}\`"
+  echo "- registry: $reg_version behind toxiproxy $("$FERROSIGN_TOXIPROXY" -version 2>/dev/null | head -1)"
+  echo "- command: \`bash bench/run.sh --registry $registry --n \"$sizes\"${cosign_sizes:+ --cosign-n \"$cosign_sizes\"} --rtt \"$rtts\" --modes \"$modes\" --rounds $rounds${fs_args:+ --fs-args \"$fs_args\"}\`"
   echo
-  echo "| RTT | mode | N | tool | wall s | s/image | requests/image | peak RSS MiB | runs | vs cosign v2 | vs cosign v3 |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  tail -n +2 "$out/results.tsv" | while IFS=$'\t' read -r rtt mode n tool w s q k runs; do
+  echo "CPU s: user + system seconds during the signing (the round nearest the median): the signing tool's"
+  echo "processes, the registry, toxiproxy, the test Sigstore instance, and the whole machine (2 cores give"
+  echo "2 s of CPU per wall second; other users' work included); reg. ms/req: the registry's CPU per request."
+  echo
+  echo "| RTT | mode | N | tool | wall s | s/image | requests/image | peak RSS MiB | runs | vs cosign v2 | vs cosign v3 | CPU s tool | CPU s registry | CPU s toxiproxy | CPU s sigstore | CPU s machine | reg. ms/req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$out/results.tsv" | while IFS=$'\t' read -r rtt mode n tool w s q k runs ct cr cx cs cm rq; do
     c2=$(val "$rtt" "$mode" "$n" cosign-v2 5) c3=$(val "$rtt" "$mode" "$n" cosign-v3 5)
     r2=$(awk -v a="$w" -v b="$c2" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "-"}')
     r3=$(awk -v a="$w" -v b="$c3" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "-"}')
-    echo "| $rtt ms | $mode | $n | $tool | $w | $s | $q | $k | $runs | $r2 | $r3 |"
+    echo "| $rtt ms | $mode | $n | $tool | $w | $s | $q | $k | $runs | $r2 | $r3 | $ct | $cr | $cx | $cs | $cm | $rq |"
   done
   echo
   echo "Start to first connection (key mode, median of 5): $(for t in $tools; do printf '%s %s s; ' "$t" "$(tr ' ' '\n' <<< "${first[$t]}" | grep . | median)"; done)"
   echo
   echo "Sizes: ferrosign static binary $(mib "$fs_size") MiB; container image (scratch + binary + CA bundle) $(mib "$img_size") MiB, $(mib "$img_gz") MiB compressed; cosign v2 binary $(mib "$(stat -c %s "$FERROSIGN_COSIGN_V2")") MiB, cosign v3 binary $(mib "$(stat -c %s "$FERROSIGN_COSIGN_V3")") MiB (go install builds, not stripped)"
   echo
-  echo "## Targets (issue 15, at 20 ms RTT)"
+  echo "## Targets (issue 15, at 20 ms RTT, registry: $registry)"
   echo
   echo "| target | measured | bound | verdict |"
   echo "|---|---|---|---|"

@@ -203,13 +203,13 @@ stop_local_registry() {
   REGISTRY_PID=
 }
 
-# start_referrers_registry WORKDIR: starts the referrers-API registry peer on a free 127.0.0.1 port (it
-# keeps everything in memory; its log goes to WORKDIR/referrers-registry.log); sets RR_PID and
-# RR_REGISTRY (host:port). stop_referrers_registry stops it.
+# start_referrers_registry WORKDIR [FLAG…]: starts the referrers-API registry peer on a free 127.0.0.1 port
+# (it keeps everything in memory; its log goes to WORKDIR/referrers-registry.log; more flags, e.g.
+# `-access-log FILE`, are passed on); sets RR_PID and RR_REGISTRY (host:port). stop_referrers_registry stops it.
 start_referrers_registry() {
-  local work=$1
+  local work=$1; shift
   RR_PID= RR_REGISTRY=
-  "$FERROSIGN_REFERRERS_REGISTRY" -port 0 > "$work/referrers-registry.out" 2> "$work/referrers-registry.log" &
+  "$FERROSIGN_REFERRERS_REGISTRY" -port 0 "$@" > "$work/referrers-registry.out" 2> "$work/referrers-registry.log" &
   RR_PID=$!
   for _ in $(seq 100); do
     RR_REGISTRY=$(sed -n 's/^READY //p' "$work/referrers-registry.out")

@@ -9,8 +9,10 @@
 // is that of a Go map (random), a manifest PUT with a subject gets no OCI-Subject header, and an unknown
 // repository answers 404 NAME_UNKNOWN.
 //
-// Usage: referrers-registry [-port N] [-watch-stdin] [-verbose]
-// It prints one line "READY 127.0.0.1:PORT" on stdout once it accepts connections.
+// Usage: referrers-registry [-port N] [-watch-stdin] [-verbose] [-access-log FILE]
+// It prints one line "READY 127.0.0.1:PORT" on stdout once it accepts connections. With -access-log it
+// appends one line per answered request to FILE, in the shape of docker-registry's access log (what
+// bench/run.sh counts): `127.0.0.1 "METHOD REQUEST-URI PROTO" STATUS BYTES`, written when the answer is.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -30,6 +33,7 @@ func main() {
 	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0: any free port)")
 	watchStdin := flag.Bool("watch-stdin", false, "exit when standard input closes (tests keep a pipe open)")
 	verbose := flag.Bool("verbose", false, "log every request to stderr")
+	accessLog := flag.String("access-log", "", "append one line per answered request to this file")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
@@ -41,7 +45,15 @@ func main() {
 	if *verbose {
 		logger = log.New(os.Stderr, "referrers-registry: ", log.LstdFlags)
 	}
-	handler := registry.New(registry.WithReferrersSupport(true), registry.Logger(logger))
+	var handler http.Handler = registry.New(registry.WithReferrersSupport(true), registry.Logger(logger))
+	if *accessLog != "" {
+		f, err := os.OpenFile(*accessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "referrers-registry: %v\n", err)
+			os.Exit(1)
+		}
+		handler = &accessLogger{next: handler, out: f}
+	}
 	if *watchStdin {
 		go func() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
@@ -54,4 +66,45 @@ func main() {
 		fmt.Fprintf(os.Stderr, "referrers-registry: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// accessLogger writes one line per request to out after the wrapped handler answered it.
+type accessLogger struct {
+	next http.Handler
+	mu   sync.Mutex
+	out  *os.File
+}
+
+// recorder remembers the status and the body size that a handler wrote.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (a *accessLogger) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	a.next.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.out, "127.0.0.1 \"%s %s %s\" %d %d\n", req.Method, req.RequestURI, req.Proto, rec.status, rec.bytes)
 }
