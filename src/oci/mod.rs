@@ -16,7 +16,8 @@
 //! - [`layout`]: cosign's `.sig` manifests and their race-safe read-modify-write;
 //! - [`referrers`]: OCI 1.1 referrers: listing (API with pages, else the `sha256-<hex>` tag schema) and
 //!   attaching an artifact manifest with a `subject`;
-//! - [`auth`]: credentials (flags, docker config); [`reference`]: image references.
+//! - [`auth`]: credentials (flags, docker config); [`reference`]: image references;
+//! - [`slot`]: the worker slot a manifest's signing gives back while it waits out a settling window.
 //!
 //! ## Limits (each error names the one it hit)
 //! [`registry::MAX_MANIFEST_BYTES`] (4 MiB) for every manifest and index; a blob never beyond its
@@ -35,6 +36,7 @@ pub(crate) mod reference;
 pub(crate) mod referrers;
 pub(crate) mod registry;
 pub(crate) mod rmw;
+pub(crate) mod slot;
 
 pub(crate) use reference::{ImageRef, ReferenceError};
 pub(crate) use registry::{CredentialScope, Registry, RegistryOptions};

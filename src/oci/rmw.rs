@@ -282,6 +282,7 @@ pub(crate) async fn update<'a, D: Doc + 'a>(
             Err(e) => return Err(e),
         }
         let window = (started.elapsed() * SETTLE_FACTOR).clamp(SETTLE_MIN, SETTLE_MAX);
-        tokio::time::sleep(window).await;
+        // Without the worker slot: the next manifest of the run starts meanwhile (super::slot).
+        super::slot::settle(window).await;
     }
 }

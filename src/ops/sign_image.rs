@@ -13,7 +13,9 @@
 //! writes the `.sig` layout when it logs to Rekor v2.
 //!
 //! Images are signed concurrently, at most `max_workers` at a time, and so are the children of an index
-//! with `recursive` (at most `max_workers` manifests being signed at any moment in the whole run), all
+//! with `recursive` (at most `max_workers` manifests being signed at any moment in the whole run; a
+//! manifest gives its slot back while it waits out a settling window before its last re-read, so the
+//! next one starts meanwhile: [`crate::oci::slot`]), all
 //! over the run's one registry client (one connection pool per registry) with the one key, or the one
 //! token and certificate, the run prepared. Each image logs into its own captured [`Ui`], written out in
 //! the input order as the images finish, so the log and the report read as if they had been signed one
@@ -36,6 +38,7 @@ use crate::gha::Ui;
 use crate::oci::layout::{self, ANN_SIGNATURE};
 use crate::oci::referrers::{self, Recorded};
 use crate::oci::registry::ManifestHead;
+use crate::oci::slot;
 use crate::oci::{bundles, ImageRef, OciError, Registry, RegistryOptions};
 use crate::signing::payload::SimpleSigning;
 use crate::signing::statement::{Statement, COSIGN_SIGN_PREDICATE};
@@ -45,12 +48,12 @@ use base64::Engine;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
-use tokio::sync::Semaphore;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How many images (and `recursive` children) are signed at once unless told otherwise: the work is
 /// waiting on the registry and the log, not the CPU, so a 2-core runner keeps this many requests in
-/// flight without slowing any of them down.
+/// flight without slowing any of them down. The settling windows do not count ([`crate::oci::slot`]).
 pub(crate) const DEFAULT_MAX_WORKERS: usize = 8;
 /// The largest `max_workers` accepted.
 pub(crate) const MAX_MAX_WORKERS: usize = 64;
@@ -314,8 +317,8 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     let registry = &registry;
     // At most `workers` manifests are being prepared or signed at once in the whole run, children
     // included; an image waits for a slot only around each manifest, never while holding one for its
-    // children.
-    let slots = Semaphore::new(workers);
+    // children. A manifest gives its slot back for its settling windows (crate::oci::slot).
+    let slots = Arc::new(Semaphore::new(workers));
     let slots = &slots;
     // Every capture is made once the registry's secrets are masked; stage 1 sees no other secret.
     let captures: Vec<_> = req.images.iter().map(|_| ui.capture()).collect();
@@ -364,10 +367,16 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
     };
     let (shared, stopped) = (&shared, &stopped);
     // Each image: resolved (stage 1), then signed (stage 2: each manifest's requests that need no
-    // signature run while the signer is prepared). `workers` images at a time, their output in the
-    // input order.
+    // signature run while the signer is prepared), their output in the input order. Every image waits
+    // for a slot at once (the semaphore serves them in the input order): `workers` of them work, and
+    // one whose manifests wait out their settling windows lets the next one start.
     let results = futures_util::stream::iter(req.images.iter().zip(captures))
         .map(|(image, (mut task_ui, captured))| async move {
+            // The image's own manifest keeps this slot from stage 1 on (its children take theirs).
+            let permit = slots.clone().acquire_owned().await.ok();
+            if stopped.load(Ordering::SeqCst) {
+                return (image, None, captured);
+            }
             if req.keep_going {
                 task_ui.group(&format!("Sign {image}"));
             }
@@ -384,13 +393,16 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
                         shared,
                         &handle,
                         image,
-                        targets,
+                        (targets, permit),
                         resolved_tag,
                         &mut task_ui,
                     )
                     .await
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    drop(permit);
+                    Err(e)
+                }
             };
             // Without a signer the run fails with its error, not the images'.
             if shared.signer().await.is_none() {
@@ -414,7 +426,7 @@ pub(crate) async fn sign(req: &SignImages, ui: &mut Ui) -> Result<SignReport, Er
             }
             (image, Some(result), captured)
         })
-        .buffered(workers);
+        .buffered(req.images.len().max(1));
     let mut images = Vec::new();
     let mut failed = Vec::new();
     let mut prep_written = false;
@@ -505,7 +517,7 @@ struct Shared<'a> {
     prepared: &'a tokio::sync::watch::Receiver<bool>,
     /// a capture of the signer's log after preparing: it carries every mask (the identity token)
     masks: &'a OnceLock<Ui>,
-    slots: &'a Semaphore,
+    slots: &'a Arc<Semaphore>,
     warned_refusal: &'a AtomicBool,
 }
 
@@ -575,31 +587,40 @@ async fn resolve_targets(
     Ok((targets, resolved_tag))
 }
 
-/// Stage 2 for one image: signs its manifests (concurrently), then verifies them when asked.
+/// Stage 2 for one image: signs its manifests (concurrently), then verifies them when asked. The
+/// first target (the image's own manifest) works in the slot the image was resolved in (`first`); the
+/// others each wait for one.
 async fn sign_targets(
     req: &SignImages,
     shared: &Shared<'_>,
     registry: &Registry,
     image: &ImageRef,
-    targets: Vec<Target>,
+    (targets, first): (Vec<Target>, Option<OwnedSemaphorePermit>),
     resolved_tag: Option<String>,
     ui: &mut Ui,
 ) -> Result<Vec<SignedManifest>, Error> {
     let captures: Vec<_> = targets.iter().map(|_| ui.capture()).collect();
+    let mut first = first;
     let mut results = futures_util::stream::iter(targets.into_iter().zip(captures))
-        .map(|(target, (mut target_ui, captured))| async move {
-            // The run's semaphore is never closed, so a slot always comes.
-            let _slot = shared.slots.acquire().await.ok();
-            let result = Box::pin(sign_target(
-                req,
-                shared,
-                registry,
-                image,
-                target,
-                &mut target_ui,
-            ))
-            .await;
-            (result, captured)
+        .map(|(target, (mut target_ui, captured))| {
+            let given = first.take();
+            async move {
+                // The run's semaphore is never closed, so a slot always comes.
+                let permit = match given {
+                    Some(p) => Some(p),
+                    None => shared.slots.clone().acquire_owned().await.ok(),
+                };
+                let work = Box::pin(sign_target(
+                    req,
+                    shared,
+                    registry,
+                    image,
+                    target,
+                    &mut target_ui,
+                ));
+                let result = slot::held(permit, work).await;
+                (result, captured)
+            }
         })
         .buffered(req.max_workers.clamp(1, MAX_MAX_WORKERS));
     let mut signed = Vec::new();
