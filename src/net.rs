@@ -544,6 +544,9 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod loopback;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -348,4 +348,91 @@ mod tests {
         }
         assert!(!got.iter().any(|g| g == "not-secret"));
     }
+
+    fn masked(pairs: &[(&str, &str)]) -> Vec<String> {
+        let e = env(pairs);
+        secrets_to_mask(&Inputs::new(&e))
+            .iter()
+            .map(|s| s.expose().clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_key_input_is_masked_as_text_as_a_file_s_text_never_as_a_reference() {
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----";
+        assert!(masked(&[("INPUT_KEY", pem)]).iter().any(|s| s == pem));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cosign.key");
+        std::fs::write(&file, "the key file's text").unwrap();
+        let got = masked(&[("INPUT_KEY", file.to_str().unwrap())]);
+        assert!(got.iter().any(|s| s == "the key file's text"), "{got:?}");
+        // A reference with a scheme names no file of the workspace, even when one has that path.
+        std::fs::create_dir(dir.path().join("k8s:")).unwrap();
+        std::fs::write(dir.path().join("k8s:").join("key"), "not a key").unwrap();
+        let reference = format!("{}/k8s://key", dir.path().display());
+        assert!(std::path::Path::new(&reference).is_file());
+        let got = masked(&[("INPUT_KEY", &reference)]);
+        assert!(!got.iter().any(|s| s == "not a key"), "{got:?}");
+    }
+
+    #[test]
+    fn inputs_print_nothing_of_what_they_read() {
+        let e = env(&[("INPUT_REGISTRY-PASSWORD", "regpw")]);
+        assert_eq!(format!("{:?}", Inputs::new(&e)), "Inputs { .. }");
+    }
+
+    #[test]
+    fn url_credentials_are_the_userinfo_and_its_password_of_each_url() {
+        let got = |text: &str| -> Vec<String> {
+            url_credentials(text)
+                .iter()
+                .map(|s| s.expose().clone())
+                .collect()
+        };
+        assert_eq!(
+            got("https://user:pw@registry.test/a and\nhttp://token@other.test?x=1"),
+            ["user:pw", "pw", "token"]
+        );
+        // an `@` past the authority (path, query, fragment, next word) is no credential
+        for text in [
+            "https://registry.test/a@b",
+            "https://registry.test?u=a@b",
+            "https://registry.test#a@b",
+            "https://registry.test mail@example.test",
+            "no url at all: a@b",
+        ] {
+            assert!(got(text).is_empty(), "{text}: {:?}", got(text));
+        }
+    }
+
+    #[test]
+    fn a_docker_config_gives_its_passwords_tokens_and_decoded_auths() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let auth = base64::engine::general_purpose::STANDARD.encode("user:p1");
+        std::fs::write(
+            &path,
+            serde_json::json!({"auths": {
+                "a.test": {"auth": auth},
+                "b.test": {"password": "p2", "identitytoken": "t3", "registrytoken": "t4", "auth": ""},
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        let got: Vec<String> = docker_config_secrets(&path)
+            .iter()
+            .map(|s| s.expose().clone())
+            .collect();
+        assert_eq!(got, [auth.as_str(), "p1", "p2", "t3", "t4"]);
+        // through the Action's DOCKER_CONFIG
+        let all = masked(&[("DOCKER_CONFIG", dir.path().to_str().unwrap())]);
+        assert!(
+            all.iter().any(|s| s == "p1") && all.iter().any(|s| s == "t4"),
+            "{all:?}"
+        );
+        std::fs::write(&path, "not json").unwrap();
+        assert!(docker_config_secrets(&path).is_empty());
+        assert!(docker_config_secrets(&dir.path().join("absent.json")).is_empty());
+    }
 }

@@ -430,4 +430,317 @@ mod tests {
         assert_eq!(a[ANN_CERTIFICATE], "CERT");
         assert_eq!(a[ANN_BUNDLE], "{}");
     }
+
+    fn desc(digest: &str, ann: &[(&str, &str)]) -> Descriptor {
+        Descriptor {
+            media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+            size: 1,
+            digest: digest.into(),
+            annotations: Some(
+                ann.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_layer_is_the_same_one_with_the_same_digest_and_annotations_only() {
+        let a = desc("sha256:aa", &[(ANN_SIGNATURE, "c2ln")]);
+        assert!(same_layer(&a, &a.clone()));
+        assert!(!same_layer(
+            &a,
+            &desc("sha256:bb", &[(ANN_SIGNATURE, "c2ln")])
+        ));
+        assert!(!same_layer(
+            &a,
+            &desc("sha256:aa", &[(ANN_SIGNATURE, "b3RoZXI=")])
+        ));
+        // what the read-modify-write of the `.sig` manifest sees of it
+        let tag: ImageRef = "127.0.0.1:5000/a/b:sha256-00.sig".parse().unwrap();
+        let two = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"x","size":1,"digest":"sha256:00"}},"layers":[{},{}]}}"#,
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&desc("sha256:bb", &[])).unwrap()
+        );
+        let m = <SigManifest as rmw::Doc>::parse(two.as_bytes(), OCI_MANIFEST, &tag).unwrap();
+        let entries = <SigManifest as rmw::Doc>::entries(&m);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0], a);
+        assert!(<SigManifest as rmw::Doc>::same(&entries[0], &a));
+        assert!(!<SigManifest as rmw::Doc>::same(&entries[0], &entries[1]));
+        assert_eq!(<SigManifest as rmw::Doc>::id(&entries[1]), "sha256:bb");
+        let many = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"x","size":1,"digest":"sha256:00"}},"layers":[{}]}}"#,
+            vec![serde_json::to_string(&a).unwrap(); MAX_SIGNATURE_LAYERS + 1].join(",")
+        );
+        let e = <SigManifest as rmw::Doc>::parse(many.as_bytes(), OCI_MANIFEST, &tag).unwrap_err();
+        assert!(e.to_string().contains("MAX_SIGNATURE_LAYERS"), "{e}");
+    }
+
+    /// Against a registry in memory ([`crate::oci::memory`]): what `prepare` and `commit` write.
+    mod against_a_registry {
+        use super::*;
+        use crate::oci::memory::Memory;
+        use crate::oci::RegistryOptions;
+
+        const DIGEST: &str =
+            "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        const SIG_TAG: &str =
+            "sha256-1111111111111111111111111111111111111111111111111111111111111111.sig";
+
+        fn client() -> Registry {
+            Registry::new(RegistryOptions::default())
+                .unwrap()
+                .for_image(true)
+        }
+
+        async fn attach(
+            reg: &Memory,
+            layer: &SignatureLayer,
+            duplicate: bool,
+            docker: bool,
+        ) -> Result<Attached, OciError> {
+            let (registry, image) = (client(), reg.image("app:v1"));
+            let prepared = prepare(&registry, &image, DIGEST, &layer.payload).await?;
+            commit(
+                &registry,
+                &image,
+                prepared,
+                layer,
+                &move |_| duplicate,
+                docker,
+            )
+            .await
+        }
+
+        fn written(reg: &Memory) -> (String, serde_json::Value) {
+            let (media_type, bytes) = reg.manifest("app", SIG_TAG).unwrap();
+            (media_type, serde_json::from_slice(&bytes).unwrap())
+        }
+
+        #[tokio::test]
+        async fn a_first_signature_makes_the_manifest_and_is_read_back() {
+            let reg = Memory::start();
+            let mut layer = SignatureLayer::new(b"payload one".to_vec(), "c2lnMQ==".into());
+            layer.bundle = Some("{}".into());
+            let a = attach(&reg, &layer, false, false).await.unwrap();
+            assert!(a.added);
+            assert_eq!(a.layers, 1);
+            assert_eq!(
+                a.signature_ref.to_string(),
+                format!("{}/app:{SIG_TAG}", reg.host)
+            );
+            let (media_type, m) = written(&reg);
+            assert_eq!(media_type, OCI_MANIFEST);
+            assert_eq!(m["mediaType"], OCI_MANIFEST);
+            assert_eq!(m["config"]["mediaType"], OCI_CONFIG);
+            let payload_digest = crate::oci::sha256_digest(b"payload one");
+            assert_eq!(
+                m["layers"],
+                serde_json::json!([{
+                    "mediaType": SIMPLE_SIGNING_MEDIA_TYPE,
+                    "size": 11,
+                    "digest": payload_digest,
+                    "annotations": {ANN_SIGNATURE: "c2lnMQ==", ANN_BUNDLE: "{}"},
+                }])
+            );
+            // the config go-containerregistry would write for it, uploaded
+            let config = config_blob(std::slice::from_ref(&payload_digest));
+            assert_eq!(m["config"]["size"], config.len());
+            assert_eq!(m["config"]["digest"], crate::oci::sha256_digest(&config));
+            // read as `verify` reads it
+            let back = read(&client(), &reg.image("app:v1"), DIGEST)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(back.signature_layers().count(), 1);
+            assert_eq!(back.layers[0].digest, payload_digest);
+            assert!(
+                read(&client(), &reg.image("app:v1"), &DIGEST.replace('1', "2"))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+
+        #[tokio::test]
+        async fn a_second_signature_is_appended_and_the_same_one_is_not_added_twice() {
+            let reg = Memory::start();
+            let one = SignatureLayer::new(b"payload".to_vec(), "c2lnMQ==".into());
+            let two = SignatureLayer::new(b"payload".to_vec(), "c2lnMg==".into());
+            attach(&reg, &one, false, false).await.unwrap();
+            let a = attach(&reg, &two, false, false).await.unwrap();
+            assert!(a.added);
+            assert_eq!(a.layers, 2);
+            let (_, m) = written(&reg);
+            let sigs: Vec<&serde_json::Value> = m["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| &l["annotations"][ANN_SIGNATURE])
+                .collect();
+            assert_eq!(sigs, ["c2lnMQ==", "c2lnMg=="]);
+            // the config names both layers
+            assert_eq!(
+                m["config"]["size"],
+                config_blob(&[
+                    crate::oci::sha256_digest(b"payload"),
+                    crate::oci::sha256_digest(b"payload")
+                ])
+                .len()
+            );
+            let puts = |reg: &Memory| {
+                reg.requests()
+                    .iter()
+                    .filter(|r| r.starts_with("PUT ") && r.contains("/manifests/"))
+                    .count()
+            };
+            let before = puts(&reg);
+            // the identical layer, and one the caller counts as the same signature: nothing written
+            let again = attach(&reg, &two, false, false).await.unwrap();
+            assert!(!again.added);
+            assert_eq!(again.layers, 2);
+            let same = SignatureLayer::new(b"payload".to_vec(), "c2lnMw==".into());
+            let dup = attach(&reg, &same, true, false).await.unwrap();
+            assert!(!dup.added);
+            assert_eq!(puts(&reg), before);
+            // not a duplicate for the caller: added
+            assert!(attach(&reg, &same, false, false).await.unwrap().added);
+            // the caller is asked only about layers with our payload
+            let other = SignatureLayer::new(b"other payload".to_vec(), "c2lnNA==".into());
+            assert!(attach(&reg, &other, true, false).await.unwrap().added);
+            assert_eq!(written(&reg).1["layers"].as_array().unwrap().len(), 4);
+        }
+
+        #[tokio::test]
+        async fn media_types_are_kept_or_chosen_and_other_fields_kept() {
+            let reg = Memory::start();
+            let layer = SignatureLayer::new(b"p".to_vec(), "c2ln".into());
+            attach(&reg, &layer, false, true).await.unwrap();
+            let (media_type, m) = written(&reg);
+            assert_eq!(media_type, DOCKER_MANIFEST);
+            assert_eq!(m["mediaType"], DOCKER_MANIFEST);
+            assert_eq!(m["config"]["mediaType"], DOCKER_CONFIG);
+            // an existing manifest keeps its types and its other fields, whatever is asked
+            let reg = Memory::start();
+            let existing = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/x-own-config", "size": 2, "digest": reg.put_blob(b"{}")},
+                "layers": [],
+                "annotations": {"k": "v"},
+            });
+            reg.put_manifest(
+                "app",
+                SIG_TAG,
+                OCI_MANIFEST,
+                existing.to_string().as_bytes(),
+            );
+            attach(&reg, &layer, false, true).await.unwrap();
+            let (media_type, m) = written(&reg);
+            assert_eq!(media_type, OCI_MANIFEST);
+            assert_eq!(m["config"]["mediaType"], "application/x-own-config");
+            assert_eq!(m["annotations"], serde_json::json!({"k": "v"}));
+            let mut docker = existing.clone();
+            docker["mediaType"] = DOCKER_MANIFEST.into();
+            reg.put_manifest(
+                "app",
+                SIG_TAG,
+                DOCKER_MANIFEST,
+                docker.to_string().as_bytes(),
+            );
+            let other = SignatureLayer::new(b"q".to_vec(), "c2ln".into());
+            attach(&reg, &other, false, false).await.unwrap();
+            let (media_type, m) = written(&reg);
+            assert_eq!(media_type, DOCKER_MANIFEST);
+            assert_eq!(m["config"]["mediaType"], "application/x-own-config");
+            assert_eq!(m["layers"].as_array().unwrap().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_layer_whose_payload_was_not_the_one_prepared_is_refused() {
+            let reg = Memory::start();
+            let (registry, image) = (client(), reg.image("app:v1"));
+            let prepared = prepare(&registry, &image, DIGEST, b"prepared")
+                .await
+                .unwrap();
+            let layer = SignatureLayer::new(b"another".to_vec(), "c2ln".into());
+            let e = commit(&registry, &image, prepared, &layer, &|_| false, false)
+                .await
+                .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("its payload is not the one prepared"),
+                "{e}"
+            );
+            assert!(reg.manifest("app", SIG_TAG).is_none());
+        }
+
+        #[tokio::test]
+        async fn a_manifest_takes_signatures_up_to_cosigns_layer_limit() {
+            let reg = Memory::start();
+            let full = |n: usize| {
+                let layers: Vec<Descriptor> = (0..n)
+                    .map(|i| desc(&crate::oci::sha256_digest(i.to_string().as_bytes()), &[]))
+                    .collect();
+                serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType": OCI_CONFIG, "size": 2, "digest": reg.put_blob(b"{}")},
+                    "layers": layers,
+                })
+                .to_string()
+            };
+            let layer = SignatureLayer::new(b"p".to_vec(), "c2ln".into());
+            reg.put_manifest(
+                "app",
+                SIG_TAG,
+                OCI_MANIFEST,
+                full(MAX_SIGNATURE_LAYERS - 1).as_bytes(),
+            );
+            let a = attach(&reg, &layer, false, false).await.unwrap();
+            assert_eq!(a.layers, MAX_SIGNATURE_LAYERS);
+            reg.put_manifest(
+                "app",
+                SIG_TAG,
+                OCI_MANIFEST,
+                full(MAX_SIGNATURE_LAYERS).as_bytes(),
+            );
+            let e = attach(&reg, &layer, false, false).await.unwrap_err();
+            assert!(e.to_string().contains("MAX_SIGNATURE_LAYERS"), "{e}");
+        }
+
+        #[tokio::test]
+        async fn a_signature_blob_is_read_up_to_its_limit() {
+            assert_eq!(MAX_SIGNATURE_BLOB, 4 * 1024 * 1024);
+            let reg = Memory::start();
+            let (registry, image) = (client(), reg.image("app:v1"));
+            let payload = vec![b'x'; 1000];
+            let digest = reg.put_blob(&payload);
+            let got = registry
+                .get_blob(
+                    &image,
+                    &digest,
+                    1000,
+                    MAX_SIGNATURE_BLOB,
+                    "MAX_SIGNATURE_BLOB",
+                )
+                .await
+                .unwrap();
+            assert_eq!(got, payload);
+            let e = registry
+                .get_blob(
+                    &image,
+                    &digest,
+                    MAX_SIGNATURE_BLOB + 1,
+                    MAX_SIGNATURE_BLOB,
+                    "MAX_SIGNATURE_BLOB",
+                )
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("MAX_SIGNATURE_BLOB"), "{e}");
+        }
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) mod auth;
 pub(crate) mod bundles;
 pub(crate) mod client;
 pub(crate) mod layout;
+#[cfg(test)]
+pub(crate) mod memory;
 pub(crate) mod reference;
 pub(crate) mod referrers;
 pub(crate) mod registry;

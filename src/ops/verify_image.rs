@@ -526,6 +526,7 @@ pub(crate) async fn verify(req: &VerifyImages, ui: &mut Ui) -> Result<VerifyRepo
 mod tests {
     use super::*;
     use crate::signing::PrivateKey;
+    use crate::sigstore::trust::sources::TrustSettings;
 
     const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const OTHER: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -640,5 +641,499 @@ mod tests {
             found.describe("`.sig` signature", "`.sig` signatures"),
             "3 `.sig` signatures (2 does not verify with this key; 1 is for another digest)"
         );
+    }
+
+    fn no_trust_file() -> TrustSettings {
+        // A key-only run without Rekor bundles never reads the trusted root: a missing file says so
+        // (and keeps a mistaken read away from the network).
+        TrustSettings {
+            trusted_root: Some("/nonexistent/ferrosign-test/trusted_root.json".into()),
+            ..TrustSettings::default()
+        }
+    }
+
+    fn quiet() -> Ui {
+        Ui::new(false, Box::new(std::io::sink()), Box::new(std::io::sink()))
+    }
+
+    /// A key-signed Sigstore bundle (no log entry) holding cosign's image-signature statement for
+    /// `digest` in `repository` with `ann`, its DSSE envelope of `payload_type`.
+    fn image_bundle(
+        key: &PrivateKey,
+        repository: &str,
+        digest: &str,
+        ann: &BTreeMap<String, String>,
+        payload_type: &str,
+    ) -> crate::sigstore::bundle::Bundle {
+        use crate::signing::dsse::{pae, Envelope};
+        use crate::sigstore::bundle::{self, PublicKeyIdentifier, VerificationMaterial};
+        let statement = Statement::image_signature(repository, digest, ann).to_bytes();
+        let sig = key.sign(&pae(payload_type, &statement)).unwrap();
+        bundle::Bundle::for_envelope(
+            VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: bundle::key_hint(&key.public_key()),
+                }),
+                ..VerificationMaterial::default()
+            },
+            &Envelope::new(payload_type, &statement, &sig),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_keyless_check_wants_a_certificate_and_a_rekor_bundle_first() {
+        let policy = verify::KeylessPolicy {
+            identity: verify::Matcher::Exact("a@example.test".into()),
+            issuer: verify::Matcher::Exact("https://issuer.example.test".into()),
+            insecure_ignore_sct: false,
+            insecure_ignore_tlog: false,
+        };
+        let settings = no_trust_file();
+        let mut checker = Checker {
+            key: None,
+            policy: Some(&policy),
+            settings: &settings,
+            trust: None,
+            ignore_tlog: false,
+            hash: HashAlg::Sha256,
+        };
+        let key = PrivateKey::generate();
+        let none = BTreeMap::new();
+        let (payload, mut ann) = signed(&key, DIGEST, &none);
+        let mut ui = quiet();
+        let why = |r: Result<(SimpleSigning, Option<verify::Verified>), String>| r.unwrap_err();
+        assert_eq!(
+            why(checker
+                .check(DIGEST, &none, &payload, &ann, &mut ui)
+                .await
+                .unwrap()),
+            "has no certificate (a key signature)"
+        );
+        ann.insert(layout::ANN_CERTIFICATE.into(), "not a certificate".into());
+        assert_eq!(
+            why(checker
+                .check(DIGEST, &none, &payload, &ann, &mut ui)
+                .await
+                .unwrap()),
+            "has no Rekor bundle (keyless signatures need the log's signed entry timestamp)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_signature_without_a_rekor_bundle_counts_and_a_bundle_present_is_checked() {
+        let key = PrivateKey::generate();
+        let settings = no_trust_file();
+        let checker = |ignore_tlog| Checker {
+            key: Some(key.public_key()),
+            policy: None,
+            settings: &settings,
+            trust: None,
+            ignore_tlog,
+            hash: HashAlg::Sha256,
+        };
+        let none = BTreeMap::new();
+        let (payload, mut ann) = signed(&key, DIGEST, &none);
+        let mut ui = quiet();
+        let (p, logged) = checker(false)
+            .check(DIGEST, &none, &payload, &ann, &mut ui)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.manifest_digest, DIGEST);
+        assert!(logged.is_none());
+        ann.insert(ANN_BUNDLE.into(), "{}".into());
+        let why = checker(false)
+            .check(DIGEST, &none, &payload, &ann, &mut ui)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            why.starts_with("has a Rekor bundle that cannot be read: "),
+            "{why}"
+        );
+        // --insecure-ignore-tlog: the bundle is not looked at
+        let (_, logged) = checker(true)
+            .check(DIGEST, &none, &payload, &ann, &mut ui)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(logged.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_key_signed_image_bundle_is_checked_by_its_signature_unless_it_has_a_timestamp() {
+        use crate::signing::dsse::IN_TOTO_PAYLOAD_TYPE;
+        const REFERENCE: &str = "registry.test/app@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        let key = PrivateKey::generate();
+        let none = BTreeMap::new();
+        let settings = no_trust_file();
+        let mut checker = Checker {
+            key: Some(key.public_key()),
+            policy: None,
+            settings: &settings,
+            trust: None,
+            ignore_tlog: false,
+            hash: HashAlg::Sha256,
+        };
+        let mut ui = quiet();
+        let plain = image_bundle(
+            &key,
+            "registry.test/app",
+            DIGEST,
+            &none,
+            IN_TOTO_PAYLOAD_TYPE,
+        );
+        // no log entry, no timestamp: its signature alone, without the trusted root (which is missing)
+        let (p, logged) = checker
+            .check_bundle(REFERENCE, DIGEST, &none, &plain.to_json(), &mut ui)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (p.manifest_digest.as_str(), p.docker_reference.as_str()),
+            (DIGEST, REFERENCE)
+        );
+        assert!(logged.is_none());
+        let other = image_bundle(&key, "registry.test/app", DIGEST, &none, "application/json");
+        let why = checker
+            .check_bundle(REFERENCE, DIGEST, &none, &other.to_json(), &mut ui)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            why,
+            "signs a `application/json` payload, not an in-toto statement"
+        );
+        // With a timestamp (one over another signature), the bundle goes to the verifier with the
+        // trusted root, which refuses it; --insecure-ignore-tlog checks the signature alone.
+        let mut stamped = plain.clone();
+        stamped.verification_material.timestamp_verification_data = Some(serde_json::json!({
+            "rfc3161Timestamps": [{"signedTimestamp": B64.encode(crate::sigstore::fixtures::key_signed().timestamp)}]
+        }));
+        checker.trust = Some(crate::sigstore::fixtures::trust());
+        let why = checker
+            .check_bundle(REFERENCE, DIGEST, &none, &stamped.to_json(), &mut ui)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(why.starts_with("does not verify with this key: "), "{why}");
+        checker.ignore_tlog = true;
+        let (_, logged) = checker
+            .check_bundle(REFERENCE, DIGEST, &none, &stamped.to_json(), &mut ui)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(logged.is_none());
+    }
+
+    /// `verify` against a registry in memory ([`crate::oci::memory`]): what it counts, says and
+    /// decides for the signatures it finds in both layouts.
+    mod against_a_registry {
+        use super::*;
+        use crate::gha::test_support::Buf;
+        use crate::oci::bundles::BUNDLE_V03;
+        use crate::oci::memory::Memory;
+        use crate::oci::{
+            OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, SIMPLE_SIGNING_MEDIA_TYPE,
+        };
+        use crate::signing::dsse::IN_TOTO_PAYLOAD_TYPE;
+
+        /// An image `app:v1` in a registry of its own.
+        struct Image {
+            reg: Memory,
+            digest: String,
+        }
+
+        impl Image {
+            fn new() -> Self {
+                let reg = Memory::start();
+                let config = reg.put_blob(b"{}");
+                let manifest = serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType": OCI_CONFIG, "size": 2, "digest": config},
+                    "layers": [],
+                });
+                let digest =
+                    reg.put_manifest("app", "v1", OCI_MANIFEST, manifest.to_string().as_bytes());
+                Image { reg, digest }
+            }
+
+            fn hex(&self) -> &str {
+                self.digest.trim_start_matches("sha256:")
+            }
+
+            /// The repository as signers name it in payloads.
+            fn repository(&self) -> String {
+                format!("{}/app", self.reg.host)
+            }
+
+            /// A `.sig` layer by `key` over this image's payload with `ann`.
+            fn layer(
+                &self,
+                key: &PrivateKey,
+                ann: &BTreeMap<String, String>,
+            ) -> (Vec<u8>, BTreeMap<String, String>) {
+                let payload = SimpleSigning::new(&self.repository(), &self.digest, ann).to_bytes();
+                let sig = B64.encode(key.sign(&payload).unwrap());
+                (payload, annotations(&[(ANN_SIGNATURE, &sig)]))
+            }
+
+            /// Writes the `.sig` manifest with these layers.
+            fn sig(&self, layers: &[(Vec<u8>, BTreeMap<String, String>)]) {
+                let layers: Vec<serde_json::Value> = layers
+                    .iter()
+                    .map(|(payload, ann)| {
+                        serde_json::json!({
+                            "mediaType": SIMPLE_SIGNING_MEDIA_TYPE,
+                            "size": payload.len(),
+                            "digest": self.reg.put_blob(payload),
+                            "annotations": ann,
+                        })
+                    })
+                    .collect();
+                let m = serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType": OCI_CONFIG, "size": 2, "digest": self.reg.put_blob(b"{}")},
+                    "layers": layers,
+                });
+                let tag = format!("sha256-{}.sig", self.hex());
+                self.reg
+                    .put_manifest("app", &tag, OCI_MANIFEST, m.to_string().as_bytes());
+            }
+
+            /// Attaches these Sigstore bundles as OCI 1.1 referrers, listed by the tag schema (the
+            /// registry has no referrers API).
+            fn bundles(&self, bundles: &[crate::sigstore::bundle::Bundle]) {
+                let empty = self.reg.put_blob(b"{}");
+                let (_, image) = self.reg.manifest("app", "v1").unwrap();
+                let entries: Vec<serde_json::Value> = bundles
+                    .iter()
+                    .map(|b| {
+                        let bytes = b.to_json();
+                        let m = serde_json::json!({
+                            "schemaVersion": 2,
+                            "mediaType": OCI_MANIFEST,
+                            "artifactType": BUNDLE_V03,
+                            "config": {"mediaType": OCI_EMPTY, "size": 2, "digest": empty},
+                            "layers": [{"mediaType": BUNDLE_V03, "size": bytes.len(), "digest": self.reg.put_blob(&bytes)}],
+                            "subject": {"mediaType": OCI_MANIFEST, "size": image.len(), "digest": self.digest},
+                        })
+                        .to_string();
+                        let d = self.reg.put_manifest("app", "unused", OCI_MANIFEST, m.as_bytes());
+                        serde_json::json!({
+                            "mediaType": OCI_MANIFEST,
+                            "size": m.len(),
+                            "digest": d,
+                            "artifactType": BUNDLE_V03,
+                        })
+                    })
+                    .collect();
+                let index = serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_INDEX,
+                    "manifests": entries,
+                });
+                let tag = format!("sha256-{}", self.hex());
+                self.reg
+                    .put_manifest("app", &tag, OCI_INDEX, index.to_string().as_bytes());
+            }
+
+            /// A key-signed image bundle (no log entry) by `key` for this image with `ann`.
+            fn bundle(
+                &self,
+                key: &PrivateKey,
+                ann: &BTreeMap<String, String>,
+            ) -> crate::sigstore::bundle::Bundle {
+                image_bundle(
+                    key,
+                    &self.repository(),
+                    &self.digest,
+                    ann,
+                    IN_TOTO_PAYLOAD_TYPE,
+                )
+            }
+
+            /// `verify --key` (the public key of `key`) of `app:v1` in both layouts.
+            fn request(&self, key: &PublicKey) -> VerifyImages {
+                VerifyImages {
+                    images: vec![self.reg.image("app:v1")],
+                    verify_with: VerifyWith::PublicKey(key.clone()),
+                    trust: no_trust_file(),
+                    annotations: BTreeMap::new(),
+                    ignore_tlog: false,
+                    format: SignatureFormat::Both,
+                    digest_alg: HashAlg::Sha256,
+                    registry: RegistryOptions::default(),
+                }
+            }
+        }
+
+        /// Runs `verify`: its result and what it printed (CLI mode: everything on stderr).
+        async fn run(req: &VerifyImages) -> (Result<VerifyReport, Error>, String) {
+            let (out, err) = (Buf::default(), Buf::default());
+            let mut ui = Ui::new(false, Box::new(out.clone()), Box::new(err.clone()));
+            let r = verify(req, &mut ui).await;
+            (r, out.text() + &err.text())
+        }
+
+        /// The reason and hint of a verification failure.
+        fn failure(r: Result<VerifyReport, Error>) -> (String, String) {
+            match r {
+                Err(Error::Verification { reason, hint }) => (reason, hint.unwrap_or_default()),
+                other => panic!("not a verification failure: {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn a_verified_signature_is_reported_and_its_missing_log_entry_said() {
+            let image = Image::new();
+            let key = PrivateKey::generate();
+            image.sig(&[image.layer(&key, &BTreeMap::new())]);
+            let (r, said) = run(&image.request(&key.public_key())).await;
+            let report = r.unwrap();
+            assert_eq!(report.images.len(), 1);
+            assert_eq!(report.images[0].payloads.len(), 1);
+            assert_eq!(report.images[0].payloads[0].manifest_digest, image.digest);
+            assert!(
+                said.contains("warning: 1 of these signatures carry no Rekor bundle: their transparency log entry was not checked"),
+                "{said}"
+            );
+            assert!(
+                said.contains("  - The signatures were verified against the specified public key"),
+                "{said}"
+            );
+            assert!(!said.contains("transparency log was verified"), "{said}");
+            // a bundle too: both count, neither logged
+            image.bundles(&[image.bundle(&key, &BTreeMap::new())]);
+            let (r, said) = run(&image.request(&key.public_key())).await;
+            assert_eq!(r.unwrap().images[0].payloads.len(), 2);
+            assert!(
+                said.contains("warning: 2 of these signatures carry no Rekor bundle"),
+                "{said}"
+            );
+            // --insecure-ignore-tlog: that warning instead
+            let mut req = image.request(&key.public_key());
+            req.ignore_tlog = true;
+            let (r, said) = run(&req).await;
+            assert_eq!(r.unwrap().images[0].payloads.len(), 2);
+            assert!(
+                said.contains("warning: Skipping tlog verification is an insecure practice"),
+                "{said}"
+            );
+            assert!(!said.contains("carry no Rekor bundle"), "{said}");
+        }
+
+        #[tokio::test]
+        async fn when_none_verifies_each_kind_found_is_counted_with_its_reasons() {
+            let image = Image::new();
+            let (key, stranger) = (PrivateKey::generate(), PrivateKey::generate());
+            let none = BTreeMap::new();
+            let want = key.public_key();
+            let at = format!("{}@{}", image.reg.image("app").name(), image.digest);
+            let who = format!("the public key sha256:{}", want.fingerprint());
+            // nothing at all
+            let (reason, hint) = failure(run(&image.request(&want)).await.0);
+            assert_eq!(reason, format!("no signatures found for {at}"));
+            assert!(
+                hint.starts_with("sign it first (ferrosign sign --key cosign.key "),
+                "{hint}"
+            );
+            // two `.sig` signatures by another key
+            image.sig(&[
+                image.layer(&stranger, &none),
+                image.layer(&stranger, &annotations(&[("a", "b")])),
+            ]);
+            let (reason, hint) = failure(run(&image.request(&want)).await.0);
+            assert_eq!(
+                reason,
+                format!("no signature of {at} verifies with {who}: found 2 `.sig` signatures (2 does not verify with this key)")
+            );
+            assert_eq!(
+                hint,
+                "check that this public key belongs to the key that signed the image"
+            );
+            // and a bundle by another key
+            image.bundles(&[image.bundle(&stranger, &none)]);
+            let (reason, _) = failure(run(&image.request(&want)).await.0);
+            assert!(
+                reason.starts_with(&format!("no signature of {at} verifies with {who}: found 2 `.sig` signatures (2 does not verify with this key) and 1 Sigstore bundle (1 does not verify with this key: ")),
+                "{reason}"
+            );
+            // only bundles
+            let mut req = image.request(&want);
+            req.format = SignatureFormat::Bundle;
+            let (reason, _) = failure(run(&req).await.0);
+            assert!(
+                reason.starts_with(&format!("no signature of {at} verifies with {who}: found 1 Sigstore bundle (1 does not verify with this key: ")),
+                "{reason}"
+            );
+        }
+
+        #[tokio::test]
+        async fn signatures_lacking_the_wanted_annotations_say_so_in_the_hint() {
+            let image = Image::new();
+            let key = PrivateKey::generate();
+            let mut req = image.request(&key.public_key());
+            req.annotations = annotations(&[("env", "prod")]);
+            let dev = annotations(&[("env", "dev")]);
+            image.sig(&[image.layer(&key, &dev)]);
+            let (reason, hint) = failure(run(&req).await.0);
+            assert!(
+                reason.ends_with("found 1 `.sig` signature (1 lacks the required annotations)"),
+                "{reason}"
+            );
+            assert_eq!(
+                hint,
+                "check the -a key=value pairs against those given when signing"
+            );
+            // a bundle lacking them, beside a `.sig` signature that fails for another reason
+            image.sig(&[image.layer(&PrivateKey::generate(), &req.annotations)]);
+            image.bundles(&[image.bundle(&key, &dev)]);
+            let (reason, hint) = failure(run(&req).await.0);
+            assert!(
+                reason.ends_with("and 1 Sigstore bundle (1 lacks the required annotations)"),
+                "{reason}"
+            );
+            assert_eq!(
+                hint,
+                "check the -a key=value pairs against those given when signing"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_p384_or_p521_signature_checked_with_sha256_names_the_digest_algorithm() {
+            use p384::pkcs8::EncodePrivateKey as _;
+            let p384 = PrivateKey::from_pkcs8_der(
+                p384::SecretKey::random(&mut rand_core::OsRng)
+                    .to_pkcs8_der()
+                    .unwrap()
+                    .as_bytes(),
+            )
+            .unwrap();
+            let p521 = PrivateKey::from_pkcs8_der(
+                p521::SecretKey::random(&mut rand_core::OsRng)
+                    .to_pkcs8_der()
+                    .unwrap()
+                    .as_bytes(),
+            )
+            .unwrap();
+            for (key, alg, hash) in [
+                (p384, "sha384", HashAlg::Sha384),
+                (p521, "sha512", HashAlg::Sha512),
+            ] {
+                let image = Image::new();
+                image.sig(&[image.layer(&key, &BTreeMap::new())]);
+                let mut req = image.request(&key.public_key());
+                let (_, hint) = failure(run(&req).await.0);
+                assert!(
+                    hint.ends_with(&format!("add --signature-digest-algorithm {alg}")),
+                    "{hint}"
+                );
+                req.digest_alg = hash;
+                run(&req).await.0.unwrap();
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! (`testdata/rekor_v2/README.md`: its trusted root, a key-signed and a keyless bundle, each with a
 //! `hashedrekord` 0.0.2 entry and an RFC 3161 timestamp), and a loopback server giving one canned HTTP
 //! answer, for the unit tests of the Rekor v2 and TSA answer checks (issue 16's mutation run), with an
-//! HTTP client that does not retry ([`http_once`]), so that a canned failure is answered once.
+//! HTTP client that does not retry ([`http_once`]), so that a canned failure is answered once. The
+//! server is [`crate::net::loopback::serving`].
 
 use crate::signing::PublicKey;
 use crate::sigstore::fulcio::{check_certificate, SigningCertificate};
@@ -133,41 +134,14 @@ pub(crate) fn recording(
     status: u16,
     body: Vec<u8>,
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
     let record = seen.clone();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let (body, record) = (body.clone(), record.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(conn.try_clone().unwrap());
-                let (mut text, mut length) = (String::new(), 0usize);
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    text.push_str(&line);
-                }
-                let mut request = vec![0u8; length];
-                let _ = r.read_exact(&mut request);
-                text.push_str("\r\n");
-                text.push_str(&String::from_utf8_lossy(&request));
-                record.lock().unwrap().push(text);
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(&body);
-            });
+    let url = crate::net::loopback::serving(move |request| {
+        record.lock().unwrap().push(request.text);
+        crate::net::loopback::Answer {
+            status,
+            headers: Vec::new(),
+            body: body.clone(),
         }
     });
     (url, seen)
