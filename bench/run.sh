@@ -105,6 +105,7 @@ done
 TOXI_PID=$!
 toxi="http://127.0.0.1:$tport"
 for _ in $(seq 100); do curl -fsS "$toxi/version" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$toxi/version" >/dev/null 2>&1 || { echo "toxiproxy did not answer on $toxi:"; cat "$work/toxiproxy.log"; exit 1; }
 proxy() { # name upstream -> listen address
   curl -fsS -X POST -d "{\"name\":\"$1\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"$2\"}" "$toxi/proxies" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["listen"])'

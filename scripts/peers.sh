@@ -212,7 +212,8 @@ start_referrers_registry() {
   "$FERROSIGN_REFERRERS_REGISTRY" -port 0 "$@" > "$work/referrers-registry.out" 2> "$work/referrers-registry.log" &
   RR_PID=$!
   for _ in $(seq 100); do
-    RR_REGISTRY=$(sed -n 's/^READY //p' "$work/referrers-registry.out")
+    # (the file may not be there yet: the background process opens it)
+    RR_REGISTRY=$(sed -n 's/^READY //p' "$work/referrers-registry.out" 2>/dev/null || true)
     [ -n "$RR_REGISTRY" ] && return 0
     kill -0 "$RR_PID" 2>/dev/null || break
     sleep 0.1
