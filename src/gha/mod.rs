@@ -58,22 +58,49 @@ pub(crate) enum StdinPassword {
     Unusable,
 }
 
-/// True when stdin is a pipe (FIFO) or a regular file, which cosign reads a password from.
+/// The most bytes a password read from stdin may have: 1 MiB.
+const STDIN_PASSWORD_LIMIT: u64 = 1024 * 1024;
+
+/// True when stdin is a pipe (FIFO), a regular file or a socket, which cosign reads a password from.
 fn stdin_is_pipe_or_file() -> bool {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        use std::os::unix::fs::FileTypeExt;
         let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
             return false;
         };
-        std::fs::File::from(fd).metadata().is_ok_and(|m| {
-            m.file_type().is_fifo() || m.file_type().is_file() || m.file_type().is_socket()
-        })
+        std::fs::File::from(fd)
+            .metadata()
+            .is_ok_and(|m| pipe_file_or_socket(m.file_type()))
     }
     #[cfg(not(unix))]
     {
         false
+    }
+}
+
+/// True for a pipe (FIFO), a regular file or a socket: what a password may be read from (not a
+/// character device such as `/dev/null`, not a directory).
+#[cfg(unix)]
+fn pipe_file_or_socket(t: std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    t.is_fifo() || t.is_file() || t.is_socket()
+}
+
+/// A password read from `r` (stdin when it is a pipe or file) to its end, bytes verbatim; refused
+/// beyond [`STDIN_PASSWORD_LIMIT`] bytes (at most one byte more is read).
+fn read_password(r: impl std::io::Read) -> StdinPassword {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    match r.take(STDIN_PASSWORD_LIMIT + 1).read_to_end(&mut buf) {
+        Ok(_) if buf.len() as u64 > STDIN_PASSWORD_LIMIT => {
+            zeroize::Zeroize::zeroize(&mut buf);
+            StdinPassword::Failed(format!(
+                "stdin holds more than {STDIN_PASSWORD_LIMIT} bytes, too many for a password"
+            ))
+        }
+        Ok(_) => StdinPassword::Read(crate::secret::SecretBytes::new(buf)),
+        Err(e) => StdinPassword::Failed(format!("cannot read the password from stdin: {e}")),
     }
 }
 
@@ -240,8 +267,6 @@ impl Ui {
     /// terminal (the caller prompts); a pipe or a file, read to its end (at most 1 MiB), bytes verbatim;
     /// or something else (`/dev/null`, a closed stdin), which cannot give one.
     pub(crate) fn stdin_password() -> StdinPassword {
-        use std::io::Read;
-        const LIMIT: u64 = 1024 * 1024;
         let stdin = std::io::stdin();
         if stdin.is_terminal() {
             return StdinPassword::Terminal;
@@ -249,17 +274,7 @@ impl Ui {
         if !stdin_is_pipe_or_file() {
             return StdinPassword::Unusable;
         }
-        let mut buf = Vec::new();
-        match stdin.lock().take(LIMIT + 1).read_to_end(&mut buf) {
-            Ok(_) if buf.len() as u64 > LIMIT => {
-                zeroize::Zeroize::zeroize(&mut buf);
-                StdinPassword::Failed(format!(
-                    "stdin holds more than {LIMIT} bytes, too many for a password"
-                ))
-            }
-            Ok(_) => StdinPassword::Read(crate::secret::SecretBytes::new(buf)),
-            Err(e) => StdinPassword::Failed(format!("cannot read the password from stdin: {e}")),
-        }
+        read_password(stdin.lock())
     }
 
     /// Asks for a password on the terminal (the prompt goes to the terminal, not to stdout); `None`
@@ -565,5 +580,66 @@ mod tests {
         // the longer secret is replaced whole, before the shorter one it contains
         ui.mask("s3cret-and-more");
         assert_eq!(ui.redact("a s3cret-and-more b s3cret"), "a *** b ***");
+    }
+
+    #[test]
+    fn a_password_is_read_from_a_pipe_a_file_or_a_socket_only() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "pw").unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let socket = std::fs::File::from(socket.as_fd().try_clone_to_owned().unwrap());
+        let kind = |m: std::fs::Metadata| pipe_file_or_socket(m.file_type());
+        assert!(kind(std::fs::metadata(&file).unwrap()));
+        assert!(kind(std::fs::metadata(&fifo).unwrap()));
+        assert!(kind(socket.metadata().unwrap()));
+        assert!(!kind(std::fs::metadata("/dev/null").unwrap()));
+        assert!(!kind(std::fs::metadata(dir.path()).unwrap()));
+    }
+
+    #[test]
+    fn a_password_is_read_verbatim_up_to_one_mebibyte() {
+        let read = |bytes: Vec<u8>| read_password(std::io::Cursor::new(bytes));
+        match read(b"pw\n\xff".to_vec()) {
+            StdinPassword::Read(pw) => assert_eq!(pw.expose(), b"pw\n\xff"),
+            _ => panic!("not read"),
+        }
+        let limit = usize::try_from(STDIN_PASSWORD_LIMIT).unwrap();
+        assert_eq!(limit, 1 << 20);
+        match read(vec![b'x'; limit]) {
+            StdinPassword::Read(pw) => assert_eq!(pw.expose().len(), limit),
+            _ => panic!("1 MiB not read"),
+        }
+        match read(vec![b'x'; limit + 1]) {
+            StdinPassword::Failed(why) => {
+                assert_eq!(
+                    why,
+                    "stdin holds more than 1048576 bytes, too many for a password"
+                );
+            }
+            _ => panic!("more than 1 MiB read"),
+        }
+    }
+
+    #[test]
+    fn data_goes_to_stdout_redacted_and_raw_bytes_only_outside_actions() {
+        let (mut cli, o, e) = make(false);
+        cli.mask("s3cret");
+        cli.data("a s3cret b");
+        cli.data_bytes(b"\x00raw\xff");
+        assert_eq!(o.0.lock().unwrap().as_slice(), b"a *** b\n\x00raw\xff");
+        assert_eq!(e.text(), "");
+        let (mut actions, o, _) = make(true);
+        actions.data_bytes(b"raw");
+        actions.data("text");
+        assert_eq!(o.text(), "text\n");
+        assert_eq!(format!("{actions:?}"), "Ui { actions: true, .. }");
     }
 }

@@ -1026,6 +1026,26 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn a_signature_counts_as_logged_only_with_a_log_entry() {
+            // A key signature whose Rekor bundle annotation is blank: checked through the verifier
+            // (which needs the trusted root), it verifies without any log entry.
+            let image = Image::new();
+            let key = PrivateKey::generate();
+            let (payload, mut ann) = image.layer(&key, &BTreeMap::new());
+            ann.insert(ANN_BUNDLE.into(), String::new());
+            image.sig(&[(payload, ann)]);
+            let mut req = image.request(&key.public_key());
+            req.trust = TrustSettings::loaded(crate::sigstore::fixtures::trust());
+            let (r, said) = run(&req).await;
+            assert_eq!(r.unwrap().images[0].payloads.len(), 1);
+            assert!(
+                said.contains("warning: 1 of these signatures carry no Rekor bundle"),
+                "{said}"
+            );
+            assert!(!said.contains("transparency log was verified"), "{said}");
+        }
+
+        #[tokio::test]
         async fn when_none_verifies_each_kind_found_is_counted_with_its_reasons() {
             let image = Image::new();
             let (key, stranger) = (PrivateKey::generate(), PrivateKey::generate());

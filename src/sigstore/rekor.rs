@@ -524,4 +524,125 @@ mod tests {
         assert!(m.certificate.is_none());
         assert_eq!(m.tlog_entries, vec![e.bundle_entry()]);
     }
+
+    #[test]
+    fn proposed_entries_have_rekors_shapes() {
+        let digest = crate::signing::HashAlg::Sha384.digest(b"seven");
+        let pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert_eq!(
+            hashedrekord(&digest, &[1, 2, 3], pem),
+            serde_json::json!({
+                "apiVersion": "0.0.1",
+                "kind": "hashedrekord",
+                "spec": {
+                    "data": {"hash": {"algorithm": "sha384", "value": digest.hex()}},
+                    "signature": {
+                        "content": "AQID",
+                        "publicKey": {"content": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KQUFBQQotLS0tLUVORCBQVUJMSUMgS0VZLS0tLS0K"},
+                    },
+                },
+            })
+        );
+        assert_eq!(
+            dsse(r#"{"payload":"e30="}"#, pem),
+            serde_json::json!({
+                "apiVersion": "0.0.1",
+                "kind": "dsse",
+                "spec": {"proposedContent": {
+                    "envelope": r#"{"payload":"e30="}"#,
+                    "verifiers": ["LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KQUFBQQotLS0tLUVORCBQVUJMSUMgS0VZLS0tLS0K"],
+                }},
+            })
+        );
+    }
+
+    /// A Rekor v1 API on loopback (the rules let us fake Rekor): `POST /api/v1/log/entries` answers
+    /// with `status` and, for a 409, `Location: location`; `GET` of any path ending in `/uN` gives
+    /// the entry of index N.
+    fn log(status: u16, location: std::sync::Arc<std::sync::Mutex<String>>) -> Rekor {
+        use crate::net::loopback::{serving, Answer};
+        let answer = |index: &str| {
+            format!(
+                r#"{{"u{index}":{{"body":"e30=","integratedTime":1700000000,"logID":"{}","logIndex":{index},"verification":{{"signedEntryTimestamp":"AQI="}}}}}}"#,
+                "AB".repeat(32)
+            )
+            .into_bytes()
+        };
+        let url = serving(move |req| {
+            let found = |index: &str| Answer {
+                status: 200,
+                headers: Vec::new(),
+                body: answer(index),
+            };
+            match req.method.as_str() {
+                "POST" if req.target == "/api/v1/log/entries" => Answer {
+                    status,
+                    headers: match location.lock().unwrap().as_str() {
+                        "" => Vec::new(),
+                        l => vec![("Location".into(), l.to_string())],
+                    },
+                    body: if status == 201 {
+                        answer("1")
+                    } else {
+                        br#"{"message":"no"}"#.to_vec()
+                    },
+                },
+                "GET" => match req.target.rsplit_once("/u") {
+                    Some((_, n)) if n.bytes().all(|b| b.is_ascii_digit()) => found(n),
+                    _ => Answer {
+                        status: 404,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    },
+                },
+                _ => Answer {
+                    status: 405,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                },
+            }
+        });
+        Rekor::new(crate::sigstore::fixtures::http_once(), &format!("{url}/"))
+    }
+
+    #[tokio::test]
+    async fn an_entry_is_read_from_the_answer_or_after_a_409_from_where_the_log_says() {
+        let location = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let created = log(201, location.clone());
+        assert!(!created.url().ends_with('/') && created.url().starts_with("http://127.0.0.1:"));
+        let e = created.upload(&serde_json::json!({})).await.unwrap();
+        assert_eq!(
+            (e.log_index, e.log_id.as_str(), e.set.as_slice()),
+            (1, "ab".repeat(32).as_str(), &[1u8, 2][..])
+        );
+        // 409: the entry is where the Location says: an absolute URL, a path on the log, a UUID
+        let conflict = log(409, location.clone());
+        for (l, index) in [
+            (format!("{}/elsewhere/u8", conflict.url()), 8),
+            ("/api/v1/log/entries/u7".to_string(), 7),
+            ("u5".to_string(), 5),
+        ] {
+            *location.lock().unwrap() = l.clone();
+            let e = conflict.upload(&serde_json::json!({})).await.unwrap();
+            assert_eq!(e.log_index, index, "{l}");
+        }
+        location.lock().unwrap().clear();
+        let e = conflict.upload(&serde_json::json!({})).await.unwrap_err();
+        assert!(e.to_string().contains("without a Location"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn refusals_and_failures_are_told_apart_by_status() {
+        let none = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let e = log(400, none.clone())
+            .upload(&serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RekorError::Refused { status: 400, .. }), "{e}");
+        let e = log(503, none)
+            .upload(&serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RekorError::Failed { status: 503, .. }), "{e}");
+    }
 }

@@ -340,4 +340,39 @@ mod tests {
         let e = from_layer_annotations(&ann).unwrap_err().to_string();
         assert!(e.contains("no Rekor bundle"), "{e}");
     }
+
+    #[test]
+    fn a_legacy_blob_bundle_is_keyless_with_a_certificate_and_logged_with_a_rekor_bundle() {
+        use crate::sigstore::bundle::LegacyBundle;
+        use sigstore_verify::types::VerificationMaterialContent as Content;
+        let leaf = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+        let rekor = json!({
+            "SignedEntryTimestamp": "AQI=",
+            "Payload": {
+                "body": B64.encode(br#"{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{}}"#),
+                "integratedTime": 1,
+                "logIndex": 1,
+                "logID": "ab".repeat(32),
+            },
+        });
+        let legacy = |cert: Option<&str>, rekor_bundle: Option<Value>| LegacyBundle {
+            base64_signature: "MEUC".into(),
+            cert: cert.map(str::to_string),
+            rekor_bundle,
+        };
+        // no certificate, or an empty one: a key signature; no Rekor bundle, or null: no entry
+        for (cert, rb) in [(None, None), (Some(""), Some(Value::Null))] {
+            let b = from_legacy_blob_bundle(&legacy(cert, rb)).unwrap();
+            let m = &b.verification_material;
+            assert!(matches!(m.content, Content::PublicKey(_)), "{cert:?}");
+            assert!(m.tlog_entries.is_empty(), "{cert:?}");
+        }
+        // the certificate as PEM, or base64 of the PEM as cosign writes it; the Rekor bundle's entry
+        for cert in [leaf.to_string(), B64.encode(leaf)] {
+            let b = from_legacy_blob_bundle(&legacy(Some(&cert), Some(rekor.clone()))).unwrap();
+            let m = &b.verification_material;
+            assert!(!matches!(m.content, Content::PublicKey(_)), "{cert}");
+            assert_eq!(m.tlog_entries.len(), 1, "{cert}");
+        }
+    }
 }
