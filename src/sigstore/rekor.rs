@@ -557,8 +557,8 @@ mod tests {
     }
 
     /// A Rekor v1 API on loopback (the rules let us fake Rekor): `POST /api/v1/log/entries` answers
-    /// with `status` and, for a 409, `Location: location`; `GET` of any path ending in `/uN` gives
-    /// the entry of index N.
+    /// with `status` and, for a 409, `Location: location`; a `GET` of `/api/v1/log/entries/uN` or
+    /// `/elsewhere/uN` gives the entry of index N, of anything else a 404.
     fn log(status: u16, location: std::sync::Arc<std::sync::Mutex<String>>) -> Rekor {
         use crate::net::loopback::{serving, Answer};
         let answer = |index: &str| {
@@ -587,8 +587,12 @@ mod tests {
                         br#"{"message":"no"}"#.to_vec()
                     },
                 },
-                "GET" => match req.target.rsplit_once("/u") {
-                    Some((_, n)) if n.bytes().all(|b| b.is_ascii_digit()) => found(n),
+                "GET" => match req
+                    .target
+                    .strip_prefix("/api/v1/log/entries/u")
+                    .or_else(|| req.target.strip_prefix("/elsewhere/u"))
+                {
+                    Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => found(n),
                     _ => Answer {
                         status: 404,
                         headers: Vec::new(),
