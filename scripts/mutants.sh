@@ -94,7 +94,8 @@ unit_filters() {
   case "$1" in
     src/ops/verify_image.rs) echo "ops::verify_image sigstore::verify" ;;
     src/sigstore/*) echo "sigstore::" ;;
-    src/oci/*) echo "oci::" ;;
+    # (the `stalled` tests wait out a 15 s manifest deadline: judged apart, docs/mutants.md run 6)
+    src/oci/*) echo "oci:: --skip ::stalled::" ;;
     src/stores/*) echo "stores::" ;;
     src/gha/* | src/secret.rs) echo "gha:: secret::" ;;
     src/front/*) echo "front:: gha::" ;;

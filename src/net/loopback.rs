@@ -28,6 +28,7 @@ impl Request {
 }
 
 /// What a [`serving`] server answers.
+#[derive(Clone)]
 pub(crate) struct Answer {
     /// the status code
     pub(crate) status: u16,
@@ -35,6 +36,23 @@ pub(crate) struct Answer {
     pub(crate) headers: Vec<(String, String)>,
     /// the body (not sent to a `HEAD`, whose `Content-Length` still says its size)
     pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    /// `status` with `body` and no other header.
+    pub(crate) fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The same answer with the header `name: value` added.
+    pub(crate) fn with(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
 }
 
 /// A loopback server answering each request (one per connection, `Connection: close`) with what

@@ -671,6 +671,9 @@ pub(crate) async fn commit(
 }
 
 #[cfg(test)]
+mod loopback;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -286,3 +286,6 @@ pub(crate) async fn update<'a, D: Doc + 'a>(
         super::slot::settle(window).await;
     }
 }
+
+#[cfg(test)]
+mod loopback;
