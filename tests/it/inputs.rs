@@ -374,6 +374,56 @@ fn a1_annotations() {
 // ---------------------------------------------------------------------------------------------------
 // A2: passwords
 
+/// No `COSIGN_PASSWORD` and a terminal on stdin (a pseudo-terminal of util-linux `script`): the
+/// password is asked on the terminal, as cosign asks it; the right one signs, a wrong one is refused
+/// (issue 16: `Ui::prompt_password`, docs/mutants.md run 7).
+#[test]
+fn a2_the_password_is_asked_on_a_terminal() {
+    let d = tempdir();
+    let p = d.path();
+    run(ferrosign(p)
+        .arg("generate-key-pair")
+        .env("COSIGN_PASSWORD", PW))
+    .ok();
+    std::fs::write(p.join("f.txt"), "hello\n").expect("write");
+    let typed = |password: &str| {
+        let mut inner = ferrosign(p);
+        inner.args([
+            "sign-blob",
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "f.txt",
+        ]);
+        let line = std::iter::once(inner.get_program())
+            .chain(inner.get_args())
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(p)
+            .env_clear()
+            .envs(inner.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        run_stdin(&mut script, format!("{password}\n").as_bytes())
+    };
+    let ok = typed(PW);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    assert!(
+        ok.stdout.contains("Enter password for private key: "),
+        "{}",
+        ok.all()
+    );
+    let wrong = typed("not-the-password");
+    assert_ne!(wrong.code, 0, "{}", wrong.all());
+    assert!(
+        wrong.stdout.contains("Enter password for private key: "),
+        "{}",
+        wrong.all()
+    );
+}
+
 /// The password forms of A2, on `sign-blob --tlog-upload=false` with keys made by cosign v2, v3 and
 /// ferrosign.
 #[test]
