@@ -424,6 +424,41 @@ fn a2_the_password_is_asked_on_a_terminal() {
     );
 }
 
+/// No `COSIGN_PASSWORD` and `/dev/null` on stdin: no password, even for a key whose password is empty
+/// (`/dev/null` is neither a terminal to ask on nor a pipe or file to read; cosign v2.6.5 refuses too,
+/// "reading key: inappropriate ioctl for device"). Issue 16: `stdin_is_pipe_or_file`, docs/mutants.md
+/// run 7.
+#[test]
+fn a2_dev_null_gives_no_password_even_for_an_empty_one() {
+    let d = tempdir();
+    let p = d.path();
+    run(ferrosign(p)
+        .arg("generate-key-pair")
+        .env("COSIGN_PASSWORD", ""))
+    .ok();
+    std::fs::write(p.join("f.txt"), "hello\n").expect("write");
+    run(ferrosign(p).args([
+        "sign-blob",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "f.txt",
+    ]))
+    .fails(2, "no password for the private key")
+    .hint("COSIGN_PASSWORD");
+    // the same key with the empty password given
+    run(ferrosign(p)
+        .args([
+            "sign-blob",
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "f.txt",
+        ])
+        .env("COSIGN_PASSWORD", ""))
+    .ok();
+}
+
 /// The password forms of A2, on `sign-blob --tlog-upload=false` with keys made by cosign v2, v3 and
 /// ferrosign.
 #[test]
