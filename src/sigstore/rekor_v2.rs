@@ -336,6 +336,36 @@ mod recorded {
     }
 
     #[test]
+    fn a_dsse_envelope_counts_only_with_the_entry_of_its_pae() {
+        // The recorded entries log a message signature over `fixtures::digest()`, not the PAE of any
+        // envelope: offered as the entry of an envelope signed with the same signature, each is
+        // another signature's entry (the signing-time check of an image's bundle; its positive path
+        // is tests/it/bundle.rs `image_bundles_log_to_rekor_v2_…`, against the test Rekor v2).
+        let trust = fixtures::trust();
+        let (key, cert) = (fixtures::key(), fixtures::certificate(&trust));
+        let subject = fixtures::digest();
+        for (s, by) in [
+            (fixtures::key_signed(), LoggedBy::Key(&key)),
+            (fixtures::keyless_signed(), LoggedBy::Certificate(&cert)),
+        ] {
+            let statement = serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v1",
+                "subject": [{"name": "x", "digest": {"sha256": hex::encode(subject)}}],
+                "predicateType": "https://sigstore.dev/cosign/sign/v1",
+                "predicate": {},
+            });
+            let envelope = Envelope::new(
+                "application/vnd.in-toto+json",
+                statement.to_string().as_bytes(),
+                &s.signature,
+            );
+            let timestamps = [fixtures::timestamp(s.timestamp.clone())];
+            let r = check_dsse(&s.entry, &timestamps, &trust, &envelope, &subject, by);
+            assert!(matches!(r, Err(RekorError::NotOurs(_))), "{r:?}");
+        }
+    }
+
+    #[test]
     fn timestamps_go_into_the_bundle_as_base64_responses() {
         assert_eq!(timestamp_data(&[]), None);
         let t = [
