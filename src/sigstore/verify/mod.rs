@@ -214,6 +214,11 @@ pub(crate) enum VerifyError {
     /// Nothing in the bundle proves when the signature was made.
     #[error("the bundle has no verifiable time for the signature: {0}")]
     NoVerifiedTime(String),
+    /// The bundle carries no transparency log entry (`sign --tlog-upload=false`, with or without an
+    /// RFC 3161 timestamp), and the log check was not waived: cosign v3 refuses it too (its verifier
+    /// asks for one log entry unless `--insecure-ignore-tlog`, pkg/cosign/verify.go).
+    #[error("the bundle has no transparency log entry to check")]
+    NotLogged,
     /// The signed file could not be read.
     #[error("the artifact cannot be read: {0}")]
     Read(String),
@@ -269,6 +274,11 @@ impl VerifyError {
                 "the bundle was altered, or its certificate was used outside its short validity"
                     .into()
             }
+            VerifyError::NotLogged => "it was signed without the transparency log \
+                                       (--tlog-upload=false): verify it with --insecure-ignore-tlog \
+                                       to check the signature (and its timestamp) without a log entry, \
+                                       as cosign does"
+                .into(),
             VerifyError::NoVerifiedTime(_) => {
                 "keyless signatures need a Rekor entry or an RFC 3161 timestamp: sign with the \
                  transparency log on"
@@ -371,6 +381,10 @@ pub(crate) fn verify_bundle(
             // Signed with --tlog-upload=false: nothing to check against the trust root.
             return verify_plain(bundle, artifact, key);
         }
+    }
+    let ignore_tlog = matches!(signer, ExpectedSigner::Keyless(p) if p.insecure_ignore_tlog);
+    if entries.is_empty() && !ignore_tlog {
+        return Err(VerifyError::NotLogged);
     }
     let trust_name = trust.describe();
     for e in entries {
@@ -988,7 +1002,8 @@ mod recorded {
         });
         let e = verify_bundle(&trust, &forged, data, ExpectedSigner::Key(&key)).unwrap_err();
         assert!(matches!(e, VerifyError::LogProof { .. }), "{e}");
-        // A timestamp without an entry is not a plain signature either: the verifier judges it.
+        // A timestamp without an entry is not a plain signature either: without a log entry it is
+        // refused as not logged (cosign v3 too, unless --insecure-ignore-tlog), with that hint.
         let timed_only = bundle(fixtures::KEY_BUNDLE, |v| {
             v["verificationMaterial"]
                 .as_object_mut()
@@ -996,10 +1011,8 @@ mod recorded {
                 .remove("tlogEntries");
         });
         let e = verify_bundle(&trust, &timed_only, data, ExpectedSigner::Key(&key)).unwrap_err();
-        assert!(
-            matches!(&e, VerifyError::Malformed(r) if r.contains("inclusion proof")),
-            "{e}"
-        );
+        assert!(matches!(&e, VerifyError::NotLogged), "{e}");
+        assert!(e.hint().unwrap().contains("--insecure-ignore-tlog"));
         // A key bundle wants a key, not an identity.
         let p = policy(fixtures::IDENTITY, fixtures::ISSUER, false);
         let e = verify_bundle(&trust, &b, data, ExpectedSigner::Keyless(&p)).unwrap_err();
