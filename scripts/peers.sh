@@ -159,6 +159,7 @@ install_peers() {
   apt_install htpasswd apache2-utils   # bcrypt htpasswd for the registry-auth tests
   apt_install /usr/bin/time time       # peak memory of the hostile-registry measurements (tests/it/hostile_cases.rs)
   apt_install curl curl               # the README's install steps (scripts/simulate-install.sh)
+  apt_install script bsdutils         # a pseudo-terminal for the password prompt test (tests/it/inputs.rs)
   install_cosign v2 "$COSIGN_V2_VERSION"
   install_cosign v3 "$COSIGN_V3_VERSION"
   install_sigstore_peers
