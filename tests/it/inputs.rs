@@ -147,17 +147,7 @@ fn verify_blob(t: Tool, dir: &Path, key: &str, sig: &str, file: &str) -> Command
 /// `verify --key KEY --insecure-ignore-tlog --allow-http-registry EXTRA… IMAGE` for tool `t` (the
 /// image signatures of these rows carry no log entry), run in `dir`.
 fn verify_image_with_key(t: Tool, dir: &Path, key: &str, extra: &[&str], image: &str) -> Command {
-    let mut c = tool(t, dir);
-    c.args([
-        "verify",
-        "--key",
-        key,
-        "--insecure-ignore-tlog",
-        "--allow-http-registry",
-    ])
-    .args(extra)
-    .arg(image);
-    c
+    verify_with_key(tool(t, dir), key, extra, image)
 }
 
 /// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).

@@ -3,7 +3,7 @@
 
 use crate::support::proxy::{Fault, FaultProxy};
 use crate::support::registry::{dead_addr, TestRegistry};
-use crate::support::{cosign, ferrosign, run, tempdir, Run};
+use crate::support::{cosign, ferrosign, run, tempdir, verify_with_key, Run};
 use base64::Engine;
 use std::path::Path;
 use std::process::Command;
@@ -48,29 +48,11 @@ fn sign(dir: &Path, key: &str, extra: &[&str], images: &[&str]) -> Run {
 }
 
 fn verify(dir: &Path, key: &str, extra: &[&str], image: &str) -> Run {
-    run(fs(dir)
-        .args([
-            "verify",
-            "--key",
-            key,
-            "--insecure-ignore-tlog",
-            "--allow-http-registry",
-        ])
-        .args(extra)
-        .arg(image))
+    run(&mut verify_with_key(fs(dir), key, extra, image))
 }
 
 fn cosign_verify(major: u32, dir: &Path, key: &str, extra: &[&str], image: &str) -> Run {
-    run(cs(major, dir)
-        .args([
-            "verify",
-            "--key",
-            key,
-            "--insecure-ignore-tlog",
-            "--allow-http-registry",
-        ])
-        .args(extra)
-        .arg(image))
+    run(&mut verify_with_key(cs(major, dir), key, extra, image))
 }
 
 #[test]

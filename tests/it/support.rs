@@ -251,6 +251,21 @@ pub fn cosign_bin(major: u32) -> PathBuf {
     path
 }
 
+/// `c` (ferrosign or cosign) made `verify --key KEY --insecure-ignore-tlog --allow-http-registry
+/// EXTRA… IMAGE`: an image signed with a key and no log entry, in a plain-HTTP registry on loopback.
+pub fn verify_with_key(mut c: Command, key: &str, extra: &[&str], image: &str) -> Command {
+    c.args([
+        "verify",
+        "--key",
+        key,
+        "--insecure-ignore-tlog",
+        "--allow-http-registry",
+    ])
+    .args(extra)
+    .arg(image);
+    c
+}
+
 /// A `cosign` command (v2 or v3) with a clean environment, offline-friendly, run in `dir`.
 pub fn cosign(major: u32, dir: &Path) -> Command {
     let mut c = Command::new(cosign_bin(major));
