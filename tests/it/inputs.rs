@@ -150,38 +150,6 @@ fn verify_image_with_key(t: Tool, dir: &Path, key: &str, extra: &[&str], image: 
     verify_with_key(tool(t, dir), key, extra, image)
 }
 
-/// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
-fn p384_key(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "p384.pem",
-        ],
-    );
-}
-
-/// `DIR/p521.pem`: a new ECDSA P-521 key (PKCS#8 PEM, openssl).
-fn p521_key(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-out",
-            "p521.pem",
-        ],
-    );
-}
-
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -1003,8 +971,8 @@ fn a5_algorithms_on_blobs() {
     let d = dir.path();
     write(d, "f.txt", "algorithms\n");
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "2048"]);
-    p384_key(d);
-    p521_key(d);
+    p384_pem(d);
+    p521_pem(d);
     openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     for name in ["rsa", "p384", "p521", "ed"] {
         run(ferrosign(d)
@@ -1157,7 +1125,7 @@ fn a5_algorithms_on_images() {
     let fake = crate::sigstore_fake::FakeSigstore::start(&[]);
     let root = fake.trusted_root();
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "2048"]);
-    p384_key(d);
+    p384_pem(d);
     openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     openssl(d, &["genrsa", "-out", "other-rsa.pem", "2048"]);
     openssl(
@@ -2007,8 +1975,8 @@ fn a5_algorithms_with_a_log_entry() {
     write(d, "f.txt", "logged algorithms\n");
     openssl(d, &["genrsa", "-traditional", "-out", "rsa.pem", "3072"]);
     openssl(d, &["genpkey", "-algorithm", "RSA", "-out", "rsa2048.pem"]);
-    p384_key(d);
-    p521_key(d);
+    p384_pem(d);
+    p521_pem(d);
     for name in ["rsa", "rsa2048", "p384", "p521"] {
         run(ferrosign(d)
             .args([

@@ -178,18 +178,7 @@ fn cosign_keys_load_in_ferrosign() {
 
 /// Makes a cosign-format encrypted P-384 key with `cosign import-key-pair` (cosign imports other curves).
 fn p384_key(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "p384.pem",
-        ],
-    );
+    p384_pem(dir);
     let r = run(cosign(2, dir)
         .args([
             "import-key-pair",

@@ -335,3 +335,35 @@ pub fn openssl(dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
+pub fn p384_pem(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "p384.pem",
+        ],
+    );
+}
+
+/// `DIR/p521.pem`: a new ECDSA P-521 key (PKCS#8 PEM, openssl).
+pub fn p521_pem(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-out",
+            "p521.pem",
+        ],
+    );
+}
