@@ -38,6 +38,21 @@
 //! and spent in `tokio::time::sleep`, so the waits of images signed concurrently overlap, and so do
 //! those of the two layouts of one image.
 //!
+//! ## Why the factor is 3: a concurrent cosign
+//! Count at the registry, in round trips (RT) of our own latency. A stale write is dangerous when its
+//! writer's read was served before our `PUT` landed (at time P) and its `PUT` lands after our re-read is
+//! served. Our re-read is served at P + RT/2 (our `PUT`'s answer travelling back) + the window + RT/2
+//! (the re-read travelling out), so a window W covers a writer whose read-to-write span at the registry,
+//! D, is at most W + RT. Our own D is one confirming `GET` answered and one `PUT` sent: about 1 RT, which
+//! any window covers. cosign v2.6.5 (`pkg/oci/remote/write.go` `WriteSignatures`: it reads the `.sig`,
+//! then `remote.Write` pings `/v2/`, sends `HEAD` for the manifest, then for the blobs, uploads them with
+//! `POST`, `PATCH` and `PUT`, and finally `PUT`s the manifest; the access log in bench/RESULTS.md shows
+//! this order) has D = 7 RT, which needs W ≥ 6 RT. Our read-to-write time, measured from sending the
+//! confirming `GET` to the `PUT`'s answer, is 2 RT, so 3 × 2 RT is the smallest whole factor that covers a
+//! cosign v2 signing the same image at our own latency. A smaller factor would make one image faster (the
+//! window is most of what one image costs beyond cosign v2's time, bench/RESULTS.md) by leaving our
+//! signature to chance whenever a cosign v2 signs the same image at the same moment.
+//!
 //! ## What each request is for, and why none of them can go (issue 15)
 //! A first entry costs, besides the blobs and the one `PUT`, three reads: the first `GET` (404), the
 //! confirming `GET` (404), and the re-read after the window. Each is needed for "no entry is ever lost",

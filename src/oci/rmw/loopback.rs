@@ -276,6 +276,57 @@ async fn the_window_before_the_read_back_is_settle_factor_times_the_read_to_writ
     assert!(times[2].1 - times[1].1 >= slow * SETTLE_FACTOR);
 }
 
+#[tokio::test]
+async fn a_concurrent_cosign_v2_at_our_latency_cannot_erase_ours() {
+    // Every request of the tag is applied when it comes and answered one round trip (RT) later. A
+    // cosign v2 signing the same image read the tag just before our PUT landed; it writes what it read
+    // plus its own signature after its chain of requests (ping, HEAD manifest, HEAD blobs, POST,
+    // PATCH, PUT blobs: 6.5 RT here, a little under the 7 RT of the module documentation so that the
+    // test's own timers have room). The window (SETTLE_FACTOR times our read-to-write time of 2 RT)
+    // must end after that stale write has landed, so that our re-read sees and repairs it.
+    const RT: Duration = Duration::from_millis(150);
+    let (fake, tag) = holding(Some(&["a"]));
+    let registry = fake.clone();
+    let stale: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let writer = stale.clone();
+    fake.intercept(move |req: &Request| {
+        if !req.target.ends_with("/manifests/names") {
+            return None;
+        }
+        let answer = match req.method.as_str() {
+            "GET" => match registry.manifest("app", "names") {
+                Some((media_type, bytes)) => {
+                    Answer::new(200, bytes).with("Content-Type", &media_type)
+                }
+                None => error(404, "MANIFEST_UNKNOWN"),
+            },
+            "PUT" => {
+                let mut w = writer.lock().unwrap();
+                if w.is_none() {
+                    // cosign's read, served right before our PUT lands
+                    let mut view = names(&registry);
+                    view.push("cosign".into());
+                    let r = registry.clone();
+                    *w = Some(std::thread::spawn(move || {
+                        std::thread::sleep(RT * 13 / 2);
+                        let v: Vec<&str> = view.iter().map(String::as_str).collect();
+                        r.put_manifest("app", "names", OCI_INDEX, &bytes(&v));
+                    }));
+                }
+                registry.put_manifest("app", "names", OCI_INDEX, &req.body);
+                Answer::new(201, "")
+            }
+            _ => return None,
+        };
+        Some(Reply { answer, after: RT })
+    });
+    add(&tag, None).await.unwrap();
+    let cosign = stale.lock().unwrap().take().unwrap();
+    cosign.join().unwrap();
+    assert_eq!(names(&fake), ["a", "cosign", "ours"]);
+    assert_eq!(tag_requests(&fake), ["GET", "PUT", "GET", "PUT", "GET"]);
+}
+
 /// A write that gets no answer within the manifest deadline (15 s).
 mod stalled {
     use super::*;

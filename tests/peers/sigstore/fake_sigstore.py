@@ -69,6 +69,7 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import struct
 import sys
 import threading
@@ -1088,6 +1089,16 @@ def make_handler(inst: Instance):
     return Handler
 
 
+
+class Server(ThreadingHTTPServer):
+    """socketserver listens with a backlog of 5: a client opening tens of connections at once (a batch
+    signing many images concurrently, each with its own Rekor entries) overflows it, and the kernel drops
+    handshakes that clients retry only after a second. Real Rekor (Go) listens with the system's limit;
+    so does this test instance."""
+
+    request_queue_size = socket.SOMAXCONN
+    daemon_threads = True
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dir", required=True, help="where to write trusted_root.json and the PEM files")
@@ -1106,7 +1117,7 @@ def main() -> None:
     if args.seed_entries is None:
         args.seed_entries = 5 + secrets.randbelow(40)
     inst = Instance(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(inst))
+    server = Server(("127.0.0.1", args.port), make_handler(inst))
     server.daemon_threads = True
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     # The checkpoint signer's name must be part of the log's base URL (sigstore-js matches them).
