@@ -104,7 +104,7 @@ pub(crate) struct SignArgs {
           default_missing_value = "true", value_parser = go_bool)]
     pub(crate) recursive: bool,
     /// How many images (and with --recursive, manifests of an index) to sign at once, 1 to 64
-    /// (default 8). Output stays in the order the images were given.
+    /// (default 16). Output stays in the order the images were given.
     #[arg(long, value_name = "N")]
     pub(crate) max_workers: Option<String>,
     /// Record the signature in the Rekor transparency log (use --tlog-upload=false to skip).

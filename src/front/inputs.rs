@@ -39,7 +39,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("default-annotations", Some("true")),
     input("recursive", Some("false")),
     input("signature-format", Some("both")),
-    input("max-workers", Some("8")),
+    input("max-workers", Some("16")),
     input("tlog-upload", Some("true")),
     input("fulcio-url", Some("")),
     input("rekor-url", Some("")),

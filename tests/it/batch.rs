@@ -246,6 +246,6 @@ fn max_workers_one_signs_one_image_at_a_time_and_bad_values_are_refused() {
     for bad in ["0", "65", "many"] {
         sign(d, &["--max-workers", bad], &images[..1])
             .fails(2, "--max-workers")
-            .hint("--max-workers=8");
+            .hint("--max-workers=16");
     }
 }
