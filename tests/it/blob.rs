@@ -7,10 +7,7 @@ const PW: &str = "blob-pw";
 
 fn setup() -> tempfile::TempDir {
     let d = tempdir();
-    run(ferrosign(d.path())
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", PW))
-    .ok();
+    key_pair(d.path(), PW);
     std::fs::write(d.path().join("f.txt"), b"release artifact\n").unwrap();
     std::fs::write(d.path().join("other.txt"), b"something else\n").unwrap();
     d
@@ -158,10 +155,7 @@ fn we_verify_what_cosign_signs() {
         serde_json::from_slice(&std::fs::read(p.join("c3.bundle")).unwrap()).unwrap();
     let other_sig = sign(p, &[]).ok().stdout.trim().to_string();
     let other_key = tempdir();
-    run(ferrosign(other_key.path())
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", PW))
-    .ok();
+    key_pair(other_key.path(), PW);
     std::fs::copy(p.join("f.txt"), other_key.path().join("f.txt")).unwrap();
     let foreign = run(ferrosign(other_key.path())
         .args([

@@ -150,10 +150,7 @@ fn bundle_referrers(reg: &dyn Reg, repo: &str, digest: &str) -> Vec<Referrer> {
 /// (`other/cosign.key`) and the instance's signing config for cosign v3.
 fn workdir(fake: &FakeSigstore) -> tempfile::TempDir {
     let dir = tempdir();
-    run(ferrosign(dir.path())
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", PW))
-    .ok();
+    key_pair(dir.path(), PW);
     std::fs::create_dir(dir.path().join("other")).expect("mkdir");
     run(cosign(3, &dir.path().join("other"))
         .arg("generate-key-pair")

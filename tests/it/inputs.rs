@@ -339,10 +339,7 @@ fn a1_annotations() {
 fn a2_the_password_is_asked_on_a_terminal() {
     let d = tempdir();
     let p = d.path();
-    run(ferrosign(p)
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", PW))
-    .ok();
+    key_pair(p, PW);
     std::fs::write(p.join("f.txt"), "hello\n").expect("write");
     let typed = |password: &str| {
         let mut inner = ferrosign(p);
@@ -390,10 +387,7 @@ fn a2_the_password_is_asked_on_a_terminal() {
 fn a2_dev_null_gives_no_password_even_for_an_empty_one() {
     let d = tempdir();
     let p = d.path();
-    run(ferrosign(p)
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", ""))
-    .ok();
+    key_pair(p, "");
     std::fs::write(p.join("f.txt"), "hello\n").expect("write");
     run(ferrosign(p).args([
         "sign-blob",
@@ -1128,18 +1122,7 @@ fn a5_algorithms_on_images() {
     p384_pem(d);
     openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     openssl(d, &["genrsa", "-out", "other-rsa.pem", "2048"]);
-    openssl(
-        d,
-        &[
-            "ecparam",
-            "-name",
-            "secp384r1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "other-p384.pem",
-        ],
-    );
+    p384_pem_as(d, "other-p384.pem");
     for name in ["rsa", "p384", "ed", "other-rsa", "other-p384"] {
         run(ferrosign(d)
             .args([

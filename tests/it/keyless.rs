@@ -3,7 +3,7 @@
 
 use crate::sigstore_fake::{sigstore_venv, FakeSigstore};
 use crate::support::registry::TestRegistry;
-use crate::support::{cosign, ferrosign, run, tempdir, Run};
+use crate::support::{cosign, ferrosign, key_pair, run, tempdir, Run};
 use std::path::Path;
 use std::process::Command;
 
@@ -284,10 +284,7 @@ fn key_mode_uploads_to_the_log_and_reuses_an_existing_entry() {
     let fake = FakeSigstore::start(&[]);
     let d = workdir();
     let p = d.path();
-    run(ferrosign(p)
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", "pw"))
-    .ok();
+    key_pair(p, "pw");
     let pw = [("COSIGN_PASSWORD".to_string(), "pw".to_string())];
     let first = sign_blob(
         &fake,
@@ -652,10 +649,7 @@ fn key_signed_images_carry_a_verified_rekor_bundle() {
     let reg = TestRegistry::start();
     let d = tempdir();
     let p = d.path();
-    run(ferrosign(p)
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", "pw"))
-    .ok();
+    key_pair(p, "pw");
     let digest = reg.push_image("acme/app", "v1", "k");
     let img = format!("{}/acme/app@{digest}", reg.addr);
     let pw = [("COSIGN_PASSWORD".to_string(), "pw".to_string())];

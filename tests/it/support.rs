@@ -338,6 +338,11 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 
 /// `DIR/p384.pem`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
 pub fn p384_pem(dir: &Path) {
+    p384_pem_as(dir, "p384.pem");
+}
+
+/// `DIR/FILE`: a new ECDSA P-384 key (SEC 1 PEM, openssl).
+pub fn p384_pem_as(dir: &Path, file: &str) {
     openssl(
         dir,
         &[
@@ -347,9 +352,17 @@ pub fn p384_pem(dir: &Path) {
             "-genkey",
             "-noout",
             "-out",
-            "p384.pem",
+            file,
         ],
     );
+}
+
+/// `ferrosign generate-key-pair` in `dir` (cosign.key and cosign.pub) with `password`; it must succeed.
+pub fn key_pair(dir: &Path, password: &str) {
+    run(ferrosign(dir)
+        .arg("generate-key-pair")
+        .env("COSIGN_PASSWORD", password))
+    .ok();
 }
 
 /// `DIR/p521.pem`: a new ECDSA P-521 key (PKCS#8 PEM, openssl).

@@ -52,10 +52,7 @@ impl Bench {
     }
 
     fn keypair(&self) {
-        run(ferrosign(self.p())
-            .arg("generate-key-pair")
-            .env("COSIGN_PASSWORD", PW))
-        .ok();
+        key_pair(self.p(), PW);
     }
 
     /// sigstore-python `sign` (bundle v0.3) of f.txt.
@@ -295,10 +292,7 @@ fn key_bundles_with_log_entries_verify_and_check_the_set() {
         .hint("--certificate-identity");
     // another key
     let other = tempdir();
-    run(ferrosign(other.path())
-        .arg("generate-key-pair")
-        .env("COSIGN_PASSWORD", PW))
-    .ok();
+    key_pair(other.path(), PW);
     std::fs::copy(other.path().join("cosign.pub"), b.path("cosign.pub")).unwrap();
     b.verify_key(&k3)
         .fails(1, "the signature does not match the data");
